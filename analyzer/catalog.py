@@ -1,0 +1,276 @@
+"""The catalog: tables, functions and triggers as PostgreSQL has them after the input ran.
+
+Statements are applied in order (OR REPLACE replaces, DROP removes, ALTER renames and
+disables) over tokens with targeted grammar code; see `analyzer.ddl` for the grammar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from sqlglot import exp
+
+from analyzer.findings import Diagnostic, Location
+from analyzer.source import SourceFile
+
+DEFAULT_SEARCH_PATH: tuple[str, ...] = ("public",)
+SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
+
+FK_ACTIONS = ("no action", "restrict", "cascade", "set null", "set default")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    not_null: bool = False
+    default: str | None = None
+    generated: bool = False
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str | None
+    table: str
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str = "no action"
+    on_update: str = "no action"
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    location: Location
+    relkind: str = "table"  # table | partitioned | view | materialized view | foreign
+    primary_key: tuple[str, ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    partition_of: str | None = None
+    inherits: tuple[str, ...] = ()
+    checks: tuple[str, ...] = ()
+
+    @property
+    def schema(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Argument:
+    name: str | None
+    type: str
+    mode: str = "in"  # in | out | inout | variadic
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str  # schema.name
+    arguments: tuple[Argument, ...]
+    returns: str
+    language: str
+    body: str | None
+    location: Location
+    body_location: Location | None = None
+    security_definer: bool = False
+    search_path: tuple[str, ...] | None = None
+    volatility: str = "volatile"
+    strict: bool = False
+    is_procedure: bool = False
+    search_path_at_creation: tuple[str, ...] = DEFAULT_SEARCH_PATH
+
+    @property
+    def input_types(self) -> tuple[str, ...]:
+        return tuple(a.type for a in self.arguments if a.mode in {"in", "inout", "variadic"})
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}({','.join(self.input_types)})"
+
+    @property
+    def required_arity(self) -> int:
+        return sum(1 for a in self.arguments if a.mode in {"in", "inout"} and a.default is None)
+
+    @property
+    def returns_trigger(self) -> bool:
+        return self.returns == "trigger"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    table: str
+    timing: str  # before | after | instead of
+    events: tuple[str, ...]  # insert, update, delete, truncate
+    level: str  # row | statement
+    function: str  # schema.name, resolved when possible
+    location: Location
+    update_columns: tuple[str, ...] = ()
+    when: str | None = None
+    when_expression: exp.Expr | None = field(default=None, compare=False, hash=False)
+    arguments: tuple[str, ...] = ()
+    enabled: str = "origin"  # origin | disabled | replica | always
+    constraint: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
+    referencing: tuple[tuple[str, str], ...] = ()  # (old|new, relation name)
+
+    @property
+    def key(self) -> str:
+        return f"{self.table}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    table: str
+    event: str
+    instead: bool
+    actions: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class EventTrigger:
+    name: str
+    event: str
+    function: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class AnonymousBlock:
+    """A DO block: analysed like a function body that runs once, at migration time."""
+
+    language: str
+    body: str
+    location: Location
+    body_location: Location
+
+
+@dataclass(frozen=True)
+class Summary:
+    files: int
+    statements: int
+    unanalyzed_statements: int
+    tables: int
+    functions: int
+    triggers: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "files": self.files,
+            "statements": self.statements,
+            "unanalyzed_statements": self.unanalyzed_statements,
+            "tables": self.tables,
+            "functions": self.functions,
+            "triggers": self.triggers,
+        }
+
+
+@dataclass(frozen=True)
+class Catalog:
+    tables: Mapping[str, Table]
+    functions: Mapping[str, Function]  # by key: schema.name(types)
+    triggers: Mapping[str, Trigger]  # by key: schema.table.trigger
+    rules: Mapping[str, Rule]
+    event_triggers: Mapping[str, EventTrigger]
+    anonymous_blocks: tuple[AnonymousBlock, ...]
+    files: tuple[SourceFile, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    statements: int
+    unanalyzed_statements: int
+    search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
+
+    @property
+    def summary(self) -> Summary:
+        return Summary(
+            files=len(self.files),
+            statements=self.statements,
+            unanalyzed_statements=self.unanalyzed_statements,
+            tables=sum(1 for t in self.tables.values()),
+            functions=len(self.functions),
+            triggers=len(self.triggers),
+        )
+
+    def functions_named(self, name: str) -> list[Function]:
+        return [f for f in self.functions.values() if f.name == name]
+
+    def resolve_function(
+        self,
+        parts: Iterable[str],
+        arity: int | None = None,
+        search_path: Iterable[str] | None = None,
+    ) -> Function | None:
+        """Resolve a (possibly unqualified) function name by name and arity."""
+        names = list(parts)
+        schemas = (
+            [names[-2]] if len(names) > 1 else ["pg_catalog", *(search_path or self.search_path)]
+        )
+        for schema in schemas:
+            candidates = self.functions_named(f"{schema}.{names[-1]}")
+            if arity is not None:
+                candidates = [
+                    f
+                    for f in candidates
+                    if f.required_arity <= arity <= len(f.input_types)
+                    or any(a.mode == "variadic" for a in f.arguments)
+                ]
+            if candidates:
+                return sorted(candidates, key=lambda f: f.key)[0]
+        return None
+
+    def resolve_table(self, parts: Iterable[str], search_path: Iterable[str] | None = None) -> str:
+        """Qualified name of a relation; unknown unqualified names take the first schema."""
+        names = list(parts)
+        if len(names) > 1:
+            return f"{names[-2]}.{names[-1]}"
+        path = list(search_path or self.search_path)
+        for schema in path:
+            if f"{schema}.{names[-1]}" in self.tables:
+                return f"{schema}.{names[-1]}"
+        return f"{path[0] if path else 'public'}.{names[-1]}"
+
+    def triggers_on(self, table: str) -> list[Trigger]:
+        return sorted((t for t in self.triggers.values() if t.table == table), key=lambda t: t.name)
+
+    def referencing_keys(self, table: str) -> list[ForeignKey]:
+        """Foreign keys in other tables (or this one) that point at `table`."""
+        found = [fk for t in self.tables.values() for fk in t.foreign_keys if fk.ref_table == table]
+        return sorted(found, key=lambda fk: (fk.table, fk.name or "", fk.columns))
+
+
+def freeze(
+    tables: dict[str, Table],
+    functions: dict[str, Function],
+    triggers: dict[str, Trigger],
+    rules: dict[str, Rule],
+    event_triggers: dict[str, EventTrigger],
+    **rest: Any,
+) -> Catalog:
+    return Catalog(
+        tables=MappingProxyType(dict(sorted(tables.items()))),
+        functions=MappingProxyType(dict(sorted(functions.items()))),
+        triggers=MappingProxyType(dict(sorted(triggers.items()))),
+        rules=MappingProxyType(dict(sorted(rules.items()))),
+        event_triggers=MappingProxyType(dict(sorted(event_triggers.items()))),
+        **rest,
+    )
+
+
+def with_table_renamed(table: Table, new_name: str) -> Table:
+    return replace(
+        table,
+        name=new_name,
+        foreign_keys=tuple(replace(fk, table=new_name) for fk in table.foreign_keys),
+    )
