@@ -20,6 +20,7 @@ ORDER = [
     "catalog",
     "config",
     "ddl",
+    "guards",
     "loader",
     "preludes",
     "pgserver",

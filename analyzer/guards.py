@@ -1,0 +1,499 @@
+"""Guards: the condition under which an effect happens, in disjunctive normal form.
+
+A guard is a set of alternatives (OR), each a set of atoms (AND). Atoms are the condition
+kinds the cascade can decide — TG_OP, change tests, pg_trigger_depth(), TG_WHEN/TG_LEVEL/
+TG_TABLE_NAME, tests on parameters — and opaque text for everything else, which is kept,
+never dropped. Evaluation is three-valued: True, False or None (cannot be decided).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import product
+
+from sqlglot import exp
+
+OPS = frozenset({"INSERT", "UPDATE", "DELETE", "TRUNCATE"})
+MAX_ALTERNATIVES = 64
+
+Truth = bool | None
+
+
+@dataclass(frozen=True, order=True)
+class OpAtom:
+    """TG_OP is one of `ops`."""
+
+    ops: frozenset[str]
+
+    def negate(self) -> Atom:
+        return OpAtom(OPS - self.ops)
+
+    def __str__(self) -> str:
+        names = sorted(self.ops)
+        if len(names) == 1:
+            return f"TG_OP = '{names[0]}'"
+        return "TG_OP IN (" + ", ".join(f"'{n}'" for n in names) + ")"
+
+
+@dataclass(frozen=True, order=True)
+class ChangeAtom:
+    """The row's `columns` (or the whole row: '*') changed (or not) in this update."""
+
+    columns: tuple[str, ...]
+    changed: bool
+
+    def negate(self) -> Atom:
+        return ChangeAtom(self.columns, not self.changed)
+
+    def __str__(self) -> str:
+        what = "NEW.*" if self.columns == ("*",) else ", ".join(f"NEW.{c}" for c in self.columns)
+        return f"{what} {'IS DISTINCT FROM' if self.changed else 'IS NOT DISTINCT FROM'} OLD"
+
+
+@dataclass(frozen=True, order=True)
+class DepthAtom:
+    """pg_trigger_depth() <op> value."""
+
+    op: str
+    value: int
+
+    def negate(self) -> Atom:
+        return DepthAtom(_NEGATED_COMPARISON[self.op], self.value)
+
+    def __str__(self) -> str:
+        return f"pg_trigger_depth() {self.op} {self.value}"
+
+
+@dataclass(frozen=True, order=True)
+class ContextAtom:
+    """TG_WHEN / TG_LEVEL / TG_TABLE_NAME / TG_TABLE_SCHEMA is one of `values`."""
+
+    variable: str
+    values: frozenset[str]
+    negated: bool = False
+
+    def negate(self) -> Atom:
+        return ContextAtom(self.variable, self.values, not self.negated)
+
+    def __str__(self) -> str:
+        values = ", ".join(f"'{v}'" for v in sorted(self.values))
+        return f"{self.variable} {'NOT IN' if self.negated else 'IN'} ({values})"
+
+
+@dataclass(frozen=True, order=True)
+class ParamAtom:
+    """A condition that only involves the function's parameters and constants."""
+
+    text: str
+    negated: bool = False
+    expression: exp.Expr | None = field(default=None, compare=False, hash=False, repr=False)
+
+    def negate(self) -> Atom:
+        return ParamAtom(self.text, not self.negated, self.expression)
+
+    def __str__(self) -> str:
+        return f"NOT ({self.text})" if self.negated else self.text
+
+
+@dataclass(frozen=True, order=True)
+class ErrorAtom:
+    """Inside an EXCEPTION handler: happens only when the protected block raised."""
+
+    conditions: str
+
+    def negate(self) -> Atom:
+        return OpaqueAtom(f"no error ({self.conditions})")
+
+    def __str__(self) -> str:
+        return f"on error ({self.conditions})"
+
+
+@dataclass(frozen=True, order=True)
+class OpaqueAtom:
+    """Any other condition, kept as text; the cascade cannot decide it."""
+
+    text: str
+    negated: bool = False
+
+    def negate(self) -> Atom:
+        return OpaqueAtom(self.text, not self.negated)
+
+    def __str__(self) -> str:
+        return f"NOT ({self.text})" if self.negated else self.text
+
+
+Atom = OpAtom | ChangeAtom | DepthAtom | ContextAtom | ParamAtom | ErrorAtom | OpaqueAtom
+
+_NEGATED_COMPARISON = {"<": ">=", ">=": "<", ">": "<=", "<=": ">", "=": "<>", "<>": "="}
+_COMPARE: dict[str, Callable[[int, int], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "=": operator.eq,
+    "<>": operator.ne,
+}
+
+
+def _simplify(conjunction: Iterable[Atom]) -> frozenset[Atom] | None:
+    """Merge TG_OP atoms; None when the conjunction can never hold."""
+    atoms = set(conjunction)
+    op_atoms = [a for a in atoms if isinstance(a, OpAtom)]
+    if op_atoms:
+        allowed = OPS
+        for op_atom in op_atoms:
+            allowed = allowed & op_atom.ops
+            atoms.discard(op_atom)
+        if not allowed:
+            return None
+        if allowed != OPS:
+            atoms.add(OpAtom(allowed))
+    for atom in list(atoms):
+        if atom.negate() in atoms and not isinstance(atom, ErrorAtom):
+            return None
+    return frozenset(atoms)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """OR of ANDs of atoms. `Guard.always()` has one empty alternative; `never()` none."""
+
+    alternatives: frozenset[frozenset[Atom]]
+
+    @staticmethod
+    def always() -> Guard:
+        return Guard(frozenset({frozenset()}))
+
+    @staticmethod
+    def never() -> Guard:
+        return Guard(frozenset())
+
+    @staticmethod
+    def of(atom: Atom) -> Guard:
+        simplified = _simplify([atom])
+        return Guard(frozenset({simplified})) if simplified is not None else Guard.never()
+
+    @property
+    def is_always(self) -> bool:
+        return frozenset() in self.alternatives
+
+    @property
+    def is_never(self) -> bool:
+        return not self.alternatives
+
+    def and_(self, other: Guard) -> Guard:
+        combined = set()
+        for left, right in product(self.alternatives, other.alternatives):
+            merged = _simplify(left | right)
+            if merged is not None:
+                combined.add(merged)
+        return _bounded(combined)
+
+    def or_(self, other: Guard) -> Guard:
+        return _bounded(set(self.alternatives | other.alternatives))
+
+    def negate(self) -> Guard:
+        result = Guard.always()
+        for alternative in self.alternatives:
+            negated_alternative = Guard.never()
+            for atom in alternative:
+                negated_alternative = negated_alternative.or_(Guard.of(atom.negate()))
+            result = result.and_(negated_alternative)
+        return result
+
+    def atoms(self) -> set[Atom]:
+        return {atom for alternative in self.alternatives for atom in alternative}
+
+    def evaluate(self, decide: Callable[[Atom], Truth]) -> Truth:
+        unknown = False
+        for alternative in self.alternatives:
+            values = [decide(atom) for atom in alternative]
+            if all(v is True for v in values):
+                return True
+            if not any(v is False for v in values):
+                unknown = True
+        return None if unknown else False
+
+    def restrict(self, decide: Callable[[Atom], Truth]) -> Guard:
+        """The guard with every decidable atom replaced by its value."""
+        alternatives = set()
+        for alternative in self.alternatives:
+            values = {atom: decide(atom) for atom in alternative}
+            if any(v is False for v in values.values()):
+                continue
+            alternatives.add(frozenset(a for a, v in values.items() if v is None))
+        return _bounded(alternatives)
+
+    def __str__(self) -> str:
+        if self.is_always:
+            return "always"
+        if self.is_never:
+            return "never"
+        rendered = sorted(
+            " AND ".join(sorted(str(a) for a in alternative)) for alternative in self.alternatives
+        )
+        if len(rendered) == 1:
+            return rendered[0]
+        return " OR ".join(f"({r})" for r in rendered)
+
+
+def _bounded(alternatives: set[frozenset[Atom]]) -> Guard:
+    if frozenset() in alternatives:
+        return Guard.always()
+    # Drop alternatives that a weaker one already covers (A OR (A AND B) == A).
+    minimal = {a for a in alternatives if not any(b < a for b in alternatives)}
+    if len(minimal) > MAX_ALTERNATIVES:
+        return Guard.of(OpaqueAtom("condition too complex to track"))
+    return Guard(frozenset(minimal))
+
+
+# ---- from SQL conditions -----------------------------------------------------------
+
+
+def _row_ref(node: exp.Expr) -> tuple[str, tuple[str, ...]] | None:
+    """('new'|'old', columns) for NEW.x, NEW.*, NEW, ROW(NEW.a, NEW.b); else None."""
+    if isinstance(node, exp.Paren):
+        return _row_ref(node.this)
+    if isinstance(node, exp.Column):
+        table = node.table.lower() if node.table else ""
+        if not table and node.name.lower() in {"new", "old"}:
+            return node.name.lower(), ("*",)
+        if table in {"new", "old"}:
+            column = "*" if isinstance(node.this, exp.Star) else node.name
+            return table, (column,)
+        return None
+    if isinstance(node, (exp.Tuple, exp.Anonymous)) and (
+        not isinstance(node, exp.Anonymous) or node.name.lower() == "row"
+    ):
+        refs = [_row_ref(e) for e in node.expressions]
+        if refs and all(r is not None for r in refs):
+            sides = {r[0] for r in refs if r}
+            if len(sides) == 1:
+                return sides.pop(), tuple(c for r in refs if r for c in r[1])
+    return None
+
+
+def _change_atom(left: exp.Expr, right: exp.Expr, changed: bool) -> Atom | None:
+    a, b = _row_ref(left), _row_ref(right)
+    if a and b and {a[0], b[0]} == {"new", "old"} and a[1] == b[1]:
+        return ChangeAtom(a[1], changed)
+    return None
+
+
+def _literal_text(node: exp.Expr) -> str | None:
+    if isinstance(node, exp.Literal) and node.is_string:
+        return str(node.this)
+    if isinstance(node, exp.Cast):
+        return _literal_text(node.this)
+    return None
+
+
+def _context_variable(node: exp.Expr) -> str | None:
+    if isinstance(node, exp.Column) and not node.table:
+        name = node.name.upper()
+        if name in {"TG_OP", "TG_WHEN", "TG_LEVEL", "TG_TABLE_NAME", "TG_TABLE_SCHEMA", "TG_NAME"}:
+            return name
+    return None
+
+
+def _is_depth_call(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.lower() == "pg_trigger_depth"
+
+
+_COMPARISONS: dict[type[exp.Expr], str] = {
+    exp.EQ: "=",
+    exp.NEQ: "<>",
+    exp.LT: "<",
+    exp.LTE: "<=",
+    exp.GT: ">",
+    exp.GTE: ">=",
+}
+_MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}
+
+
+def _names_used(node: exp.Expr) -> set[str]:
+    return {c.name.lower() for c in node.find_all(exp.Column) if not c.table}
+
+
+def _only_parameters(node: exp.Expr, parameters: frozenset[str]) -> bool:
+    columns = list(node.find_all(exp.Column))
+    if not columns or any(c.table for c in columns):
+        return False
+    if any(isinstance(n, (exp.Select, exp.Anonymous)) for n in node.walk()):
+        return False
+    return _names_used(node) <= parameters
+
+
+def guard_of(
+    condition: exp.Expr | None, text: str, parameters: frozenset[str] = frozenset()
+) -> Guard:
+    """The guard for an IF/WHEN/WHILE condition; `text` is kept when it cannot be modelled."""
+    if condition is None:
+        return Guard.of(OpaqueAtom(" ".join(text.split())))
+    return _convert(condition, parameters)
+
+
+def _convert(node: exp.Expr, parameters: frozenset[str]) -> Guard:
+    if isinstance(node, exp.Paren):
+        return _convert(node.this, parameters)
+    if isinstance(node, exp.And):
+        return _convert(node.this, parameters).and_(_convert(node.expression, parameters))
+    if isinstance(node, exp.Or):
+        return _convert(node.this, parameters).or_(_convert(node.expression, parameters))
+    if isinstance(node, exp.Not):
+        return _convert(node.this, parameters).negate()
+    atom = _atom(node, parameters)
+    if atom is not None:
+        return Guard.of(atom)
+    return Guard.of(OpaqueAtom(" ".join(node.sql(dialect="postgres").split())))
+
+
+def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
+    if isinstance(node, (exp.NullSafeNEQ, exp.NullSafeEQ, exp.NEQ, exp.EQ)):
+        changed = isinstance(node, (exp.NullSafeNEQ, exp.NEQ))
+        change = _change_atom(node.this, node.expression, changed)
+        if change is not None:
+            return change
+    if isinstance(node, (exp.EQ, exp.NEQ)):
+        for variable_side, value_side in (
+            (node.this, node.expression),
+            (node.expression, node.this),
+        ):
+            variable = _context_variable(variable_side)
+            value = _literal_text(value_side)
+            if variable and value is not None:
+                return _context_atom(
+                    variable, frozenset({value.upper()}), isinstance(node, exp.NEQ)
+                )
+    if isinstance(node, exp.In) and not node.args.get("query"):
+        variable = _context_variable(node.this)
+        values = [_literal_text(e) for e in node.expressions]
+        if variable and values and all(v is not None for v in values):
+            return _context_atom(variable, frozenset(str(v).upper() for v in values), False)
+    comparison = _COMPARISONS.get(type(node))
+    if comparison is not None:
+        for call_side, value_side, op in (
+            (node.this, node.expression, comparison),
+            (node.expression, node.this, _MIRRORED[comparison]),
+        ):
+            if _is_depth_call(call_side) and isinstance(value_side, exp.Literal):
+                try:
+                    return DepthAtom(op, int(str(value_side.this)))
+                except ValueError:
+                    return None
+    if parameters and _only_parameters(node, parameters):
+        return ParamAtom(" ".join(node.sql(dialect="postgres").split()), False, node)
+    return None
+
+
+def _context_atom(variable: str, values: frozenset[str], negated: bool) -> Atom:
+    if variable == "TG_OP":
+        return OpAtom(OPS - values if negated else values & OPS)
+    if variable in {"TG_TABLE_NAME", "TG_TABLE_SCHEMA", "TG_NAME"}:
+        values = frozenset(v.lower() for v in values)
+    return ContextAtom(variable, values, negated)
+
+
+# ---- deciding atoms in a firing context ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class FiringContext:
+    """What the cascade knows while a trigger function runs."""
+
+    op: str | None = None  # TG_OP
+    timing: str | None = None  # BEFORE / AFTER / INSTEAD OF
+    level: str | None = None  # ROW / STATEMENT
+    table: str | None = None  # qualified
+    depth: int | None = None  # pg_trigger_depth()
+    # Columns whose value differs between OLD and NEW; None when unknown, "*" for "some".
+    changed_columns: frozenset[str] | None = None
+    arguments: Mapping[str, exp.Expr] = field(default_factory=dict)
+
+    def decide(self, atom: Atom) -> Truth:
+        if isinstance(atom, OpAtom):
+            return None if self.op is None else self.op in atom.ops
+        if isinstance(atom, ChangeAtom):
+            return self._decide_change(atom)
+        if isinstance(atom, DepthAtom):
+            if self.depth is None:
+                return None
+            return _COMPARE[atom.op](self.depth, atom.value)
+        if isinstance(atom, ContextAtom):
+            return self._decide_context(atom)
+        if isinstance(atom, ParamAtom):
+            return self._decide_parameter(atom)
+        return None
+
+    def _decide_change(self, atom: ChangeAtom) -> Truth:
+        # On INSERT, OLD is NULL and the test depends on the data; on DELETE, NEW is.
+        if self.op != "UPDATE" or self.changed_columns is None or "*" in self.changed_columns:
+            return None
+        if atom.columns == ("*",):
+            changed = bool(self.changed_columns)
+        else:
+            changed = any(c in self.changed_columns for c in atom.columns)
+        return changed == atom.changed
+
+    def _decide_context(self, atom: ContextAtom) -> Truth:
+        known = {
+            "TG_WHEN": self.timing,
+            "TG_LEVEL": self.level,
+            "TG_TABLE_NAME": self.table.split(".", 1)[1] if self.table else None,
+            "TG_TABLE_SCHEMA": self.table.split(".", 1)[0] if self.table else None,
+        }.get(atom.variable)
+        if known is None:
+            return None
+        inside = known in atom.values or known.upper() in atom.values
+        return inside != atom.negated
+
+    def _decide_parameter(self, atom: ParamAtom) -> Truth:
+        if atom.expression is None or not self.arguments:
+            return None
+        substituted = atom.expression.transform(
+            lambda n: (
+                self.arguments.get(n.name.lower(), n).copy()
+                if isinstance(n, exp.Column) and not n.table
+                else n
+            )
+        )
+        value = _constant_truth(substituted)
+        if value is None:
+            return None
+        return value != atom.negated
+
+
+def _constant_truth(node: exp.Expr) -> Truth:
+    """Evaluate a condition made only of constants; None when it is not that simple."""
+    if isinstance(node, exp.Paren):
+        return _constant_truth(node.this)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Not):
+        inner = _constant_truth(node.this)
+        return None if inner is None else not inner
+    if isinstance(node, exp.And):
+        left, right = _constant_truth(node.this), _constant_truth(node.expression)
+        if left is False or right is False:
+            return False
+        return True if left and right else None
+    if isinstance(node, exp.Or):
+        left, right = _constant_truth(node.this), _constant_truth(node.expression)
+        if left or right:
+            return True
+        return False if left is False and right is False else None
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        if isinstance(node.this, exp.Null):
+            return True
+        if isinstance(node.this, (exp.Literal, exp.Boolean)):
+            return False
+    if isinstance(node, (exp.EQ, exp.NEQ)):
+        left, right = node.this, node.expression
+        if isinstance(left, (exp.Literal, exp.Boolean)) and isinstance(
+            right, (exp.Literal, exp.Boolean)
+        ):
+            same = str(left.this).lower() == str(right.this).lower()
+            return same if isinstance(node, exp.EQ) else not same
+    return None
