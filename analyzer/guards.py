@@ -48,8 +48,14 @@ class ChangeAtom:
         return ChangeAtom(self.columns, not self.changed)
 
     def __str__(self) -> str:
-        what = "NEW.*" if self.columns == ("*",) else ", ".join(f"NEW.{c}" for c in self.columns)
-        return f"{what} {'IS DISTINCT FROM' if self.changed else 'IS NOT DISTINCT FROM'} OLD"
+        test = "IS DISTINCT FROM" if self.changed else "IS NOT DISTINCT FROM"
+        if self.columns == ("*",):
+            return f"NEW.* {test} OLD.*"
+        if len(self.columns) == 1:
+            return f"NEW.{self.columns[0]} {test} OLD.{self.columns[0]}"
+        new = ", ".join(f"NEW.{c}" for c in self.columns)
+        old = ", ".join(f"OLD.{c}" for c in self.columns)
+        return f"ROW({new}) {test} ROW({old})"
 
 
 @dataclass(frozen=True, order=True)
@@ -239,7 +245,54 @@ class Guard:
         return " OR ".join(f"({r})" for r in rendered)
 
 
+def _merge_pair(left: frozenset[Atom], right: frozenset[Atom]) -> frozenset[Atom] | None:
+    """(C AND x) OR (C AND NOT x) == C; TG_OP sets that differ merge by union."""
+    only_left, only_right = left - right, right - left
+    if len(only_left) != 1 or len(only_right) != 1:
+        return None
+    (x,), (y,) = only_left, only_right
+    common = left & right
+    if isinstance(x, OpAtom) and isinstance(y, OpAtom):
+        union = x.ops | y.ops
+        return common if union == OPS else common | {OpAtom(union)}
+    if x.negate() == y:
+        return common
+    return None
+
+
+def _reduce(left: frozenset[Atom], right: frozenset[Atom]) -> frozenset[Atom] | None:
+    """A OR (B AND NOT y) with A == B AND y... : (C AND x) OR (NOT x) == C OR NOT x."""
+    extra = right - left
+    if len(extra) != 1:
+        return None
+    (y,) = extra
+    negated = y.negate()
+    if negated in left and not isinstance(y, OpAtom):
+        return left - {negated}
+    return None
+
+
 def _bounded(alternatives: set[frozenset[Atom]]) -> Guard:
+    changed = True
+    while changed and len(alternatives) > 1:
+        changed = False
+        ordered = sorted(alternatives, key=lambda a: sorted(map(str, a)))
+        for left in ordered:
+            for right in ordered:
+                if left is right:
+                    continue
+                combined = _merge_pair(left, right)
+                if combined is not None:
+                    alternatives = (alternatives - {left, right}) | {combined}
+                    changed = True
+                    break
+                reduced = _reduce(left, right)
+                if reduced is not None:
+                    alternatives = (alternatives - {left}) | {reduced}
+                    changed = True
+                    break
+            if changed:
+                break
     if frozenset() in alternatives:
         return Guard.always()
     # Drop alternatives that a weaker one already covers (A OR (A AND B) == A).
@@ -408,8 +461,10 @@ class FiringContext:
     level: str | None = None  # ROW / STATEMENT
     table: str | None = None  # qualified
     depth: int | None = None  # pg_trigger_depth()
-    # Columns whose value differs between OLD and NEW; None when unknown, "*" for "some".
+    # Columns whose value differs between OLD and NEW (None: unknown), and columns that
+    # may differ (a BEFORE trigger assigned them under a condition we cannot decide).
     changed_columns: frozenset[str] | None = None
+    maybe_changed: frozenset[str] = frozenset()
     arguments: Mapping[str, exp.Expr] = field(default_factory=dict)
 
     def decide(self, atom: Atom) -> Truth:
@@ -429,12 +484,16 @@ class FiringContext:
 
     def _decide_change(self, atom: ChangeAtom) -> Truth:
         # On INSERT, OLD is NULL and the test depends on the data; on DELETE, NEW is.
-        if self.op != "UPDATE" or self.changed_columns is None or "*" in self.changed_columns:
+        if self.op != "UPDATE" or self.changed_columns is None:
             return None
-        if atom.columns == ("*",):
-            changed = bool(self.changed_columns)
+        whole_row = atom.columns == ("*",)
+        if whole_row:
+            changed, maybe = bool(self.changed_columns), bool(self.maybe_changed)
         else:
             changed = any(c in self.changed_columns for c in atom.columns)
+            maybe = any(c in self.maybe_changed for c in atom.columns)
+        if not changed and maybe:
+            return None
         return changed == atom.changed
 
     def _decide_context(self, atom: ContextAtom) -> Truth:

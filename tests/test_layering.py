@@ -21,6 +21,7 @@ ORDER = [
     "config",
     "ddl",
     "guards",
+    "builtins",
     "loader",
     "preludes",
     "pgserver",

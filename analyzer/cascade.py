@@ -1,0 +1,803 @@
+"""What one write really does under PostgreSQL's trigger rules.
+
+`Tracer.trace(entry)` follows an insert, update, delete, truncate, upsert or merge through
+statement- and row-level triggers (BEFORE, then the row write, FK actions, then AFTER; in
+alphabetical order of trigger name), WHEN clauses and UPDATE OF lists, in-body guards,
+function calls with constant arguments, and the writes those bodies make, recursively.
+
+Every count is a pair (lo, hi): `hi` assumes every guard that cannot be decided passes,
+`lo` that it fails; where they agree the prediction is exact. Results are memoized per
+(table, row event, SET columns, changed columns, …), so shared sub-cascades are computed
+once; recursion is cut at the first repeated (trigger, event) frame and reported as a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from sqlglot import exp
+
+from analyzer.builtins import is_builtin
+from analyzer.catalog import Function, Trigger
+from analyzer.effects import (
+    CallEffect,
+    DynamicEffect,
+    Read,
+    ReturnEffect,
+    RowAssignment,
+    Write,
+)
+from analyzer.findings import Location
+from analyzer.graph import Model
+from analyzer.guards import DepthAtom, FiringContext, Truth, guard_of
+from analyzer.parse import parse_expression
+
+OPERATIONS = ("insert", "update", "delete", "truncate", "upsert", "merge")
+Key = tuple[str, ...]
+
+
+class Tally:
+    """Counts as (lo, hi) pairs per key: ('firing', trigger), ('call', function),
+    ('write', table, kind), ('scan', table)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[Key, tuple[int, int]] = {}
+
+    def bump(self, key: Key, lo: int = 1, hi: int = 1) -> None:
+        old_lo, old_hi = self.counts.get(key, (0, 0))
+        self.counts[key] = (old_lo + lo, old_hi + hi)
+
+    def add(self, other: Tally, certain: bool = True, times: int = 1) -> None:
+        for key, (lo, hi) in other.counts.items():
+            self.bump(key, lo * times if certain else 0, hi * times)
+
+    @staticmethod
+    def hull(first: Tally, second: Tally) -> Tally:
+        """Either one happens: lo is the smaller, hi the larger count."""
+        result = Tally()
+        for key in sorted(set(first.counts) | set(second.counts)):
+            a, b = first.counts.get(key, (0, 0)), second.counts.get(key, (0, 0))
+            result.counts[key] = (min(a[0], b[0]), max(a[1], b[1]))
+        return result
+
+
+@dataclass
+class Node:
+    """One line of the cascade tree: a statement, a firing, a call, a write or a read."""
+
+    kind: str
+    name: str
+    detail: str = ""
+    location: Location | None = None
+    certain: bool = True
+    multiplicity: str = ""
+    children: list[Node] = field(default_factory=list)
+
+    def to_dict(self, seen: set[int] | None = None) -> dict[str, object]:
+        seen = set() if seen is None else seen
+        shared = id(self) in seen
+        seen.add(id(self))
+        data: dict[str, object] = {
+            "kind": self.kind,
+            "name": self.name,
+            "detail": self.detail,
+            "location": self.location.to_dict() if self.location else None,
+            "certain": self.certain,
+        }
+        if self.multiplicity:
+            data["multiplicity"] = self.multiplicity
+        if self.children and not shared:
+            data["children"] = [c.to_dict(seen) for c in self.children]
+        elif self.children:
+            data["children_shown_above"] = True
+        return data
+
+
+@dataclass(frozen=True)
+class Cycle:
+    frames: tuple[str, ...]  # trigger keys around the loop, in firing order
+    guards: tuple[str, ...]  # what could break it: WHEN, UPDATE OF, depth or change tests
+    location: Location | None
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.guards)
+
+
+@dataclass(frozen=True)
+class Unknown:
+    reason: str
+    name: str
+    location: Location | None
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    table: str
+    operation: str
+    new_row: bool = False  # upsert: the row does not exist yet
+    unchanged: bool = False  # update / upsert conflict writes the values already stored
+    columns: tuple[str, ...] | None = None  # SET columns (update) or DO UPDATE SET (upsert)
+    do_nothing: bool = False  # INSERT … ON CONFLICT DO NOTHING
+    rows: int = 1
+    children: int = 1  # rows per parent that an FK action touches
+
+    @property
+    def scenario(self) -> str:
+        if self.operation == "upsert":
+            path = "new-row" if self.new_row else "conflict"
+            return f"{path}{', do nothing' if self.do_nothing else ''}" + (
+                ", unchanged" if self.unchanged and not self.new_row else ""
+            )
+        if self.operation == "update":
+            return "unchanged" if self.unchanged else "changed"
+        return "default"
+
+
+@dataclass
+class Cascade:
+    entry: TraceEntry
+    statement_totals: Tally  # once per statement
+    row_totals: Tally  # per source row
+    tree: Node
+    cycles: list[Cycle]
+    unknowns: list[Unknown]
+
+    def totals(self, rows: int | None = None) -> Tally:
+        count = self.entry.rows if rows is None else rows
+        result = Tally()
+        result.add(self.statement_totals)
+        result.add(self.row_totals, times=count)
+        return result
+
+
+@dataclass
+class _Result:
+    tally: Tally
+    nodes: list[Node]
+
+
+@dataclass
+class _Run:
+    """A function body's contribution when it runs once."""
+
+    tally: Tally
+    nodes: list[Node]
+    returns_null: Truth
+    assigned: set[str]
+    maybe_assigned: set[str]
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The state a row event is processed in."""
+
+    depth: int  # pg_trigger_depth() of the triggers this event fires
+    stack: tuple[str, ...]  # trigger frames on the way here
+    deleting: frozenset[str] = frozenset()  # tables whose row an FK cascade is deleting
+
+
+class Tracer:
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.catalog = model.catalog
+        self.memo: dict[tuple[object, ...], _Result] = {}
+        self.cycles: dict[tuple[str, ...], Cycle] = {}
+        self.unknowns: dict[tuple[str, str, Location | None], Unknown] = {}
+        self.children = 1
+        self.depth_matters = any(
+            isinstance(atom, DepthAtom)
+            for body in model.bodies.functions.values()
+            for effect in body.effects
+            for atom in effect.guard.atoms()
+        )
+        self._triggers: dict[str, list[Trigger]] = {}
+        for trigger in self.catalog.triggers.values():
+            self._triggers.setdefault(trigger.table, []).append(trigger)
+        for triggers in self._triggers.values():
+            triggers.sort(key=lambda t: t.name)
+
+    # ---- entry ----------------------------------------------------------------------
+
+    def trace(self, entry: TraceEntry) -> Cascade:
+        self.cycles = {}
+        self.unknowns = {}
+        self.children = entry.children
+        table = entry.table
+        frame = _Frame(depth=1, stack=())
+        statement = Tally()
+        rows = Tally()
+        root = Node("statement", table, _entry_label(entry))
+        operation = entry.operation
+        columns = self._set_columns(table, entry.columns)
+        if operation == "truncate":
+            result = self._statement_triggers(table, ("truncate",), None, frame)
+            statement.add(result.tally)
+            root.children.extend(result.nodes)
+        else:
+            events = {
+                "insert": ("insert",),
+                "update": ("update",),
+                "delete": ("delete",),
+                "upsert": ("insert", "update") if not entry.do_nothing else ("insert",),
+                "merge": ("insert", "update", "delete"),
+            }[operation]
+            before = self._statement_triggers(table, events, columns, frame, timing="before")
+            after = self._statement_triggers(table, events, columns, frame, timing="after")
+            statement.add(before.tally)
+            statement.add(after.tally)
+            row = self._entry_row(entry, columns, frame)
+            rows.add(row.tally)
+            row_node = Node(
+                "row", table, "per source row", multiplicity=f"x{entry.rows}", children=row.nodes
+            )
+            root.children.extend([*before.nodes, row_node, *after.nodes])
+        return Cascade(
+            entry,
+            statement,
+            rows,
+            root,
+            sorted(self.cycles.values(), key=lambda c: c.frames),
+            sorted(self.unknowns.values(), key=lambda u: (u.name, u.reason)),
+        )
+
+    def _entry_row(self, entry: TraceEntry, columns: frozenset[str], frame: _Frame) -> _Result:
+        table, operation = entry.table, entry.operation
+        changed = frozenset() if entry.unchanged else columns
+        if operation == "insert":
+            return self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
+        if operation == "update":
+            return self._row(table, "update", columns, changed, frozenset(), frame)
+        if operation == "delete":
+            return self._row(table, "delete", frozenset(), frozenset(), frozenset(), frame)
+        if operation == "upsert":
+            if entry.new_row:
+                return self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
+            path = "ignore-conflict" if entry.do_nothing else "upsert-conflict"
+            return self._row(table, path, columns, changed, frozenset(), frame)
+        # merge: which action runs depends on the data
+        results = [
+            self._row(table, event, columns, changed, frozenset(), frame)
+            for event in ("insert", "update", "delete")
+        ]
+        tally = Tally.hull(Tally.hull(results[0].tally, results[1].tally), results[2].tally)
+        return _Result(tally, [n for r in results for n in r.nodes])
+
+    def _set_columns(self, table: str, columns: Iterable[str] | None) -> frozenset[str]:
+        if columns is not None:
+            return frozenset(columns)
+        known = self.catalog.tables.get(table)
+        return frozenset(c.name for c in known.columns) if known else frozenset({"*"})
+
+    # ---- statement-level triggers ------------------------------------------------------
+
+    def _statement_triggers(
+        self,
+        table: str,
+        events: Iterable[str],
+        columns: frozenset[str] | None,
+        frame: _Frame,
+        timing: str | None = None,
+    ) -> _Result:
+        tally = Tally()
+        nodes: list[Node] = []
+        wanted = set(events)
+        for trigger in self._active(table):
+            if trigger.level != "statement" or (timing and trigger.timing != timing):
+                continue
+            # An upsert fires INSERT and UPDATE statement triggers: a trigger on both fires twice.
+            for event in ("insert", "update", "delete", "truncate"):
+                if event not in wanted or event not in trigger.events:
+                    continue
+                if event == "update" and not self._update_of_matches(trigger, columns):
+                    continue
+                context = FiringContext(
+                    op=event.upper(),
+                    timing=trigger.timing.upper(),
+                    level="STATEMENT",
+                    table=table,
+                    depth=frame.depth,
+                )
+                fired = self._fire(trigger, context, frame, event, True)
+                tally.add(fired.tally)
+                nodes.extend(fired.nodes)
+        return _Result(tally, nodes)
+
+    # ---- row events --------------------------------------------------------------------
+
+    def _active(self, table: str) -> list[Trigger]:
+        return [
+            t
+            for t in self._triggers.get(table, [])
+            if t.enabled != "disabled" and t.enabled != "replica"
+        ]
+
+    def _row(
+        self,
+        table: str,
+        path: str,
+        set_columns: frozenset[str],
+        changed: frozenset[str],
+        maybe: frozenset[str],
+        frame: _Frame,
+        write_kind: str | None = None,
+    ) -> _Result:
+        """One row through BEFORE triggers, the write, FK actions and AFTER triggers.
+
+        `path` is insert | update | delete | upsert-conflict | ignore-conflict.
+        """
+        key = (
+            table,
+            path,
+            set_columns,
+            changed,
+            maybe,
+            frame.depth if self.depth_matters else 0,
+            write_kind,
+            frame.deleting,
+            self.children,
+            frame.stack if self.depth_matters else (),
+        )
+        cached = self.memo.get(key)
+        if cached is not None:
+            return cached
+        self.memo[key] = _Result(Tally(), [])  # a re-entry while computing this adds nothing
+        result = self._row_uncached(table, path, set_columns, changed, maybe, frame, write_kind)
+        self.memo[key] = result
+        return result
+
+    def _row_uncached(
+        self,
+        table: str,
+        path: str,
+        set_columns: frozenset[str],
+        changed: frozenset[str],
+        maybe: frozenset[str],
+        frame: _Frame,
+        write_kind: str | None,
+    ) -> _Result:
+        tally = Tally()
+        nodes: list[Node] = []
+        alive: Truth = True
+        changed_now, maybe_now = set(changed), set(maybe)
+        phases: list[tuple[str, str]] = []
+        if path in {"insert", "ignore-conflict"}:
+            phases.append(("before", "insert"))
+        elif path == "upsert-conflict":
+            phases.extend([("before", "insert"), ("before", "update")])
+        else:
+            phases.append(("before", path))
+        for timing, event in phases:
+            for trigger in self._row_triggers(table, timing, event, set_columns):
+                context = self._context(trigger, event, table, frame, changed_now, maybe_now)
+                fired = self._fire(trigger, context, frame, event, alive is True)
+                if fired.run is None:
+                    continue
+                tally.add(fired.tally)
+                nodes.extend(fired.nodes)
+                if event == "update" or path == "insert":
+                    for column in fired.run.assigned:
+                        changed_now.add(column)
+                    maybe_now |= fired.run.maybe_assigned - changed_now
+                if fired.certain and fired.run.returns_null is True:
+                    alive = False
+                    nodes.append(
+                        Node(
+                            "stop",
+                            trigger.key,
+                            "BEFORE trigger returned NULL: the row is skipped",
+                            trigger.location,
+                        )
+                    )
+                    break
+                if fired.run.returns_null is None or (
+                    fired.run.returns_null is True and not fired.certain
+                ):
+                    alive = None if alive is True else alive
+            if alive is False:
+                break
+        if alive is False or path == "ignore-conflict":
+            if path == "ignore-conflict":
+                nodes.append(Node("stop", table, "conflict: DO NOTHING drops the proposed row"))
+            return _Result(tally, nodes)
+        event = "insert" if path == "insert" else ("update" if path == "upsert-conflict" else path)
+        kind = write_kind or event
+        tally.bump(("write", table, kind), 1 if alive else 0, 1)
+        nodes.append(Node("write", table, kind, certain=alive is True))
+        fk = self._fk_actions(table, event, frozenset(changed_now), frame)
+        tally.add(fk.tally, certain=alive is True)
+        nodes.extend(fk.nodes)
+        for trigger in self._row_triggers(table, "after", event, set_columns):
+            context = self._context(trigger, event, table, frame, changed_now, maybe_now)
+            fired = self._fire(trigger, context, frame, event, alive is True)
+            tally.add(fired.tally)
+            nodes.extend(fired.nodes)
+        return _Result(tally, nodes)
+
+    def _row_triggers(
+        self, table: str, timing: str, event: str, set_columns: frozenset[str]
+    ) -> list[Trigger]:
+        found = []
+        for trigger in self._active(table):
+            if trigger.level != "row" or trigger.timing != timing or event not in trigger.events:
+                continue
+            if event == "update" and not self._update_of_matches(trigger, set_columns):
+                continue
+            found.append(trigger)
+        return found
+
+    @staticmethod
+    def _update_of_matches(trigger: Trigger, columns: frozenset[str] | None) -> bool:
+        """UPDATE OF fires when a listed column is in the SET list, changed or not."""
+        if not trigger.update_columns or columns is None or "*" in columns:
+            return True
+        return bool(set(trigger.update_columns) & columns)
+
+    def _context(
+        self,
+        trigger: Trigger,
+        event: str,
+        table: str,
+        frame: _Frame,
+        changed: set[str],
+        maybe: set[str],
+    ) -> FiringContext:
+        return FiringContext(
+            op=event.upper(),
+            timing=trigger.timing.upper(),
+            level=trigger.level.upper(),
+            table=table,
+            depth=frame.depth,
+            changed_columns=frozenset(changed) if event == "update" else None,
+            maybe_changed=frozenset(maybe),
+        )
+
+    # ---- firing a trigger ------------------------------------------------------------
+
+    @dataclass
+    class _Fired:
+        tally: Tally
+        nodes: list[Node]
+        run: _Run | None
+        certain: bool
+
+    def _fire(
+        self, trigger: Trigger, context: FiringContext, frame: _Frame, event: str, certain: bool
+    ) -> Tracer._Fired:
+        when: Truth = True
+        if trigger.when is not None:
+            when = self._when_truth(trigger, context)
+        if when is False:
+            return Tracer._Fired(Tally(), [], None, False)
+        certain = certain and when is True
+        label = f"{trigger.timing.upper()} {event.upper()} {trigger.level.upper()}"
+        if trigger.when:
+            label += f" WHEN ({trigger.when})"
+        node = Node("trigger", trigger.key, label, trigger.location, certain)
+        frame_key = f"{trigger.key}:{event}"
+        if frame_key in frame.stack:
+            self._record_cycle(frame.stack, frame_key, trigger)
+            node.children.append(
+                Node("cycle", trigger.key, "recursion cut here", trigger.location, certain)
+            )
+            return Tracer._Fired(Tally(), [node], None, certain)
+        tally = Tally()
+        tally.bump(("firing", trigger.key), 1 if certain else 0, 1)
+        function = self.model.trigger_function(trigger)
+        if function is None:
+            self._unknown("trigger function not found", f"{trigger.function}()", trigger.location)
+            node.children.append(Node("unknown", f"{trigger.function}()", "function not found"))
+            return Tracer._Fired(tally, [node], None, certain)
+        inner = replace(frame, depth=frame.depth + 1, stack=(*frame.stack, frame_key))
+        run = self._run(function, context, inner, {})
+        tally.add(run.tally, certain=certain)
+        node.children.extend(run.nodes)
+        return Tracer._Fired(tally, [node], run, certain)
+
+    def _when_truth(self, trigger: Trigger, context: FiringContext) -> Truth:
+        guard = guard_of(trigger.when_expression, trigger.when or "")
+        return guard.evaluate(context.decide)
+
+    def _record_cycle(self, stack: tuple[str, ...], frame_key: str, trigger: Trigger) -> None:
+        start = stack.index(frame_key)
+        loop = tuple(f.rsplit(":", 1)[0] for f in stack[start:])
+        breakers = []
+        for name in loop:
+            looped = self.catalog.triggers.get(name)
+            if looped is None:
+                continue
+            if looped.when:
+                breakers.append(f"WHEN ({looped.when}) on {looped.key}")
+            if looped.update_columns:
+                breakers.append(f"UPDATE OF {', '.join(looped.update_columns)} on {looped.key}")
+            function = self.model.trigger_function(looped)
+            body = self.model.effects_of(function) if function else None
+            if body:
+                for effect in body.effects:
+                    for atom in effect.guard.atoms():
+                        if isinstance(atom, DepthAtom):
+                            breakers.append(f"{atom} in {function.name if function else ''}")
+        canonical = min(loop[i:] + loop[:i] for i in range(len(loop)))
+        self.cycles.setdefault(
+            canonical, Cycle(loop, tuple(sorted(set(breakers))), trigger.location)
+        )
+
+    def _unknown(self, reason: str, name: str, location: Location | None) -> None:
+        self.unknowns.setdefault((reason, name, location), Unknown(reason, name, location))
+
+    # ---- running a function body ----------------------------------------------------------
+
+    def _run(
+        self,
+        function: Function,
+        context: FiringContext,
+        frame: _Frame,
+        arguments: Mapping[str, exp.Expr],
+    ) -> _Run:
+        tally = Tally()
+        tally.bump(("call", function.name))
+        nodes: list[Node] = []
+        returns_null: Truth = False
+        assigned: set[str] = set()
+        maybe_assigned: set[str] = set()
+        body = self.model.effects_of(function)
+        if body is None:
+            return _Run(tally, nodes, None, assigned, maybe_assigned)
+        if arguments:
+            context = replace(context, arguments=dict(arguments))
+        if body.incomplete:
+            self._unknown("body not fully understood", function.key, function.location)
+        for effect in body.effects:
+            truth = effect.guard.evaluate(context.decide)
+            if truth is False:
+                continue
+            certain = truth is True
+            guard_text = "" if certain else str(effect.guard.restrict(context.decide))
+            if isinstance(effect, Write):
+                result = self._write(effect, frame, guard_text)
+                tally.add(result.tally, certain)
+                nodes.extend(result.nodes)
+            elif isinstance(effect, Read):
+                if effect.aggregates and effect.keyed_by != "row":
+                    tally.bump(("scan", effect.table), 1 if certain else 0, 1)
+                    nodes.append(_read_node(effect, certain, guard_text))
+            elif isinstance(effect, CallEffect):
+                result = self._call(function, effect, context, frame, guard_text)
+                tally.add(result.tally, certain)
+                nodes.extend(result.nodes)
+            elif isinstance(effect, DynamicEffect):
+                self._unknown("dynamic SQL", effect.text or "EXECUTE", effect.location)
+                nodes.append(
+                    Node(
+                        "unknown",
+                        "EXECUTE",
+                        effect.text or "text known only at run time",
+                        effect.location,
+                        certain,
+                    )
+                )
+            elif isinstance(effect, ReturnEffect) and effect.value == "null":
+                if certain:
+                    returns_null = True
+                elif returns_null is False:
+                    returns_null = None
+            elif isinstance(effect, RowAssignment):
+                (assigned if certain else maybe_assigned).add(effect.column)
+        return _Run(tally, nodes, returns_null, assigned, maybe_assigned)
+
+    def _call(
+        self,
+        caller: Function,
+        call: CallEffect,
+        context: FiringContext,
+        frame: _Frame,
+        guard_text: str,
+    ) -> _Result:
+        callee = self.model.resolve_call(caller, call)
+        if callee is None:
+            if not is_builtin(call.name):
+                self._unknown("unresolved function", call.display_name, call.location)
+                return _Result(
+                    Tally(),
+                    [
+                        Node(
+                            "unknown", call.display_name + "()", "not in the catalog", call.location
+                        )
+                    ],
+                )
+            return _Result(Tally(), [])
+        frame_key = f"function:{callee.key}"
+        if frame_key in frame.stack:
+            self._unknown("recursive function call", callee.key, call.location)
+            return _Result(Tally(), [])
+        arguments = _constant_arguments(callee, call.arguments)
+        callee_context = FiringContext(depth=context.depth, arguments=arguments)
+        inner = replace(frame, stack=(*frame.stack, frame_key))
+        run = self._run(callee, callee_context, inner, arguments)
+        detail = "call" + (f" [if {guard_text}]" if guard_text else "")
+        node = Node(
+            "function", callee.name, detail, call.location, not guard_text, children=run.nodes
+        )
+        return _Result(run.tally, [node])
+
+    # ---- writes made by a body ----------------------------------------------------------
+
+    def _write(self, write: Write, frame: _Frame, guard_text: str) -> _Result:
+        if write.table is None:
+            self._unknown("write to a table known only at run time", write.text, write.location)
+            return _Result(Tally(), [Node("unknown", "?", write.text, write.location, False)])
+        table = write.table
+        certain_rows = write.keyed_by == "row"
+        if table in frame.deleting and write.kind in {"update", "delete"}:
+            certain_rows = False  # the parent row is being deleted by the FK action
+        columns = frozenset(write.columns) or self._set_columns(table, None)
+        tally = Tally()
+        nodes: list[Node] = []
+        events = {
+            "upsert": ("insert", "update"),
+            "insert-or-ignore": ("insert",),
+            "merge": ("insert", "update", "delete"),
+        }.get(write.kind, (write.kind,))
+        before = self._statement_triggers(table, events, columns, frame, timing="before")
+        after = self._statement_triggers(table, events, columns, frame, timing="after")
+        if write.kind == "truncate":
+            result = self._statement_triggers(table, ("truncate",), None, frame)
+            tally.add(result.tally)
+            nodes.extend(result.nodes)
+        changed = frozenset(write.columns)
+        if write.kind == "insert":
+            row = self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
+        elif write.kind == "update":
+            row = self._row(table, "update", columns, changed, frozenset(), frame)
+        elif write.kind == "delete":
+            row = self._row(table, "delete", frozenset(), frozenset(), frozenset(), frame)
+        elif write.kind == "upsert":
+            conflict = frozenset(write.conflict_columns)
+            new = self._row(
+                table, "insert", frozenset(), frozenset(), frozenset(), frame, write_kind="upsert"
+            )
+            old = self._row(
+                table,
+                "upsert-conflict",
+                conflict,
+                conflict,
+                frozenset(),
+                frame,
+                write_kind="upsert",
+            )
+            row = _Result(
+                Tally.hull(new.tally, old.tally),
+                [
+                    Node("path", table, "row is new", children=new.nodes),
+                    Node("path", table, "row exists (conflict)", children=old.nodes),
+                ],
+            )
+        elif write.kind == "insert-or-ignore":
+            new = self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
+            old = self._row(table, "ignore-conflict", frozenset(), frozenset(), frozenset(), frame)
+            row = _Result(
+                Tally.hull(new.tally, old.tally),
+                [
+                    Node("path", table, "row is new", children=new.nodes),
+                    Node("path", table, "row exists: DO NOTHING", children=old.nodes),
+                ],
+            )
+        elif write.kind == "merge":
+            results = [
+                self._row(table, e, columns, changed, frozenset(), frame)
+                for e in ("insert", "update", "delete")
+            ]
+            merged = Tally.hull(Tally.hull(results[0].tally, results[1].tally), results[2].tally)
+            row = _Result(merged, [n for r in results for n in r.nodes])
+        else:
+            row = _Result(Tally(), [])
+        tally.add(before.tally)
+        tally.add(row.tally, certain=certain_rows)
+        tally.add(after.tally)
+        detail = write.kind + (f" [if {guard_text}]" if guard_text else "")
+        if write.accumulations:
+            detail += " accumulates " + ", ".join(a.column for a in write.accumulations)
+        multiplicity = {"row": "1 row", "set": "per affected row", "table": "all rows"}[
+            write.keyed_by
+        ]
+        node = Node(
+            "statement",
+            table,
+            detail,
+            write.location,
+            not guard_text,
+            multiplicity,
+            [*before.nodes, *row.nodes, *after.nodes],
+        )
+        return _Result(tally, [node])
+
+    # ---- foreign key actions -------------------------------------------------------------
+
+    def _fk_actions(
+        self, table: str, event: str, changed: frozenset[str], frame: _Frame
+    ) -> _Result:
+        tally = Tally()
+        nodes: list[Node] = []
+        if event not in {"delete", "update"}:
+            return _Result(tally, nodes)
+        parent = self.catalog.tables.get(table)
+        for fk in self.catalog.referencing_keys(table):
+            action = fk.on_delete if event == "delete" else fk.on_update
+            if action not in {"cascade", "set null", "set default"}:
+                continue
+            if event == "update":
+                referenced = set(fk.ref_columns or (parent.primary_key if parent else ()))
+                if "*" not in changed and not referenced & changed:
+                    continue
+            child_frame = (
+                replace(frame, deleting=frame.deleting | {table}) if (event == "delete") else frame
+            )
+            columns = frozenset(fk.columns)
+            if event == "delete" and action == "cascade":
+                child = self._row(
+                    fk.table, "delete", frozenset(), frozenset(), frozenset(), child_frame
+                )
+                events: tuple[str, ...] = ("delete",)
+            else:
+                child = self._row(fk.table, "update", columns, columns, frozenset(), child_frame)
+                events = ("update",)
+            statement = Tally()
+            for timing in ("before", "after"):
+                statement.add(
+                    self._statement_triggers(
+                        fk.table, events, columns, child_frame, timing=timing
+                    ).tally
+                )
+            tally.add(child.tally, times=self.children)
+            tally.add(statement, certain=False)
+            label = f"ON {event.upper()} {action.upper()} ({', '.join(fk.columns)})"
+            nodes.append(
+                Node(
+                    "fk",
+                    fk.table,
+                    label,
+                    fk.location,
+                    True,
+                    f"x{self.children} children",
+                    child.nodes,
+                )
+            )
+        return _Result(tally, nodes)
+
+
+def _read_node(read: Read, certain: bool, guard_text: str) -> Node:
+    detail = f"{', '.join(read.aggregates)} over {read.keyed_by}"
+    if read.key_columns:
+        detail += f" by {', '.join(read.key_columns)}"
+    if guard_text:
+        detail += f" [if {guard_text}]"
+    return Node("read", read.table, detail, read.location, certain, read.keyed_by)
+
+
+def _constant_arguments(callee: Function, arguments: tuple[exp.Expr, ...]) -> dict[str, exp.Expr]:
+    """Parameter name → constant argument (literals, booleans, NULL; defaults included)."""
+    constants: dict[str, exp.Expr] = {}
+    inputs = [a for a in callee.arguments if a.mode in {"in", "inout", "variadic"}]
+    for index, parameter in enumerate(inputs):
+        if not parameter.name:
+            continue
+        value: exp.Expr | None = None
+        if index < len(arguments):
+            value = arguments[index]
+        elif parameter.default is not None:
+            value = parse_expression(f"SELECT {parameter.default}")
+            if isinstance(value, exp.Select) and value.expressions:
+                value = value.expressions[0]
+        while isinstance(value, (exp.Cast, exp.Paren)):
+            value = value.this
+        if isinstance(value, (exp.Literal, exp.Boolean, exp.Null)):
+            constants[parameter.name] = value
+    return constants
+
+
+def _entry_label(entry: TraceEntry) -> str:
+    label = f"{entry.operation.upper()} ({entry.scenario})"
+    if entry.columns is not None:
+        label += f" SET {', '.join(entry.columns)}"
+    return label

@@ -1,0 +1,968 @@
+"""Function bodies to effects: what each body writes, reads and calls, and under which guard.
+
+PL/pgSQL bodies are walked statement by statement (see `analyzer.plpgsql`) carrying the
+guard under which control reaches each statement: IF/ELSIF/CASE branches add their
+conditions (an ELSIF implies the negation of the branches before it), RETURN and RAISE end
+a path (so what follows `IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;` is guarded by
+NOT DELETE), EXCEPTION handlers add an "on error" atom. Each embedded SQL statement gives
+its writes, reads and calls; `LANGUAGE sql` bodies give the effects of each statement,
+unconditionally.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from sqlglot import exp
+
+from analyzer.catalog import Catalog, Function, Table
+from analyzer.findings import Diagnostic, Location
+from analyzer.guards import ErrorAtom, Guard, OpaqueAtom, guard_of
+from analyzer.parse import parse_expression, split_statements
+from analyzer.plpgsql import (
+    Assign,
+    Block,
+    Call,
+    Case,
+    DynExecute,
+    ExecSql,
+    Exit,
+    Fragment,
+    If,
+    Loop,
+    Open,
+    Perform,
+    Raise,
+    Return,
+    ReturnQuery,
+    Statement,
+    parse_plpgsql,
+)
+from analyzer.source import SourceFile
+
+AGGREGATES = frozenset(
+    {
+        "count",
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "array_agg",
+        "string_agg",
+        "json_agg",
+        "jsonb_agg",
+        "json_object_agg",
+        "jsonb_object_agg",
+        "bool_and",
+        "bool_or",
+        "every",
+        "bit_and",
+        "bit_or",
+        "stddev",
+        "variance",
+        "percentile_cont",
+        "percentile_disc",
+        "mode",
+    }
+)
+_AGGREGATE_NODES: dict[type[exp.Expr], str] = {
+    exp.Count: "count",
+    exp.Sum: "sum",
+    exp.Avg: "avg",
+    exp.Min: "min",
+    exp.Max: "max",
+    exp.ArrayAgg: "array_agg",
+    exp.GroupConcat: "string_agg",
+}
+_ROW_VARIABLES = {"new", "old"}
+_DYNAMIC_IDENT = "sqlripple_dynamic_ident"
+
+
+@dataclass(frozen=True, order=True)
+class Accumulation:
+    """`column = <stored value> + something`: a counter, a JSONB counter, an append."""
+
+    column: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class Write:
+    table: str | None  # qualified; None when only known at run time
+    kind: str  # insert | update | delete | upsert | insert-or-ignore | merge | truncate
+    location: Location
+    guard: Guard
+    columns: tuple[str, ...] = ()  # columns an insert provides or an update sets
+    conflict_columns: tuple[str, ...] = ()  # columns an upsert's DO UPDATE sets
+    accumulations: tuple[Accumulation, ...] = ()
+    deltas: tuple[str, ...] = ()  # columns maintained from NEW.x - OLD.x
+    keyed_by: str = "row"  # row | set | table
+    appends: bool = False  # a plain insert whose key does not come from the row
+    inferred: bool = False  # read from dynamic SQL text
+    text: str = ""
+
+    @property
+    def row_kinds(self) -> tuple[str, ...]:
+        """The row events this write can cause."""
+        return {
+            "upsert": ("insert", "update"),
+            "insert-or-ignore": ("insert",),
+            "merge": ("insert", "update", "delete"),
+        }.get(self.kind, (self.kind,))
+
+
+@dataclass(frozen=True)
+class Read:
+    table: str
+    location: Location
+    guard: Guard
+    aggregates: tuple[str, ...] = ()
+    keyed_by: str = "set"  # row | set | table
+    key_columns: tuple[str, ...] = ()  # columns the WHERE clause fixes by equality
+
+
+@dataclass(frozen=True)
+class CallEffect:
+    name: tuple[str, ...]  # as written: (schema, name) or (name,)
+    location: Location
+    guard: Guard
+    arguments: tuple[exp.Expr, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def display_name(self) -> str:
+        return ".".join(self.name)
+
+
+@dataclass(frozen=True)
+class ReturnEffect:
+    value: str  # new | old | null | other
+    location: Location
+    guard: Guard
+
+
+@dataclass(frozen=True)
+class DynamicEffect:
+    """EXECUTE of SQL known only at run time; `inferred` holds what its text shows."""
+
+    text: str | None
+    location: Location
+    guard: Guard
+    inferred: tuple[Write, ...] = ()
+
+
+@dataclass(frozen=True)
+class RowAssignment:
+    """`NEW.column := …` in a trigger function: the row to be written changes."""
+
+    column: str
+    location: Location
+    guard: Guard
+
+
+Effect = Write | Read | CallEffect | ReturnEffect | DynamicEffect | RowAssignment
+
+
+@dataclass(frozen=True)
+class BodyEffects:
+    owner: str
+    effects: tuple[Effect, ...]
+    falls_off_end: Guard  # when control reaches the end of the body without RETURN
+    incomplete: bool = False
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def of_type(self, kind: type[Effect]) -> list[Effect]:
+        return [e for e in self.effects if isinstance(e, kind)]
+
+
+@dataclass(frozen=True)
+class Bodies:
+    functions: Mapping[str, BodyEffects]
+    blocks: tuple[BodyEffects, ...]
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        found = [d for b in self.functions.values() for d in b.diagnostics]
+        found.extend(d for b in self.blocks for d in b.diagnostics)
+        return sorted(set(found))
+
+
+# ---- SQL statements -------------------------------------------------------------------
+
+
+@dataclass
+class _Scope:
+    """What a body's SQL is resolved against."""
+
+    catalog: Catalog
+    search_path: tuple[str, ...]
+    parameters: frozenset[str]
+    path: str
+
+    def table_name(self, node: exp.Table) -> str | None:
+        if node.name == _DYNAMIC_IDENT or not node.name:
+            return None
+        parts = [_fold(node.args["db"])] if node.args.get("db") else []
+        parts.append(_fold(node.this))
+        return self.catalog.resolve_table(parts, self.search_path)
+
+    def table(self, name: str | None) -> Table | None:
+        return self.catalog.tables.get(name) if name else None
+
+
+def _fold(identifier: exp.Expr | str | None) -> str:
+    if isinstance(identifier, exp.Identifier):
+        return str(identifier.this) if identifier.quoted else str(identifier.this).lower()
+    if isinstance(identifier, exp.Expr):
+        return identifier.name.lower()
+    return (identifier or "").lower()
+
+
+def _column_name(node: exp.Expr) -> str:
+    if isinstance(node, exp.Column):
+        return _fold(node.this)
+    if isinstance(node, exp.Identifier):
+        return _fold(node)
+    return node.name.lower()
+
+
+def _cte_names(tree: exp.Expr) -> set[str]:
+    return {
+        _fold(cte.args["alias"].this) for cte in tree.find_all(exp.CTE) if cte.args.get("alias")
+    }
+
+
+def _target(node: exp.Expr) -> tuple[exp.Table | None, list[str]]:
+    """The table a DML statement writes and the columns of an INSERT's column list."""
+    this = node.this
+    if isinstance(this, exp.Schema):
+        return (this.this if isinstance(this.this, exp.Table) else None), [
+            _column_name(c) for c in this.expressions
+        ]
+    return (this if isinstance(this, exp.Table) else None), []
+
+
+def _references(node: exp.Expr, column: str, names: set[str]) -> bool:
+    for col in node.find_all(exp.Column):
+        if _fold(col.this) == column and (not col.table or col.table.lower() in names):
+            return True
+    return False
+
+
+def _is_delta(node: exp.Expr) -> bool:
+    """NEW.x - OLD.x (or OLD.x - NEW.x) somewhere in the expression."""
+    for sub in node.find_all(exp.Sub):
+        sides = set()
+        for operand in (sub.this, sub.expression):
+            tables = {c.table.lower() for c in operand.find_all(exp.Column) if c.table}
+            sides |= tables & _ROW_VARIABLES
+        if sides == _ROW_VARIABLES:
+            return True
+    return False
+
+
+_GROWTH_FUNCTIONS = {"array_append", "array_prepend", "array_cat"}
+
+
+def _assignment_kind(column: str, value: exp.Expr, names: set[str], column_type: str) -> str:
+    """'accumulation', 'delta' or 'set' for `column = value` in an UPDATE / DO UPDATE."""
+    for node in value.walk():
+        operands: list[exp.Expr] = []
+        if isinstance(node, (exp.Add, exp.Sub)):
+            operands = [node.this, node.expression]
+        elif isinstance(node, (exp.ArrayAppend, exp.ArrayConcat)) or (
+            isinstance(node, exp.Anonymous) and node.name.lower() in _GROWTH_FUNCTIONS
+        ):
+            operands = list(node.iter_expressions())
+        elif isinstance(node, exp.DPipe) and ("[]" in column_type or column_type == "text"):
+            operands = [node.this, node.expression]
+        if len(operands) < 2:
+            continue
+        stored = [o for o in operands if _references(o, column, names)]
+        if not stored:
+            continue
+        others = [o for o in operands if o not in stored]
+        if any(_is_delta(o) for o in others) or _is_delta(node):
+            return "delta"
+        return "accumulation"
+    return "set"
+
+
+def _key_columns(where: exp.Expr | None, names: set[str], table: Table | None) -> list[str]:
+    """Target columns fixed by `col = <value not from the target>` in an AND chain."""
+    if where is None:
+        return []
+    conjuncts: list[exp.Expr] = []
+    stack = [where.this if isinstance(where, exp.Where) else where]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.And):
+            stack.extend([node.this, node.expression])
+        elif isinstance(node, exp.Paren):
+            stack.append(node.this)
+        else:
+            conjuncts.append(node)
+    columns = {c.name for c in table.columns} if table else set()
+    keys = []
+    for node in conjuncts:
+        if not isinstance(node, exp.EQ):
+            continue
+        for side, other in ((node.this, node.expression), (node.expression, node.this)):
+            if not isinstance(side, exp.Column):
+                continue
+            qualifier = side.table.lower() if side.table else ""
+            name = _fold(side.this)
+            is_target = qualifier in names if qualifier else (name in columns or not table)
+            if not is_target:
+                continue
+            other_refs_target = any(
+                (c.table.lower() in names) if c.table else (_fold(c.this) in columns)
+                for c in other.find_all(exp.Column)
+            )
+            if not other_refs_target:
+                keys.append(name)
+                break
+    return keys
+
+
+def _keyed_by(keys: Iterable[str], where: exp.Expr | None, table: Table | None) -> str:
+    if where is None:
+        return "table"
+    fixed = set(keys)
+    if table and table.primary_key and set(table.primary_key) <= fixed:
+        return "row"
+    if table and any(u and set(u) <= fixed for u in table.unique):
+        return "row"
+    if table is None and fixed:
+        return "row"
+    return "set"
+
+
+def _alias_names(node: exp.Expr, table_node: exp.Table | None, name: str | None) -> set[str]:
+    names = set()
+    if table_node is not None:
+        names.add(_fold(table_node.this))
+        alias = table_node.args.get("alias")
+        if alias is not None and alias.this is not None:
+            names.add(_fold(alias.this))
+    if name:
+        names.add(name.split(".", 1)[1])
+    names.discard("")
+    return names
+
+
+def _set_assignments(
+    assignments: Sequence[exp.Expr], names: set[str], table: Table | None
+) -> tuple[list[str], list[Accumulation], list[str]]:
+    columns: list[str] = []
+    accumulations: list[Accumulation] = []
+    deltas: list[str] = []
+    for assignment in assignments:
+        if not isinstance(assignment, exp.EQ):
+            continue
+        target = assignment.this
+        targets = (
+            [_column_name(t) for t in target.expressions]
+            if isinstance(target, exp.Tuple)
+            else [_column_name(target)]
+        )
+        columns.extend(targets)
+        for column in targets:
+            column_def = table.column(column) if table else None
+            kind = _assignment_kind(
+                column, assignment.expression, names, column_def.type if column_def else ""
+            )
+            if kind == "accumulation":
+                text = " ".join(assignment.sql(dialect="postgres").split())
+                accumulations.append(Accumulation(column, text))
+            elif kind == "delta":
+                deltas.append(column)
+    return columns, accumulations, deltas
+
+
+class SqlEffects:
+    """Effects of one parsed SQL statement (CTEs, subqueries and calls included)."""
+
+    def __init__(self, scope: _Scope) -> None:
+        self.scope = scope
+
+    def of(
+        self, tree: exp.Expr, guard: Guard, location: Location, inferred: bool = False
+    ) -> list[Effect]:
+        effects: list[Effect] = []
+        ctes = _cte_names(tree)
+        written: set[int] = set()
+        for node in tree.walk():
+            if isinstance(node, exp.Insert):
+                effects.extend(self._insert(node, guard, location, ctes, inferred))
+            elif isinstance(node, exp.Update):
+                effects.extend(self._update(node, guard, location, ctes, inferred))
+            elif isinstance(node, exp.Delete):
+                effects.extend(self._delete(node, guard, location, ctes, inferred))
+            elif isinstance(node, exp.Merge):
+                effects.extend(self._merge(node, guard, location, ctes, inferred))
+            elif isinstance(node, exp.TruncateTable):
+                for table_node in node.expressions:
+                    if isinstance(table_node, exp.Table):
+                        effects.append(
+                            Write(
+                                self.scope.table_name(table_node),
+                                "truncate",
+                                location,
+                                guard,
+                                keyed_by="table",
+                                inferred=inferred,
+                            )
+                        )
+            elif isinstance(node, exp.Select):
+                effects.extend(self._select(node, guard, location, ctes))
+            if isinstance(node, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+                written.add(id(node))
+        effects.extend(self._calls(tree, guard, location))
+        return effects
+
+    def _write(
+        self,
+        node: exp.Expr,
+        table_node: exp.Table | None,
+        ctes: set[str],
+    ) -> tuple[str | None, Table | None, set[str]] | None:
+        if table_node is None:
+            return None
+        if not table_node.args.get("db") and _fold(table_node.this) in ctes:
+            return None
+        name = self.scope.table_name(table_node)
+        return name, self.scope.table(name), _alias_names(node, table_node, name)
+
+    def _insert(
+        self, node: exp.Insert, guard: Guard, location: Location, ctes: set[str], inferred: bool
+    ) -> list[Effect]:
+        table_node, columns = _target(node)
+        resolved = self._write(node, table_node, ctes)
+        if resolved is None:
+            return []
+        name, table, names = resolved
+        source = node.expression
+        single_row = isinstance(source, exp.Values) and len(source.expressions) == 1
+        if isinstance(source, exp.Select) and not source.args.get("from_"):
+            single_row = True
+        if not columns and table:
+            columns = [c.name for c in table.columns]
+        conflict = node.args.get("conflict")
+        kind = "insert"
+        conflict_columns: list[str] = []
+        accumulations: list[Accumulation] = []
+        deltas: list[str] = []
+        if conflict is not None:
+            action = conflict.args.get("action")
+            assignments = conflict.expressions
+            if assignments:
+                kind = "upsert"
+                conflict_columns, accumulations, deltas = _set_assignments(
+                    assignments, names, table
+                )
+            elif action is not None and "NOTHING" in str(action.this).upper():
+                kind = "insert-or-ignore"
+            else:
+                kind = "insert-or-ignore"
+        # A plain insert whose key the row does not supply adds a new row on every run.
+        keys = [table.primary_key, *table.unique] if table else []
+        appends = kind == "insert" and not any(k and set(k) <= set(columns) for k in keys)
+        return [
+            Write(
+                name,
+                kind,
+                location,
+                guard,
+                columns=tuple(columns),
+                conflict_columns=tuple(conflict_columns),
+                accumulations=tuple(accumulations),
+                deltas=tuple(deltas),
+                keyed_by="row" if single_row else "set",
+                appends=appends,
+                inferred=inferred,
+                text=_one_line(node),
+            )
+        ]
+
+    def _update(
+        self, node: exp.Update, guard: Guard, location: Location, ctes: set[str], inferred: bool
+    ) -> list[Effect]:
+        table_node = node.this if isinstance(node.this, exp.Table) else None
+        resolved = self._write(node, table_node, ctes)
+        if resolved is None:
+            return []
+        name, table, names = resolved
+        columns, accumulations, deltas = _set_assignments(node.expressions, names, table)
+        where = node.args.get("where")
+        keys = _key_columns(where, names, table)
+        return [
+            Write(
+                name,
+                "update",
+                location,
+                guard,
+                columns=tuple(columns),
+                accumulations=tuple(accumulations),
+                deltas=tuple(deltas),
+                keyed_by=_keyed_by(keys, where, table),
+                inferred=inferred,
+                text=_one_line(node),
+            )
+        ]
+
+    def _delete(
+        self, node: exp.Delete, guard: Guard, location: Location, ctes: set[str], inferred: bool
+    ) -> list[Effect]:
+        table_node = node.this if isinstance(node.this, exp.Table) else None
+        resolved = self._write(node, table_node, ctes)
+        if resolved is None:
+            return []
+        name, table, names = resolved
+        where = node.args.get("where")
+        keys = _key_columns(where, names, table)
+        return [
+            Write(
+                name,
+                "delete",
+                location,
+                guard,
+                keyed_by=_keyed_by(keys, where, table),
+                inferred=inferred,
+                text=_one_line(node),
+            )
+        ]
+
+    def _merge(
+        self, node: exp.Merge, guard: Guard, location: Location, ctes: set[str], inferred: bool
+    ) -> list[Effect]:
+        table_node = node.this if isinstance(node.this, exp.Table) else None
+        resolved = self._write(node, table_node, ctes)
+        if resolved is None:
+            return []
+        name, table, names = resolved
+        columns: list[str] = []
+        accumulations: list[Accumulation] = []
+        deltas: list[str] = []
+        for when in node.find_all(exp.When):
+            then = when.args.get("then")
+            if isinstance(then, exp.Update):
+                found = _set_assignments(then.expressions, names, table)
+                columns.extend(found[0])
+                accumulations.extend(found[1])
+                deltas.extend(found[2])
+        return [
+            Write(
+                name,
+                "merge",
+                location,
+                guard,
+                columns=tuple(columns),
+                accumulations=tuple(accumulations),
+                deltas=tuple(deltas),
+                keyed_by="set",
+                inferred=inferred,
+                text=_one_line(node),
+            )
+        ]
+
+    def _select(
+        self, node: exp.Select, guard: Guard, location: Location, ctes: set[str]
+    ) -> list[Effect]:
+        sources: list[exp.Table] = []
+        from_ = node.args.get("from_")
+        if from_ is not None and isinstance(from_.this, exp.Table):
+            sources.append(from_.this)
+        for join in node.args.get("joins") or []:
+            if isinstance(join.this, exp.Table):
+                sources.append(join.this)
+        if not sources:
+            return []
+        aggregates = sorted(
+            {name for expression in node.expressions for name in _aggregates_in(expression)}
+        )
+        effects: list[Effect] = []
+        where = node.args.get("where")
+        for table_node in sources:
+            if not table_node.args.get("db") and _fold(table_node.this) in ctes:
+                continue
+            if isinstance(table_node.this, exp.Anonymous):
+                continue
+            name = self.scope.table_name(table_node)
+            if name is None:
+                continue
+            table = self.scope.table(name)
+            names = _alias_names(node, table_node, name)
+            keys = _key_columns(where, names, table) if len(sources) == 1 else []
+            effects.append(
+                Read(
+                    name,
+                    location,
+                    guard,
+                    aggregates=tuple(aggregates),
+                    keyed_by=_keyed_by(keys, where, table),
+                    key_columns=tuple(sorted(set(keys))),
+                )
+            )
+        return effects
+
+    def _calls(self, tree: exp.Expr, guard: Guard, location: Location) -> list[Effect]:
+        calls: list[Effect] = []
+        for node in tree.walk():
+            if not isinstance(node, exp.Anonymous):
+                continue
+            name = str(node.this)
+            parts: tuple[str, ...] = (name if _quoted_name(node) else name.lower(),)
+            parent = node.parent
+            if isinstance(parent, exp.Dot) and parent.expression is node:
+                parts = (_fold(parent.this), *parts)
+            calls.append(CallEffect(parts, location, guard, tuple(node.expressions)))
+        return calls
+
+
+def _quoted_name(node: exp.Anonymous) -> bool:
+    return isinstance(node.this, exp.Identifier) and bool(node.this.quoted)
+
+
+def _aggregates_in(node: exp.Expr) -> Iterator[str]:
+    for sub in node.walk():
+        if isinstance(sub, exp.Select) and sub is not node:
+            continue
+        known = _AGGREGATE_NODES.get(type(sub))
+        if known:
+            yield known
+        elif isinstance(sub, exp.Anonymous) and str(sub.this).lower() in AGGREGATES:
+            yield str(sub.this).lower()
+
+
+def _one_line(node: exp.Expr) -> str:
+    return " ".join(node.sql(dialect="postgres").split())
+
+
+# ---- dynamic SQL --------------------------------------------------------------------------
+
+_FORMAT_SPEC = re.compile(r"%(?:\d+\$)?-?(\d+|\*)?([sIL%])")
+
+
+def constant_text(node: exp.Expr | None) -> tuple[str | None, bool]:
+    """Fold a string expression: (text, exact). Identifiers from `%I` become placeholders."""
+    if node is None:
+        return None, False
+    if isinstance(node, exp.Paren):
+        return constant_text(node.this)
+    if isinstance(node, exp.Literal) and node.is_string:
+        return str(node.this), True
+    if isinstance(node, exp.DPipe):
+        left, left_exact = constant_text(node.this)
+        right, right_exact = constant_text(node.expression)
+        if left is None or right is None:
+            return None, False
+        return left + right, left_exact and right_exact
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "format" and node.expressions:
+        template, exact = constant_text(node.expressions[0])
+        if template is None:
+            return None, False
+        arguments = [constant_text(a) for a in node.expressions[1:]]
+        position = 0
+
+        def substitute(match: re.Match[str]) -> str:
+            nonlocal position, exact
+            spec = match.group(2)
+            if spec == "%":
+                return "%"
+            value = arguments[position] if position < len(arguments) else (None, False)
+            position += 1
+            if value[0] is not None:
+                exact = exact and value[1]
+                return value[0] if spec != "L" else "'" + value[0].replace("'", "''") + "'"
+            exact = False
+            return _DYNAMIC_IDENT if spec == "I" else "NULL"
+
+        return _FORMAT_SPEC.sub(substitute, template), exact
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "replace":
+        parts = [constant_text(a) for a in node.expressions]
+        if len(parts) == 3 and all(p[0] is not None for p in parts):
+            base, old, new = (str(p[0]) for p in parts)
+            return base.replace(old, new), all(p[1] for p in parts)
+    return None, False
+
+
+# ---- PL/pgSQL walk --------------------------------------------------------------------
+
+
+class _Walker:
+    def __init__(self, scope: _Scope) -> None:
+        self.scope = scope
+        self.sql = SqlEffects(scope)
+        self.effects: list[Effect] = []
+        self.diagnostics: list[Diagnostic] = []
+
+    def condition(self, fragment: Fragment) -> Guard:
+        return guard_of(fragment.tree, fragment.text, self.scope.parameters)
+
+    def fragment(self, fragment: Fragment | None, guard: Guard) -> None:
+        if fragment is None or guard.is_never:
+            return
+        if fragment.tree is not None:
+            self.effects.extend(self.sql.of(fragment.tree, guard, fragment.location))
+
+    def run(self, statements: Sequence[Statement], live: Guard) -> Guard:
+        """Effects of a statement list reached under `live`; returns the fall-through guard."""
+        for statement in statements:
+            if live.is_never:
+                break
+            live = self.statement(statement, live)
+        return live
+
+    def statement(self, statement: Statement, live: Guard) -> Guard:
+        if isinstance(statement, Block):
+            for declaration in statement.declarations:
+                self.fragment(declaration.default, live)
+            after = self.run(statement.body, live)
+            for handler in statement.handlers:
+                on_error = live.and_(Guard.of(ErrorAtom(" OR ".join(handler.conditions))))
+                after = after.or_(self.run(handler.body, on_error))
+            return after
+        if isinstance(statement, If):
+            remaining = live
+            after = Guard.never()
+            for branch in statement.branches:
+                self.fragment(branch.condition, remaining)
+                condition = self.condition(branch.condition)
+                after = after.or_(self.run(branch.body, remaining.and_(condition)))
+                remaining = remaining.and_(condition.negate())
+            if statement.else_body is not None:
+                return after.or_(self.run(statement.else_body, remaining))
+            return after.or_(remaining)
+        if isinstance(statement, Case):
+            self.fragment(statement.subject, live)
+            remaining = live
+            after = Guard.never()
+            for when in statement.whens:
+                condition = guard_of(when.condition, when.values.text, self.scope.parameters)
+                after = after.or_(self.run(when.body, remaining.and_(condition)))
+                remaining = remaining.and_(condition.negate())
+            if statement.else_body is not None:
+                after = after.or_(self.run(statement.else_body, remaining))
+            return after  # no ELSE: CASE_NOT_FOUND is raised, nothing falls through
+        if isinstance(statement, Loop):
+            for fragment in _loop_fragments(statement):
+                self.fragment(fragment, live)
+            self.run(statement.body, live)
+            return live
+        if isinstance(statement, Return):
+            if statement.value is not None:
+                self.fragment(statement.value, live)
+            self.effects.append(ReturnEffect(_return_value(statement), statement.location, live))
+            return Guard.never()
+        if isinstance(statement, Raise):
+            for parameter in statement.params:
+                self.fragment(parameter, live)
+            if statement.level.upper() == "EXCEPTION":
+                return Guard.never()
+            return live
+        if isinstance(statement, Exit):
+            if statement.condition is not None:
+                self.fragment(statement.condition, live)
+            return live
+        if isinstance(statement, Assign):
+            self.fragment(statement.value, live)
+            self.row_targets((statement.target,), statement.location, live)
+            return live
+        if isinstance(statement, (ExecSql, Perform)):
+            fragment = statement.sql if isinstance(statement, ExecSql) else statement.query
+            self.fragment(fragment, live)
+            if isinstance(statement, ExecSql) and statement.into is not None:
+                self.row_targets(statement.into.targets, statement.location, live)
+            if fragment.tree is None:
+                self.effects.append(DynamicEffect(fragment.text, fragment.location, live))
+                self.diagnostics.append(
+                    Diagnostic(
+                        fragment.location.path,
+                        fragment.location.line,
+                        fragment.location.column,
+                        "SQL statement not understood: its effects are unknown",
+                    )
+                )
+            return live
+        if isinstance(statement, DynExecute):
+            self.dynamic(statement.query, live)
+            for fragment in statement.using:
+                self.fragment(fragment, live)
+            return live
+        if isinstance(statement, ReturnQuery):
+            self.fragment(statement.query, live)
+            if statement.dynquery is not None:
+                self.dynamic(statement.dynquery, live)
+            return live
+        if isinstance(statement, Open):
+            self.fragment(statement.query, live)
+            if statement.dynquery is not None:
+                self.dynamic(statement.dynquery, live)
+            return live
+        if isinstance(statement, Call):
+            self.call_statement(statement.call, live)
+            return live
+        for nested in statement.bodies():
+            self.run(nested, live)
+        return live
+
+    def row_targets(self, targets: Iterable[str], location: Location, live: Guard) -> None:
+        """Assignments to NEW.column change the row a BEFORE trigger hands back."""
+        for target in targets:
+            compact = target.replace(" ", "")
+            if compact.lower().startswith("new."):
+                column = compact[4:]
+                column = column.strip('"') if column.startswith('"') else column.lower()
+                self.effects.append(RowAssignment(column, location, live))
+
+    def dynamic(self, fragment: Fragment, live: Guard) -> None:
+        if live.is_never:
+            return
+        tree = fragment.tree
+        text, exact = constant_text(tree)
+        inferred: list[Write] = []
+        if text is not None:
+            parsed = parse_expression(text)
+            if parsed is not None:
+                found = self.sql.of(parsed, live, fragment.location, inferred=True)
+                if exact:
+                    self.effects.extend(found)
+                    return
+                inferred = [e for e in found if isinstance(e, Write)]
+        elif tree is not None:
+            self.effects.extend(self.sql._calls(tree, live, fragment.location))
+        self.effects.append(DynamicEffect(text, fragment.location, live, tuple(inferred)))
+
+    def call_statement(self, fragment: Fragment, live: Guard) -> None:
+        text = fragment.text.strip()
+        if text.lower().startswith("call"):
+            text = text[4:]
+        parsed = parse_expression("SELECT " + text)
+        if parsed is None:
+            self.effects.append(DynamicEffect(fragment.text, fragment.location, live))
+            return
+        self.effects.extend(self.sql.of(parsed, live, fragment.location))
+
+
+def _loop_fragments(loop: Loop) -> list[Fragment | None]:
+    names = ("condition", "lower", "upper", "step", "query", "array", "args")
+    return [getattr(loop, n, None) for n in names]
+
+
+def _return_value(statement: Return) -> str:
+    if statement.value is None:
+        return "other"
+    text = " ".join(statement.value.text.split()).lower()
+    if text in {"new", "old", "null"}:
+        return text
+    return "other"
+
+
+# ---- entry points ---------------------------------------------------------------------
+
+
+def _body_location(location: Location, body: str, start: int, end: int) -> Location:
+    """Location of body[start..end] given where the body's first character sits."""
+
+    def position(offset: int) -> tuple[int, int]:
+        line_breaks = body.count("\n", 0, offset)
+        if line_breaks == 0:
+            return location.line, location.column + offset
+        return location.line + line_breaks, offset - body.rfind("\n", 0, offset)
+
+    line, column = position(start)
+    end_line, end_column = position(max(start, end))
+    return Location(location.path, line, column, end_line, end_column)
+
+
+def _sql_body_effects(
+    scope: _Scope, body: str, location: Location
+) -> tuple[list[Effect], list[Diagnostic]]:
+    text = body
+    stripped = text.lstrip()
+    lead = len(text) - len(stripped)
+    match = re.match(r"begin\s+atomic\b", stripped, re.I)
+    if match:
+        text = " " * (lead + match.end()) + stripped[match.end() :]
+        end = re.search(r"\bend\s*;?\s*$", text, re.I)
+        if end:
+            text = text[: end.start()] + " " * (len(text) - end.start())
+    source = SourceFile.from_text(location.path, text)
+    statements, problems, _ = split_statements(source)
+    effects: list[Effect] = []
+    diagnostics: list[Diagnostic] = []
+    sql = SqlEffects(scope)
+    for problem in problems:
+        where = _body_location(location, body, 0, 0)
+        diagnostics.append(Diagnostic(where.path, where.line, where.column, problem.message))
+    for statement in statements:
+        where = _body_location(location, body, statement.start, statement.end)
+        candidate = statement.text
+        if candidate.lower().startswith("return "):
+            candidate = "SELECT " + candidate[7:]
+        tree = parse_expression(candidate)
+        if tree is None:
+            diagnostics.append(
+                Diagnostic(
+                    where.path,
+                    where.line,
+                    where.column,
+                    "SQL statement not understood: its effects are unknown",
+                )
+            )
+            effects.append(DynamicEffect(statement.text, where, Guard.always()))
+            continue
+        effects.extend(sql.of(tree, Guard.always(), where))
+    return effects, diagnostics
+
+
+def analyze_function(catalog: Catalog, function: Function) -> BodyEffects:
+    scope = _Scope(
+        catalog,
+        function.search_path or function.search_path_at_creation,
+        frozenset(a.name for a in function.arguments if a.name),
+        function.location.path,
+    )
+    if function.body is None or function.body_location is None:
+        return BodyEffects(function.key, (), Guard.never())
+    language = function.language.lower()
+    if language == "plpgsql":
+        return _plpgsql_effects(scope, function.key, function.body, function.body_location)
+    if language == "sql":
+        effects, diagnostics = _sql_body_effects(scope, function.body, function.body_location)
+        return BodyEffects(
+            function.key, tuple(effects), Guard.never(), bool(diagnostics), tuple(diagnostics)
+        )
+    return BodyEffects(function.key, (), Guard.never())
+
+
+def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -> BodyEffects:
+    parsed = parse_plpgsql(body, path=location.path, line=location.line, column=location.column)
+    walker = _Walker(scope)
+    falls_off = Guard.always()
+    if parsed.block is not None:
+        falls_off = walker.run((parsed.block,), Guard.always())
+    elif parsed.incomplete:
+        falls_off = Guard.of(OpaqueAtom("body not understood"))
+    diagnostics = [*parsed.diagnostics, *walker.diagnostics]
+    return BodyEffects(
+        owner,
+        tuple(walker.effects),
+        falls_off,
+        parsed.incomplete or bool(walker.diagnostics),
+        tuple(diagnostics),
+    )
+
+
+def analyze_bodies(catalog: Catalog) -> Bodies:
+    functions = {key: analyze_function(catalog, f) for key, f in catalog.functions.items()}
+    blocks = []
+    for index, block in enumerate(catalog.anonymous_blocks):
+        scope = _Scope(catalog, catalog.search_path, frozenset(), block.location.path)
+        owner = f"DO block {block.location.path}:{block.location.line}#{index}"
+        if block.language == "plpgsql":
+            blocks.append(_plpgsql_effects(scope, owner, block.body, block.body_location))
+    return Bodies(MappingProxyType(functions), tuple(blocks))
