@@ -801,3 +801,93 @@ def _entry_label(entry: TraceEntry) -> str:
     if entry.columns is not None:
         label += f" SET {', '.join(entry.columns)}"
     return label
+
+
+def totals_document(tally: Tally, bound: int) -> dict[str, object]:
+    """The DESIGN.md totals shape for one bound: 0 = lo (totals_min), 1 = hi (totals)."""
+    firings: dict[str, int] = {}
+    calls: dict[str, int] = {}
+    writes: dict[str, dict[str, int]] = {}
+    scans = 0
+    for key, pair in sorted(tally.counts.items()):
+        value = pair[bound]
+        if key[0] == "firing" and value:
+            firings[key[1]] = value
+        elif key[0] == "call" and value:
+            calls[key[1]] = value
+        elif key[0] == "write" and value:
+            row = writes.setdefault(key[1], {"insert": 0, "update": 0, "delete": 0, "upsert": 0})
+            row[key[2] if key[2] in row else "update"] += value
+        elif key[0] == "scan":
+            scans += value
+    return {
+        "trigger_firings": firings,
+        "function_calls": calls,
+        "row_writes": writes,
+        "aggregate_scans": scans,
+        "total_row_writes": sum(sum(kinds.values()) for kinds in writes.values()),
+    }
+
+
+def trace_document(cascade: Cascade) -> dict[str, object]:
+    totals = cascade.totals()
+    entry = cascade.entry
+    return {
+        "entry": {
+            "table": entry.table,
+            "operation": entry.operation,
+            "scenario": entry.scenario,
+            "rows": entry.rows,
+            "columns": list(entry.columns) if entry.columns is not None else None,
+            "children_per_parent": entry.children,
+        },
+        "totals": totals_document(totals, 1),
+        "totals_min": totals_document(totals, 0),
+        "per_row": totals_document(cascade.row_totals, 1),
+        "tree": cascade.tree.to_dict(),
+        "cycles": [
+            {
+                "triggers": list(c.frames),
+                "broken_by": list(c.guards),
+                "location": c.location.to_dict() if c.location else None,
+            }
+            for c in cascade.cycles
+        ],
+        "unknowns": [
+            {
+                "reason": u.reason,
+                "name": u.name,
+                "location": u.location.to_dict() if u.location else None,
+            }
+            for u in cascade.unknowns
+        ],
+    }
+
+
+def trace_call(tracer: Tracer, function: Function, arguments: tuple[exp.Expr, ...]) -> Cascade:
+    """What one call of `function` (an RPC, `SELECT f(…)` or `CALL p(…)`) does."""
+    tracer.cycles = {}
+    tracer.unknowns = {}
+    frame = _Frame(depth=0, stack=(f"function:{function.key}",))
+    constants = _constant_arguments(function, arguments)
+    run = tracer._run(function, FiringContext(depth=0, arguments=constants), frame, constants)
+    entry = TraceEntry(function.name, "call")
+    root = Node(
+        "call",
+        function.key,
+        "called with "
+        + (
+            ", ".join(f"{k} = {v.sql(dialect='postgres')}" for k, v in sorted(constants.items()))
+            or "no constant arguments"
+        ),
+        function.location,
+        children=run.nodes,
+    )
+    return Cascade(
+        entry,
+        Tally(),
+        run.tally,
+        root,
+        sorted(tracer.cycles.values(), key=lambda c: c.frames),
+        sorted(tracer.unknowns.values(), key=lambda u: (u.name, u.reason)),
+    )

@@ -19,6 +19,22 @@ from analyzer.source import SourceFile
 DEFAULT_SEARCH_PATH: tuple[str, ...] = ("public",)
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
 
+# Trigger functions PostgreSQL ships in pg_catalog, which every search_path sees first.
+PG_CATALOG_TRIGGER_FUNCTIONS = frozenset(
+    {
+        "suppress_redundant_updates_trigger",
+        "tsvector_update_trigger",
+        "tsvector_update_trigger_column",
+        *(
+            f"RI_FKey_{action}_{event}"
+            for action in ("cascade", "restrict", "setnull", "setdefault", "noaction")
+            for event in ("del", "upd")
+        ),
+        "RI_FKey_check_ins",
+        "RI_FKey_check_upd",
+    }
+)
+
 FK_ACTIONS = ("no action", "restrict", "cascade", "set null", "set default")
 
 
@@ -28,8 +44,10 @@ class Column:
     type: str
     not_null: bool = False
     default: str | None = None
-    generated: bool = False
+    generated: bool = False  # GENERATED ALWAYS AS (expr) STORED: never written directly
     location: Location | None = None
+    identity: str | None = None  # always | by default
+    generation_expression: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,10 @@ class Table:
     partition_of: str | None = None
     inherits: tuple[str, ...] = ()
     checks: tuple[str, ...] = ()
+    # The state of the system triggers that enforce this table's foreign keys (and run
+    # the ON DELETE / ON UPDATE actions of keys that reference it): DISABLE TRIGGER ALL
+    # turns them off.
+    internal_triggers: str = "origin"
 
     @property
     def schema(self) -> str:
@@ -88,6 +110,7 @@ class Function:
     strict: bool = False
     is_procedure: bool = False
     search_path_at_creation: tuple[str, ...] = DEFAULT_SEARCH_PATH
+    returns_table: tuple[Argument, ...] = ()  # the columns of RETURNS TABLE (…)
 
     @property
     def input_types(self) -> tuple[str, ...]:
@@ -124,6 +147,9 @@ class Trigger:
     deferrable: bool = False
     initially_deferred: bool = False
     referencing: tuple[tuple[str, str], ...] = ()  # (old|new, relation name)
+    # A row trigger of a partitioned table is cloned to every partition; the clone
+    # names the parent's trigger (its key) here.
+    inherited_from: str | None = None
 
     @property
     def key(self) -> str:
@@ -138,6 +164,9 @@ class Rule:
     instead: bool
     actions: str
     location: Location
+    action_statements: tuple[str, ...] = ()  # empty for DO [INSTEAD] NOTHING
+    condition: str | None = None  # WHERE …
+    enabled: str = "origin"
 
 
 @dataclass(frozen=True)
@@ -146,6 +175,8 @@ class EventTrigger:
     event: str
     function: str
     location: Location
+    tags: tuple[str, ...] = ()  # WHEN TAG IN (…)
+    enabled: str = "origin"
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from analyzer.report.summary import tool_version
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -20,6 +24,17 @@ _PATHS = click.argument("paths", nargs=-1, required=True)
 def _not_implemented(command: str) -> None:
     click.echo(f"sqlripple {command}: not implemented yet", err=True)
     sys.exit(EXIT_USAGE)
+
+
+def _usage_error(message: str) -> NoReturn:
+    click.echo(f"sqlripple: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
 
 
 def _check_paths(paths: Sequence[str]) -> None:
@@ -64,12 +79,71 @@ def check(paths: tuple[str, ...], output_format: str, output: str | None) -> Non
 
 @cli.command()
 @_PATHS
-@click.option("--table")
-@click.option("--op")
-@click.option("--sql")
-def trace(paths: tuple[str, ...], table: str | None, op: str | None, sql: str | None) -> None:
+@click.option("--table", help="The table written (schema-qualified or found on the search path).")
+@click.option(
+    "--op", type=click.Choice(["insert", "update", "delete", "truncate", "upsert", "merge"])
+)
+@click.option("--new-row", is_flag=True, help="Upsert: the row does not exist yet.")
+@click.option("--unchanged", is_flag=True, help="Update/upsert writes the values already stored.")
+@click.option("--columns", help="SET columns of the update (default: every column).")
+@click.option("--rows", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--sql", help="One DML statement or one function call to trace instead.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def trace(
+    paths: tuple[str, ...],
+    table: str | None,
+    op: str | None,
+    new_row: bool,
+    unchanged: bool,
+    columns: str | None,
+    rows: int,
+    sql: str | None,
+    output_format: str,
+) -> None:
     """Trace what one insert, update, delete or upsert really does."""
-    _not_implemented("trace")
+    from analyzer.cascade import TraceEntry, Tracer, trace_call
+    from analyzer.entry_sql import CallEntry, EntryError, entry_from_sql
+    from analyzer.graph import build_model
+    from analyzer.loader import load
+    from analyzer.report import trace as trace_report
+
+    _check_paths(paths)
+    if (sql is None) == (table is None or op is None):
+        _usage_error("give either --table and --op, or --sql")
+    catalog = load(paths)
+    tracer = Tracer(build_model(catalog))
+    if sql is not None:
+        try:
+            entry = entry_from_sql(catalog, sql, unchanged=unchanged, new_row=new_row, rows=rows)
+        except EntryError as error:
+            _usage_error(f"--sql: {error}")
+        if isinstance(entry, CallEntry):
+            cascade = trace_call(tracer, entry.function, entry.arguments)
+        else:
+            cascade = tracer.trace(entry)
+    else:
+        assert table is not None and op is not None
+        name = catalog.resolve_table(table.split("."))
+        if name not in catalog.tables:
+            _usage_error(f"table {table} is not in the schema")
+        set_columns = tuple(c.strip() for c in columns.split(",")) if columns else None
+        cascade = tracer.trace(
+            TraceEntry(
+                name, op, new_row=new_row, unchanged=unchanged, columns=set_columns, rows=rows
+            )
+        )
+    for diagnostic in catalog.diagnostics:
+        click.echo(str(diagnostic), err=True)
+    if output_format == "json":
+        click.echo(trace_report.render_json(cascade), nl=False)
+    else:
+        _console().print(trace_report.render_text(cascade))
 
 
 @cli.command()

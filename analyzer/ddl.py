@@ -561,9 +561,7 @@ def _alter_table_action(
             or cursor.peek_word("EXCLUDE")
         ):
             definition = _TableParts.of(table)
-            _table_element(
-                builder, statement, table.name, cursor.items[cursor.index :], definition
-            )
+            _table_element(builder, statement, table.name, cursor.items[cursor.index :], definition)
             return definition.applied_to(table)
         cursor.accept("COLUMN")
         if_not_exists = cursor.accept("IF", "NOT", "EXISTS")

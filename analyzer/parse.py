@@ -25,12 +25,12 @@ _IDENT_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\U0010ffff]")
 _SCAN = re.compile(
     r"""(?P<line_comment>--[^\n]*)
       | (?P<block_comment>/\*)
-      | (?P<estring>(?<![A-Za-z0-9_$])[EeUu]&?')
+      | (?P<estring>(?<![A-Za-z0-9_$\x80-\U0010ffff])[Ee]')
       | (?P<string>')
       | (?P<ident>")
       | (?P<dollar>\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$)
       | (?P<semi>;)
-      | (?P<meta>^[ \t]*\\)""",
+      | (?P<meta>\\)""",
     re.X | re.M,
 )
 _PLAIN_STRING_END = re.compile(r"[^']*(?:''[^']*)*'")
@@ -42,6 +42,9 @@ _COPY_FROM_STDIN = re.compile(r"^\s*copy\b.*\bfrom\s+stdin\b", re.I | re.S)
 _COPY_END = re.compile(r"^\\\.[ \t]*\r?$", re.M)
 _ATOMIC = re.compile(r"\bbegin\s+atomic\b", re.I)
 _CASE_OR_END = re.compile(r"\b(case|end)\b", re.I)
+_RULE = re.compile(r"^\s*create\s+(?:or\s+replace\s+)?rule\b", re.I)
+# psql meta-commands that send the query buffer, ending the statement like `;` does.
+_META_SEND = re.compile(r"\\(?:g|gx|gset|gexec|gdesc|crosstabview|watch)\b")
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +107,7 @@ class _Pending:
     start: int = -1
     end: int = -1
     code: list[str] = field(default_factory=list)
+    depth: int = 0
 
     def add_code(self, text: str, start: int) -> None:
         stripped = text.strip()
@@ -113,6 +117,7 @@ class _Pending:
             self.start = start + (len(text) - len(text.lstrip()))
         self.end = start + len(text.rstrip()) - 1
         self.code.append(text)
+        self.depth = max(0, self.depth + text.count("(") - text.count(")"))
 
     def add_literal(self, start: int, end: int, placeholder: str) -> None:
         if self.start < 0:
@@ -127,8 +132,13 @@ class _Pending:
     def words(self) -> tuple[str, ...]:
         return tuple(w.lower() for w in _WORD.findall(" ".join(self.code)[:400]))
 
-    def in_atomic_body(self) -> bool:
+    def continues_past_semicolon(self) -> bool:
+        """A `;` inside BEGIN ATOMIC … END or a rule's `DO (a; b)` does not end the statement."""
+        if self.blank:
+            return False
         code = " ".join(self.code)
+        if self.depth > 0 and _RULE.match(code):
+            return True
         found = _ATOMIC.search(code)
         if not found:
             return False
@@ -143,13 +153,20 @@ class _Pending:
         return True
 
 
-def split_statements(source: SourceFile) -> tuple[list[Statement], list[Diagnostic], int]:
-    """Top-level statements of a file; the int counts statements lost to an unreadable tail."""
+def split_statements(
+    source: SourceFile, begin: int = 0, stop: int | None = None
+) -> tuple[list[Statement], list[Diagnostic], int]:
+    """Top-level statements of a file (or of its text begin..stop, exclusive).
+
+    The int counts statements lost to an unterminated quote or comment: one diagnostic
+    at its start, and the rest of the text is not analysed.
+    """
     text = source.text
+    stop = len(text) if stop is None else stop
     statements: list[Statement] = []
     diagnostics: list[Diagnostic] = []
     pending = _Pending()
-    position = 0
+    position = begin
 
     def close(end_offset: int) -> None:
         nonlocal pending
@@ -158,10 +175,16 @@ def split_statements(source: SourceFile) -> tuple[list[Statement], list[Diagnost
             statements.append(Statement(source, pending.start, pending.end, pending.words()))
         pending = _Pending()
 
+    def unterminated(start: int, what: str) -> tuple[list[Statement], list[Diagnostic], int]:
+        diagnostics.append(
+            source.diagnostic(start, f"unterminated {what}: the rest of the file is not analysed")
+        )
+        return statements, diagnostics, 1 + text.count(";", start, stop)
+
     while True:
-        match = _SCAN.search(text, position)
+        match = _SCAN.search(text, position, stop)
         if match is None:
-            pending.add_code(text[position:], position)
+            pending.add_code(text[position:stop], position)
             close(-1)
             return statements, diagnostics, 0
         pending.add_code(text[position : match.start()], position)
@@ -173,7 +196,7 @@ def split_statements(source: SourceFile) -> tuple[list[Statement], list[Diagnost
             continue
         if group == "semi":
             pending.end = max(pending.end, start) if not pending.blank else pending.end
-            if not pending.blank and pending.in_atomic_body():
+            if pending.continues_past_semicolon():
                 pending.code.append(";")
                 position = match.end()
                 continue
@@ -181,42 +204,40 @@ def split_statements(source: SourceFile) -> tuple[list[Statement], list[Diagnost
             close(start)
             position = match.end()
             if is_copy:
-                data_end = _COPY_END.search(text, position)
-                position = data_end.end() if data_end else len(text)
+                data_end = _COPY_END.search(text, position, stop)
+                position = data_end.end() if data_end else stop
             continue
         if group == "meta":
-            line_end = text.find("\n", start)
-            line_end = len(text) if line_end < 0 else line_end
-            if pending.blank:
-                position = line_end
-                continue
-            pending.add_code(text[start:line_end], start)
+            # A psql meta-command (`\connect`, `\restrict` in pg_dump output, `\set`, …)
+            # runs to the end of its line and is never SQL; `\g` and friends send the
+            # statement typed so far.
+            line_end = text.find("\n", start, stop)
+            line_end = stop if line_end < 0 else line_end
+            if _META_SEND.match(text, start, stop):
+                close(-1)
             position = line_end
             continue
         if group == "block_comment":
-            depth, cursor = 0, start
+            depth = 0
             end = None
-            for part in _BLOCK_COMMENT_PART.finditer(text, start):
+            for part in _BLOCK_COMMENT_PART.finditer(text, start, stop):
                 depth += 1 if part.group() == "/*" else -1
-                cursor = part.end()
                 if depth == 0:
-                    end = cursor
+                    end = part.end()
                     break
             if end is None:
-                return _unterminated(source, pending, statements, diagnostics, start, "comment")
+                return unterminated(start, "comment")
             position = end
             continue
         if group == "dollar":
-            if start > 0 and _IDENT_CHAR.match(text[start - 1]):
+            if start > begin and _IDENT_CHAR.match(text[start - 1]):
                 pending.add_code(text[start : start + 1], start)
                 position = start + 1
                 continue
             tag = match.group()
-            close_at = text.find(tag, match.end())
+            close_at = text.find(tag, match.end(), stop)
             if close_at < 0:
-                return _unterminated(
-                    source, pending, statements, diagnostics, start, f"dollar quote {tag}"
-                )
+                return unterminated(start, f"dollar quote {tag}")
             pending.add_literal(start, close_at + len(tag) - 1, " $body$ ")
             position = close_at + len(tag)
             continue
@@ -225,28 +246,12 @@ def split_statements(source: SourceFile) -> tuple[list[Statement], list[Diagnost
             "estring": (_ESCAPE_STRING_END, "string"),
             "ident": (_IDENT_END, "quoted identifier"),
         }[group or "string"]
-        found = pattern.match(text, match.end())
+        found = pattern.match(text, match.end(), stop)
         if found is None:
-            return _unterminated(source, pending, statements, diagnostics, start, what)
+            return unterminated(start, what)
         placeholder = " q " if group == "ident" else " 's' "
         pending.add_literal(start, found.end() - 1, placeholder)
         position = found.end()
-
-
-def _unterminated(
-    source: SourceFile,
-    pending: _Pending,
-    statements: list[Statement],
-    diagnostics: list[Diagnostic],
-    start: int,
-    what: str,
-) -> tuple[list[Statement], list[Diagnostic], int]:
-    diagnostics.append(
-        source.diagnostic(start, f"unterminated {what}: the rest of the file is not analysed")
-    )
-    rest = source.text[start:]
-    lost = 1 + rest.count(";")
-    return statements, diagnostics, lost
 
 
 _TABLE_MODIFIERS = {"temp", "temporary", "unlogged", "global", "local"}
@@ -259,33 +264,10 @@ def classify(words: tuple[str, ...]) -> str:
     head = list(words[:8])
     verb = head[0]
     rest = head[1:]
+    noun = rest[0] if rest else ""
     if verb == "create":
-        if rest[:2] == ["or", "replace"]:
-            rest = rest[2:]
-        while rest and rest[0] in _TABLE_MODIFIERS:
-            rest = rest[1:]
-        if not rest:
-            return "other"
-        noun = rest[0]
-        if noun == "table":
-            return "create_table"
-        if noun == "foreign" and rest[1:2] == ["table"]:
-            return "create_table"
-        if noun in {"view", "recursive"} or (noun == "materialized" and "view" in rest):
-            return "create_view"
-        if noun in {"function", "procedure"}:
-            return "create_function"
-        if noun == "trigger" or (noun == "constraint" and rest[1:2] == ["trigger"]):
-            return "create_trigger"
-        if noun == "event" and rest[1:2] == ["trigger"]:
-            return "create_event_trigger"
-        if noun == "rule":
-            return "create_rule"
-        if noun == "schema":
-            return "create_schema"
-        return "other"
+        return _classify_create(rest)
     if verb == "alter":
-        noun = rest[0] if rest else ""
         if noun == "table" or (noun == "foreign" and rest[1:2] == ["table"]):
             return "alter_table"
         if noun in {"function", "procedure", "routine"}:
@@ -294,9 +276,12 @@ def classify(words: tuple[str, ...]) -> str:
             return "alter_trigger"
         if noun == "view" or (noun == "materialized" and rest[1:2] == ["view"]):
             return "alter_view"
+        if noun == "rule":
+            return "alter_rule"
+        if noun == "event" and rest[1:2] == ["trigger"]:
+            return "alter_event_trigger"
         return "other"
     if verb == "drop":
-        noun = rest[0] if rest else ""
         if noun in {"table", "view"} or (
             noun in {"materialized", "foreign"} and rest[1:2] in (["view"], ["table"])
         ):
@@ -309,13 +294,46 @@ def classify(words: tuple[str, ...]) -> str:
             return "drop_rule"
         if noun == "schema":
             return "drop_schema"
+        if noun == "index":
+            return "drop_index"
+        if noun == "event" and rest[1:2] == ["trigger"]:
+            return "drop_event_trigger"
         return "other"
     if verb == "do":
         return "do"
     if verb == "call":
         return "call"
-    if verb == "set" and rest[:1] in (["search_path"], ["schema"]):
+    if verb == "select":
+        return "select"
+    if verb == "set" and noun in {"local", "session"}:
+        noun = rest[1] if len(rest) > 1 else ""
+    if verb == "set" and noun in {"search_path", "schema"}:
         return "set_search_path"
-    if verb == "set" and rest[:2] in (["local", "search_path"], ["session", "search_path"]):
+    if verb == "reset" and noun in {"search_path", "all"}:
         return "set_search_path"
+    return "other"
+
+
+def _classify_create(rest: list[str]) -> str:
+    if rest[:2] == ["or", "replace"]:
+        rest = rest[2:]
+    while rest and rest[0] in _TABLE_MODIFIERS:
+        rest = rest[1:]
+    noun = rest[0] if rest else ""
+    if noun == "table" or (noun == "foreign" and rest[1:2] == ["table"]):
+        return "create_table"
+    if noun in {"view", "recursive"} or (noun == "materialized" and rest[1:2] == ["view"]):
+        return "create_view"
+    if noun in {"function", "procedure"}:
+        return "create_function"
+    if noun == "trigger" or (noun == "constraint" and rest[1:2] == ["trigger"]):
+        return "create_trigger"
+    if noun == "event" and rest[1:2] == ["trigger"]:
+        return "create_event_trigger"
+    if noun == "rule":
+        return "create_rule"
+    if noun == "schema":
+        return "create_schema"
+    if noun == "unique" and rest[1:2] == ["index"]:
+        return "create_unique_index"
     return "other"

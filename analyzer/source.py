@@ -15,19 +15,43 @@ from analyzer.findings import Diagnostic, Location
 
 STDIN = "-"
 
-DEFAULT_EXCLUDE: tuple[str, ...] = ("down.sql", "*/down.sql", "down/*", "*/down/*", "*.down.sql")
+# Down (undo) migrations: Diesel's up.sql/down.sql folders, golang-migrate / sqlx
+# `N_x.down.sql`, down/ folders, Flyway undo files `U1__x.sql`.
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    "down.sql",
+    "*/down.sql",
+    "down/*",
+    "*/down/*",
+    "*.down.sql",
+    "[Uu][0-9]*__*.sql",
+)
+# dbmate and goose keep both directions in one file; the down part never runs forward.
+_DOWN_SECTION = re.compile(
+    r"^--[ \t]*(?:migrate:down|\+goose[ \t]+down)\b"
+    r".*?(?=^--[ \t]*(?:migrate:up|\+goose[ \t]+up)\b|\Z)",
+    re.I | re.M | re.S,
+)
 
 _FLYWAY = re.compile(r"^[Vv](\d+(?:[._]\d+)*)__(.*)$")
+_FLYWAY_REPEATABLE = re.compile(r"^[Rr]__(.*)$")
 _CHUNK = re.compile(r"(\d+)")
 
 
 @dataclass(frozen=True, eq=False)
 class SourceFile:
-    """One decoded input file and its line-start table."""
+    """One decoded input file and its line-start table.
+
+    A derived file holds text that PostgreSQL only sees after unquoting or folding (a
+    single-quoted DO body, a constant EXECUTE string): `origin` is the real file and
+    `origin_offsets[i]` the offset in it that character i of `text` came from, so that
+    positions and locations always point into the real file.
+    """
 
     path: str
     text: str
     line_starts: tuple[int, ...] = field(repr=False)
+    origin: SourceFile | None = field(default=None, repr=False)
+    origin_offsets: tuple[int, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_text(cls, path: str, text: str) -> SourceFile:
@@ -35,8 +59,24 @@ class SourceFile:
         starts.extend(m.end() for m in re.finditer("\n", text))
         return cls(path, text, tuple(starts))
 
+    @classmethod
+    def derived(cls, origin: SourceFile, text: str, offsets: Sequence[int]) -> SourceFile:
+        """Text whose character i comes from `origin` offset `offsets[i]`."""
+        if len(offsets) != len(text):
+            raise ValueError("one origin offset per character is needed")
+        root = origin.origin or origin
+        mapped = (
+            tuple(origin.origin_offsets[o] for o in offsets) if origin.origin else tuple(offsets)
+        )
+        return cls(origin.path, text, (0,), root, mapped)
+
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""
+        if self.origin is not None:
+            if not self.origin_offsets:
+                return self.origin.position(0)
+            index = min(max(offset, 0), len(self.origin_offsets) - 1)
+            return self.origin.position(self.origin_offsets[index])
         index = bisect.bisect_right(self.line_starts, offset) - 1
         return index + 1, offset - self.line_starts[index] + 1
 
@@ -58,30 +98,41 @@ class Sources:
     skipped_files: int
 
 
-def natural_key(relative_path: str) -> tuple[tuple[tuple[int, object], ...], ...]:
-    """Sort key that applies migrations in order: 2_x < 10_x, V1__a < V1_1__b < V2__c."""
-    parts = []
+def natural_key(relative_path: str) -> tuple[object, ...]:
+    """Sort key that applies migrations in order: 2_x < 10_x, V1__a < V1_1__b < V2__c.
+
+    Numbers compare by value, words without regard to case; the path itself breaks ties
+    (`02_a` and `2_a`, `A.sql` and `a.sql`) so that the order never depends on the
+    file system's listing order.
+    """
+    parts: list[object] = []
     for component in relative_path.replace("\\", "/").split("/"):
         flyway = _FLYWAY.match(component)
+        repeatable = _FLYWAY_REPEATABLE.match(component)
         chunks: list[tuple[int, object]] = []
         if flyway:
             version = tuple(int(n) for n in re.split(r"[._]", flyway.group(1)))
-            chunks = [(1, "v"), (2, version), (1, flyway.group(2).lower())]
+            chunks = [(2, version), (1, flyway.group(2).lower())]
+        elif repeatable:  # Flyway runs repeatable migrations after every versioned one
+            chunks = [(3, repeatable.group(1).lower())]
         else:
             for i, chunk in enumerate(_CHUNK.split(component)):
                 if not chunk:
                     continue
                 chunks.append((0, int(chunk)) if i % 2 else (1, chunk.lower()))
         parts.append(tuple(chunks))
-    return tuple(parts)
+    return (tuple(parts), relative_path)
 
 
 def display_path(path: Path) -> str:
     """Path relative to the current directory when below it, with / separators."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    absolute = Path(os.path.abspath(path))
+    for base in (Path(os.path.abspath(Path.cwd())), Path.cwd().resolve()):
+        try:
+            return absolute.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
 
 
 def _matches(relative: str, patterns: Iterable[str]) -> bool:
@@ -111,11 +162,22 @@ def discover(
         if root.is_dir():
             members: list[tuple[str, Path]] = []
             visited: set[str] = set()
-            for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+
+            def unreadable(error: OSError, root: Path = root) -> None:
+                shown = display_path(Path(error.filename or root))
+                reason = error.strerror or type(error).__name__
+                diagnostics.append(Diagnostic(shown, 1, 1, f"cannot read directory: {reason}"))
+
+            for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
                 real = os.path.realpath(dirpath)
                 if real in visited:
                     diagnostics.append(
-                        Diagnostic(display_path(Path(dirpath)), 1, 1, "symlink loop: skipped")
+                        Diagnostic(
+                            display_path(Path(dirpath)),
+                            1,
+                            1,
+                            "directory already visited (symlink loop): skipped",
+                        )
                     )
                     dirnames[:] = []
                     continue
@@ -150,25 +212,39 @@ def discover(
     return found, diagnostics
 
 
+def _position_of_byte(data: bytes, index: int) -> tuple[int, int]:
+    """1-based (line, column in characters) of a byte offset."""
+    line_start = data.rfind(b"\n", 0, index) + 1
+    column = len(data[line_start:index].decode("utf-8", errors="replace")) + 1
+    return data.count(b"\n", 0, index) + 1, column
+
+
+def strip_down_sections(text: str) -> str:
+    """Blank out dbmate `-- migrate:down` / goose `-- +goose Down` sections (lines kept)."""
+    return _DOWN_SECTION.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+
+
 def decode(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagnostic]]:
-    """Decode bytes as UTF-8 (BOM tolerated); fall back to latin-1 with a diagnostic."""
+    """Decode bytes as UTF-8 (BOM tolerated); fall back to latin-1 with a diagnostic.
+
+    A NUL byte means the file is not SQL text (PostgreSQL rejects it too): the file is
+    skipped with a diagnostic. Positions count characters, after the BOM.
+    """
     diagnostics: list[Diagnostic] = []
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        line = data.count(b"\n", 0, nul) + 1
-        column = nul - (data.rfind(b"\n", 0, nul) + 1) + 1
-        diagnostics.append(Diagnostic(path, line, column, "NUL byte in file: file skipped"))
-        return None, diagnostics
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line, column = _position_of_byte(data, nul)
+        diagnostics.append(Diagnostic(path, line, column, "NUL byte in file: file skipped"))
+        return None, diagnostics
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        line, column = _position_of_byte(data, error.start)
         diagnostics.append(Diagnostic(path, line, column, "invalid UTF-8: file decoded as latin-1"))
         text = data.decode("latin-1")
-    return SourceFile.from_text(path, text), diagnostics
+    return SourceFile.from_text(path, strip_down_sections(text)), diagnostics
 
 
 def read_sources(
@@ -184,7 +260,8 @@ def read_sources(
         try:
             data = sys.stdin.buffer.read() if full is None else full.read_bytes()
         except OSError as error:
-            diagnostics.append(Diagnostic(shown, 1, 1, f"cannot read file: {error.strerror}"))
+            reason = error.strerror or type(error).__name__
+            diagnostics.append(Diagnostic(shown, 1, 1, f"cannot read file: {reason}: file skipped"))
             skipped += 1
             continue
         source, problems = decode(shown, data)

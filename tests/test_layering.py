@@ -28,6 +28,7 @@ ORDER = [
     "effects",
     "graph",
     "cascade",
+    "entry_sql",
     "rules",
     "engine",
     "verify",
