@@ -69,3 +69,16 @@ def is_builtin(parts: tuple[str, ...]) -> bool:
             return True
         return ".".join(parts[-2:]) in WELL_KNOWN_QUALIFIED
     return parts[-1] in BUILTIN_FUNCTIONS
+
+
+# Tables every Supabase project has; triggers on them and writes to them are expected.
+WELL_KNOWN_TABLES = frozenset(
+    {
+        "auth.users",
+        "auth.identities",
+        "auth.sessions",
+        "auth.refresh_tokens",
+        "storage.objects",
+        "storage.buckets",
+    }
+)

@@ -73,6 +73,10 @@ class Node:
     certain: bool = True
     multiplicity: str = ""
     children: list[Node] = field(default_factory=list)
+    # The catalog object or effect this line stands for, for rules that walk the tree.
+    ref: Trigger | Function | Write | Read | DynamicEffect | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def to_dict(self, seen: set[int] | None = None) -> dict[str, object]:
         seen = set() if seen is None else seen
@@ -474,7 +478,7 @@ class Tracer:
         label = f"{trigger.timing.upper()} {event.upper()} {trigger.level.upper()}"
         if trigger.when:
             label += f" WHEN ({trigger.when})"
-        node = Node("trigger", trigger.key, label, trigger.location, certain)
+        node = Node("trigger", trigger.key, label, trigger.location, certain, ref=trigger)
         frame_key = f"{trigger.key}:{event}"
         if frame_key in frame.stack:
             self._record_cycle(frame.stack, frame_key, trigger)
@@ -575,6 +579,7 @@ class Tracer:
                         effect.text or "text known only at run time",
                         effect.location,
                         certain,
+                        ref=effect,
                     )
                 )
             elif isinstance(effect, ReturnEffect) and effect.value == "null":
@@ -617,7 +622,13 @@ class Tracer:
         run = self._run(callee, callee_context, inner, arguments)
         detail = "call" + (f" [if {guard_text}]" if guard_text else "")
         node = Node(
-            "function", callee.name, detail, call.location, not guard_text, children=run.nodes
+            "function",
+            callee.name,
+            detail,
+            call.location,
+            not guard_text,
+            children=run.nodes,
+            ref=callee,
         )
         return _Result(run.tally, [node])
 
@@ -709,6 +720,7 @@ class Tracer:
             not guard_text,
             multiplicity,
             [*before.nodes, *row.nodes, *after.nodes],
+            ref=write,
         )
         return _Result(tally, [node])
 
@@ -772,7 +784,7 @@ def _read_node(read: Read, certain: bool, guard_text: str) -> Node:
         detail += f" by {', '.join(read.key_columns)}"
     if guard_text:
         detail += f" [if {guard_text}]"
-    return Node("read", read.table, detail, read.location, certain, read.keyed_by)
+    return Node("read", read.table, detail, read.location, certain, read.keyed_by, ref=read)
 
 
 def _constant_arguments(callee: Function, arguments: tuple[exp.Expr, ...]) -> dict[str, exp.Expr]:

@@ -61,20 +61,49 @@ def cli() -> None:
     show_default=True,
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
-def check(paths: tuple[str, ...], output_format: str, output: str | None) -> None:
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "note", "never"]),
+    default="warning",
+    show_default=True,
+    help="Exit 1 when a finding is at or above this severity.",
+)
+@click.option("--select", help="Only these rules (names, codes or code prefixes, comma-separated).")
+@click.option("--ignore", help="Skip these rules (names, codes or code prefixes).")
+def check(
+    paths: tuple[str, ...],
+    output_format: str,
+    output: str | None,
+    fail_on: str,
+    select: str | None,
+    ignore: str | None,
+) -> None:
     """Analyse schema and migration files and report what triggers cost."""
-    from analyzer.loader import load
-    from analyzer.report.summary import render_json, render_text
+    from analyzer.analysis import analyze
+    from analyzer.config import Config
+    from analyzer.report import check as check_report
 
     _check_paths(paths)
     if output_format not in {"text", "json"}:
         _not_implemented(f"check --format {output_format}")
-    catalog = load(paths)
-    rendered = render_json(catalog) if output_format == "json" else render_text(catalog)
+    config = Config(select=_names(select), ignore=_names(ignore), fail_on=fail_on)
+    result = analyze(paths, config)
+    if output_format == "json":
+        rendered = check_report.render_json(result)
+    else:
+        rendered = check_report.render_text(result)
     if output:
         Path(output).write_text(rendered, encoding="utf-8")
+        click.echo(check_report.summary_line(result), err=True)
     else:
         click.echo(rendered, nl=False)
+    threshold = {"error": 3, "warning": 2, "note": 1, "never": 99}[fail_on]
+    if any(f.severity.rank >= threshold for f in result.findings):
+        sys.exit(EXIT_FINDINGS)
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip()) if text else ()
 
 
 @cli.command()

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from analyzer.catalog import Catalog, Function
 from analyzer.cascade import TraceEntry
+from analyzer.catalog import Catalog, Function
 from analyzer.parse import parse_expression
 
 

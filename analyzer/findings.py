@@ -6,6 +6,8 @@ This module imports nothing from the rest of the package, so every stage can use
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +107,32 @@ class Finding:
     subject: str = ""
     path: tuple[Hop, ...] = field(default=())
     entry: Entry | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across moved lines and reformatting: rule, entry, object path, subject."""
+        entry = [self.entry.table, self.entry.operation] if self.entry else []
+        objects = [[hop.kind, hop.name] for hop in self.path]
+        material = json.dumps([self.rule, entry, objects, self.subject], sort_keys=True)
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "hint": self.hint,
+            "location": self.location.to_dict(),
+            "subject": self.subject,
+            "entry": (
+                {"table": self.entry.table, "operation": self.entry.operation}
+                if self.entry
+                else None
+            ),
+            "path": [hop.to_dict() for hop in self.path],
+            "fingerprint": self.fingerprint,
+        }
 
     def sort_key(self) -> tuple[Any, ...]:
         entry = (self.entry.table, self.entry.operation) if self.entry else ("", "")

@@ -80,6 +80,7 @@ def test_check_json_summary_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         "tables": 1,
         "functions": 1,
         "triggers": 1,
+        "unanalyzed_functions": 0,
         "findings": {"error": 0, "warning": 0, "note": 0},
     }
     assert document["diagnostics"] == [
@@ -101,4 +102,6 @@ def test_check_text_never_looks_clean_when_input_was_skipped(
     code, out, _ = run("check", "a.sql")
     assert code == 0
     assert "a.sql:2:8: unterminated string: the rest of the file is not analysed" in out
-    assert "results are incomplete" in out
+    last = out.splitlines()[-1]
+    assert last.startswith("0 findings (0 error, 0 warning, 0 note); 1 files, ")
+    assert "; INCOMPLETE: " in last and "not fully analysed (see the diagnostics)" in last

@@ -30,7 +30,7 @@ ORDER = [
     "cascade",
     "entry_sql",
     "rules",
-    "engine",
+    "analysis",
     "verify",
     "report",
     "cli",

@@ -1,0 +1,308 @@
+"""The rule engine: the Rule base class, the Context rules see, loading and running.
+
+Built-in rules are listed in `rules/__init__.py`; third-party packs register classes
+under the entry-point group `sqlripple.rules`; local files load from `rules_path`. A rule
+that fails to load, or raises while checking, becomes an error diagnostic that names it
+and the other rules still run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar
+
+from analyzer.cascade import Cascade, Node, TraceEntry, Tracer
+from analyzer.catalog import Catalog, Function, Trigger
+from analyzer.config import Config
+from analyzer.effects import Write
+from analyzer.findings import Diagnostic, Entry, Finding, Hop, Location, Severity
+from analyzer.graph import Model
+
+ENTRY_POINT_GROUP = "sqlripple.rules"
+
+
+class Rule:
+    """Base class: subclasses set the class attributes and implement `check`.
+
+    The docstring of a rule is its user documentation: why it matters, a bad example,
+    the fix.
+    """
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    severity: ClassVar[Severity] = Severity.WARNING
+    summary: ClassVar[str] = ""
+    options: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(
+        self, options: Mapping[str, Any] | None = None, severity: Severity | None = None
+    ) -> None:
+        self.settings: dict[str, Any] = {**self.options, **(options or {})}
+        self.level = severity or self.severity
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        raise NotImplementedError
+
+    def finding(
+        self,
+        location: Location,
+        message: str,
+        *,
+        hint: str = "",
+        subject: str = "",
+        path: Sequence[Hop] = (),
+        entry: Entry | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A finding stamped with this rule's id, code and (configured) severity."""
+        return Finding(
+            rule=self.name,
+            code=self.code,
+            severity=severity or self.level,
+            location=location,
+            message=message,
+            hint=hint,
+            subject=subject,
+            path=tuple(path),
+            entry=entry,
+        )
+
+    @classmethod
+    def documentation(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """A write the application makes: every (table, operation) with triggers or FK
+    actions, plus the ones declared in configuration (which raise severity)."""
+
+    table: str
+    operation: str
+    declared: bool = False
+
+
+@dataclass
+class Context:
+    catalog: Catalog
+    model: Model
+    config: Config
+    tracer: Tracer = field(init=False)
+    _cascades: dict[TraceEntry, Cascade] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.tracer = Tracer(self.model)
+
+    def cascade(self, entry: TraceEntry) -> Cascade:
+        found = self._cascades.get(entry)
+        if found is None:
+            found = self.tracer.trace(entry)
+            self._cascades[entry] = found
+        return found
+
+    @cached_property
+    def upserted_tables(self) -> frozenset[str]:
+        """Tables some body writes with INSERT … ON CONFLICT DO UPDATE."""
+        found = set()
+        for body in self.model.bodies.functions.values():
+            for effect in body.effects:
+                if isinstance(effect, Write) and effect.kind == "upsert" and effect.table:
+                    found.add(effect.table)
+        return frozenset(found)
+
+    @cached_property
+    def entries(self) -> list[EntryPoint]:
+        declared: dict[tuple[str, str], EntryPoint] = {}
+        for table, operations in self.config.entrypoints.items():
+            name = self.catalog.resolve_table(table.split("."))
+            for operation in operations:
+                declared[(name, operation)] = EntryPoint(name, operation, True)
+        found = dict(declared)
+        for table in sorted(self.catalog.tables):
+            triggers = self.catalog.triggers_on(table)
+            events = {e for t in triggers for e in t.events}
+            fk_events = set()
+            for fk in self.catalog.referencing_keys(table):
+                if fk.on_delete in {"cascade", "set null", "set default"}:
+                    fk_events.add("delete")
+                if fk.on_update in {"cascade", "set null", "set default"}:
+                    fk_events.add("update")
+            for operation in ("insert", "update", "delete", "truncate"):
+                if operation in events or operation in fk_events:
+                    found.setdefault((table, operation), EntryPoint(table, operation))
+            if table in self.upserted_tables and events & {"insert", "update"}:
+                found.setdefault((table, "upsert"), EntryPoint(table, "upsert"))
+        return [found[k] for k in sorted(found)]
+
+    def is_declared(self, table: str, operation: str) -> bool:
+        return any(
+            e.declared and e.table == table and e.operation == operation for e in self.entries
+        )
+
+    def trigger_function(self, trigger: Trigger) -> Function | None:
+        return self.model.trigger_function(trigger)
+
+
+# ---- paths through cascade trees ---------------------------------------------------------
+
+
+def walk_paths(root: Node) -> Iterator[tuple[Node, ...]]:
+    """Every root-to-node path of a cascade tree (shared subtrees visited once per parent)."""
+    stack: list[tuple[Node, tuple[Node, ...]]] = [(root, (root,))]
+    seen: set[tuple[int, int]] = set()
+    while stack:
+        node, path = stack.pop()
+        yield path
+        for child in reversed(node.children):
+            key = (id(node), id(child))
+            if key in seen and len(path) > 64:
+                continue
+            seen.add(key)
+            stack.append((child, (*path, child)))
+
+
+def hops(model: Model, path: Sequence[Node]) -> tuple[Hop, ...]:
+    """A finding's path from a cascade path: tables, triggers, functions and writes."""
+    result: list[Hop] = []
+    for node in path:
+        ref = node.ref
+        if node.kind == "statement" and ref is None:
+            result.append(Hop("table", node.name, _table_location(model, node.name), node.detail))
+        elif isinstance(ref, Trigger):
+            result.append(Hop("trigger", ref.key, ref.location, node.detail))
+            function = model.trigger_function(ref)
+            if function is not None:
+                result.append(Hop("function", function.name, function.location, "executes"))
+        elif isinstance(ref, Function):
+            result.append(Hop("function", ref.name, node.location, node.detail))
+        elif isinstance(ref, Write):
+            result.append(Hop("write", node.name, ref.location, node.detail))
+        elif node.kind in {"read", "unknown", "fk"}:
+            result.append(Hop(node.kind, node.name, node.location, node.detail))
+    return tuple(result)
+
+
+def _table_location(model: Model, name: str) -> Location | None:
+    table = model.catalog.tables.get(name)
+    return table.location if table else None
+
+
+# ---- loading -------------------------------------------------------------------------------
+
+
+def _rule_classes_in(module: Any) -> list[type[Rule]]:
+    return [
+        value
+        for value in vars(module).values()
+        if inspect.isclass(value)
+        and issubclass(value, Rule)
+        and value is not Rule
+        and value.__module__ == module.__name__
+    ]
+
+
+def load_rules(config: Config) -> tuple[list[type[Rule]], list[Diagnostic]]:
+    """Built-ins, then entry-point packs, then `rules_path` files; failures are diagnostics."""
+    diagnostics: list[Diagnostic] = []
+    builtin = importlib.import_module("rules")
+    classes: list[type[Rule]] = list(builtin.BUILTIN_RULES)
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
+        try:
+            loaded = point.load()
+        except Exception as error:  # a broken plugin must not stop the run
+            diagnostics.append(
+                Diagnostic(
+                    f"plugin {point.name}",
+                    1,
+                    1,
+                    f"rule plugin {point.value} failed to load: {error}",
+                )
+            )
+            continue
+        if inspect.isclass(loaded) and issubclass(loaded, Rule):
+            classes.append(loaded)
+        elif inspect.ismodule(loaded):
+            classes.extend(_rule_classes_in(loaded))
+        else:
+            diagnostics.append(
+                Diagnostic(
+                    f"plugin {point.name}", 1, 1, f"rule plugin {point.value} is not a Rule class"
+                )
+            )
+    for path_text in config.rules_path:
+        path = Path(path_text)
+        files = sorted(path.glob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            try:
+                spec = importlib.util.spec_from_file_location(f"sqlripple_local_{file.stem}", file)
+                if spec is None or spec.loader is None:
+                    raise ImportError("not a Python file")
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+            except Exception as error:
+                diagnostics.append(
+                    Diagnostic(file.as_posix(), 1, 1, f"local rule file failed to load: {error}")
+                )
+                continue
+            classes.extend(_rule_classes_in(module))
+    unique: dict[str, type[Rule]] = {}
+    for cls in classes:
+        if cls.name in unique and unique[cls.name] is not cls:
+            diagnostics.append(
+                Diagnostic(
+                    cls.__module__,
+                    1,
+                    1,
+                    f"rule name {cls.name} is defined twice; keeping {unique[cls.name].__module__}",
+                )
+            )
+            continue
+        unique[cls.name] = cls
+    return list(unique.values()), diagnostics
+
+
+def selected(
+    classes: Iterable[type[Rule]], select: Sequence[str], ignore: Sequence[str]
+) -> list[type[Rule]]:
+    """--select / --ignore take names, codes or code prefixes."""
+
+    def matches(cls: type[Rule], patterns: Sequence[str]) -> bool:
+        return any(p == cls.name or cls.code.startswith(p.upper()) for p in patterns if p)
+
+    chosen = [c for c in classes if not select or matches(c, select)]
+    return [c for c in chosen if not matches(c, ignore)]
+
+
+def run_rules(
+    classes: Iterable[type[Rule]], ctx: Context
+) -> tuple[list[Finding], list[Diagnostic]]:
+    findings: list[Finding] = []
+    diagnostics: list[Diagnostic] = []
+    for cls in sorted(classes, key=lambda c: c.code):
+        severity_text = ctx.config.severity.get(cls.name)
+        severity = Severity(severity_text) if severity_text else None
+        try:
+            rule = cls(ctx.config.rule_options.get(cls.name), severity)
+            findings.extend(rule.check(ctx))
+        except Exception as error:  # one broken rule must not hide the others' findings
+            diagnostics.append(
+                Diagnostic(
+                    f"rule {cls.name}",
+                    1,
+                    1,
+                    f"rule {cls.name} ({cls.code}) failed: {type(error).__name__}: {error}",
+                )
+            )
+    unique = {(_key(f)): f for f in findings}
+    return sorted(unique.values(), key=lambda f: f.sort_key()), diagnostics
+
+
+def _key(finding: Finding) -> tuple[Any, ...]:
+    return (finding.rule, finding.location, finding.subject, finding.entry, finding.message)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from analyzer.effects import ReturnEffect
+from analyzer.findings import Finding, Hop, Severity
+from analyzer.rules import Context, Rule
+
+
+class MissingTriggerReturn(Rule):
+    """A trigger function that can end without RETURN, or a BEFORE trigger returning NULL.
+
+    Why it matters: a PL/pgSQL trigger function that reaches the end of its body without
+    RETURN raises "control reached end of trigger procedure without RETURN" and the
+    statement that fired it fails, on every firing that takes that path. A BEFORE row
+    trigger that returns NULL silently skips the row: the INSERT or UPDATE reports
+    success and nothing is written.
+
+    Bad:
+
+        BEGIN
+          IF TG_OP = 'INSERT' THEN RETURN NEW; END IF;
+        END;   -- UPDATE and DELETE fall off the end
+
+    Fix: end every path with `RETURN NEW` (BEFORE INSERT/UPDATE), `RETURN OLD` (BEFORE
+    DELETE) or `RETURN NULL` (AFTER and statement triggers, where the value is ignored);
+    return NULL from a BEFORE trigger only when skipping the row is intended.
+    """
+
+    code = "RP202"
+    name = "missing-trigger-return"
+    severity = Severity.ERROR
+    summary = "A trigger function can end without RETURN, or a BEFORE trigger returns NULL"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        for function in ctx.catalog.functions.values():
+            if not function.returns_trigger or function.language != "plpgsql":
+                continue
+            body = ctx.model.effects_of(function)
+            if body is None or body.incomplete:
+                continue
+            if not body.falls_off_end.is_never:
+                condition = "" if body.falls_off_end.is_always else f" when {body.falls_off_end}"
+                yield self.finding(
+                    function.location,
+                    f"{function.name} can reach the end of its body without RETURN"
+                    f"{condition}: PostgreSQL raises an error for every such firing",
+                    hint="End every path with RETURN NEW, RETURN OLD or RETURN NULL.",
+                    subject=function.name,
+                    path=(Hop("function", function.name, function.location, "falls off end"),),
+                )
+            users = [
+                t
+                for t in ctx.catalog.triggers.values()
+                if t.timing == "before" and t.level == "row" and ctx.trigger_function(t) is function
+            ]
+            if not users:
+                continue
+            for effect in body.effects:
+                if isinstance(effect, ReturnEffect) and effect.value == "null":
+                    condition = "" if effect.guard.is_always else f" when {effect.guard}"
+                    names = ", ".join(t.key for t in sorted(users, key=lambda t: t.key))
+                    yield self.finding(
+                        effect.location,
+                        f"{function.name} returns NULL{condition}: as a BEFORE row trigger "
+                        f"({names}) that silently skips the row",
+                        hint=(
+                            "Return NEW (or OLD for DELETE) unless skipping the write is "
+                            "intended; say so in a comment and suppress this finding."
+                        ),
+                        subject=function.name,
+                        path=(
+                            Hop("trigger", users[0].key, users[0].location, "BEFORE ROW"),
+                            Hop("function", function.name, effect.location, "RETURN NULL"),
+                        ),
+                        severity=Severity.WARNING,
+                    )

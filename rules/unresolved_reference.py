@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from analyzer.builtins import SYSTEM_SCHEMAS, WELL_KNOWN_TABLES, is_builtin
+from analyzer.effects import CallEffect, Read, Write
+from analyzer.findings import Finding, Hop, Severity
+from analyzer.rules import Context, Rule
+
+
+class UnresolvedReference(Rule):
+    """A trigger, call, read or write that names an object the schema does not define.
+
+    Why it matters: the cascade cannot be followed through an object sqlripple cannot
+    see, so the analysis of that path is incomplete; and a trigger whose function does
+    not exist makes every write to its table fail.
+
+    Bad:
+
+        CREATE TRIGGER audit AFTER UPDATE ON orders
+            FOR EACH ROW EXECUTE FUNCTION audit_changes();   -- never created
+
+    Fix: include the file that defines the object, correct the name, or list objects
+    provided elsewhere (extensions, other services) in `known_objects`.
+    """
+
+    code = "RP301"
+    name = "unresolved-reference"
+    severity = Severity.NOTE
+    summary = "A name that the analysed schema does not define"
+
+    def check(self, ctx: Context) -> Iterable[Finding]:
+        known = set(ctx.config.known_objects) | WELL_KNOWN_TABLES
+        transition = {name for t in ctx.catalog.triggers.values() for _, name in t.referencing}
+        for trigger in ctx.catalog.triggers.values():
+            if ctx.trigger_function(trigger) is None and trigger.function not in known:
+                yield self.finding(
+                    trigger.location,
+                    f"trigger {trigger.key} executes {trigger.function}(), which is not "
+                    "defined in the analysed files",
+                    subject=f"{trigger.function}()",
+                    path=(Hop("trigger", trigger.key, trigger.location, "executes"),),
+                )
+        for function in ctx.catalog.functions.values():
+            body = ctx.model.effects_of(function)
+            for effect in body.effects if body else ():
+                if isinstance(effect, CallEffect):
+                    name = effect.display_name
+                    if is_builtin(effect.name) or name in known:
+                        continue
+                    if ctx.model.resolve_call(function, effect) is None:
+                        yield self._missing(function.name, "function", f"{name}()", effect.location)
+                elif isinstance(effect, (Write, Read)) and effect.table:
+                    table = effect.table
+                    schema, _, relation = table.partition(".")
+                    if (
+                        table in ctx.catalog.tables
+                        or table in known
+                        or schema in SYSTEM_SCHEMAS
+                        or relation in transition
+                    ):
+                        continue
+                    yield self._missing(function.name, "table", table, effect.location)
+
+    def _missing(self, owner: str, kind: str, name: str, location: object) -> Finding:
+        from analyzer.findings import Location
+
+        assert isinstance(location, Location)
+        return self.finding(
+            location,
+            f"{owner} uses {kind} {name}, which is not defined in the analysed files: "
+            "the cascade stops there",
+            hint="Add the file that defines it, or list it in known_objects.",
+            subject=name,
+            path=(Hop("function", owner, location, f"uses {name}"),),
+        )
