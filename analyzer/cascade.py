@@ -179,7 +179,12 @@ class _Frame:
 
     depth: int  # pg_trigger_depth() of the triggers this event fires
     stack: tuple[str, ...]  # trigger frames on the way here
-    deleting: frozenset[str] = frozenset()  # tables whose row an FK cascade is deleting
+    # (table, key columns) of rows an FK cascade has already deleted on the way here: the
+    # RI action runs after the parent row is gone, so writes keyed to it find nothing.
+    deleting: frozenset[tuple[str, tuple[str, ...]]] = frozenset()
+    # Transition tables (REFERENCING … AS name) of this firing, and those known to be empty.
+    transitions: frozenset[str] = frozenset()
+    empty_relations: frozenset[str] = frozenset()
 
 
 class Tracer:
@@ -227,8 +232,19 @@ class Tracer:
                 "upsert": ("insert", "update") if not entry.do_nothing else ("insert",),
                 "merge": ("insert", "update", "delete"),
             }[operation]
-            before = self._statement_triggers(table, events, columns, frame, timing="before")
-            after = self._statement_triggers(table, events, columns, frame, timing="after")
+            # On the conflict path no row is inserted: the INSERT statement triggers still
+            # fire, but their NEW TABLE transition relation is empty.
+            empty = (
+                frozenset({"insert"})
+                if operation == "upsert" and not entry.new_row
+                else (frozenset())
+            )
+            before = self._statement_triggers(
+                table, events, columns, frame, timing="before", empty_events=empty
+            )
+            after = self._statement_triggers(
+                table, events, columns, frame, timing="after", empty_events=empty
+            )
             statement.add(before.tally)
             statement.add(after.tally)
             row = self._entry_row(entry, columns, frame)
@@ -248,21 +264,24 @@ class Tracer:
 
     def _entry_row(self, entry: TraceEntry, columns: frozenset[str], frame: _Frame) -> _Result:
         table, operation = entry.table, entry.operation
-        changed = frozenset() if entry.unchanged else columns
+        # Whether a SET column really changes depends on the data: undecidable, unless the
+        # entry says the update writes back the stored values (--unchanged).
+        changed: frozenset[str] = frozenset()
+        maybe = frozenset() if entry.unchanged else columns
         if operation == "insert":
             return self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
         if operation == "update":
-            return self._row(table, "update", columns, changed, frozenset(), frame)
+            return self._row(table, "update", columns, changed, maybe, frame)
         if operation == "delete":
             return self._row(table, "delete", frozenset(), frozenset(), frozenset(), frame)
         if operation == "upsert":
             if entry.new_row:
                 return self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
             path = "ignore-conflict" if entry.do_nothing else "upsert-conflict"
-            return self._row(table, path, columns, changed, frozenset(), frame)
+            return self._row(table, path, columns, changed, maybe, frame)
         # merge: which action runs depends on the data
         results = [
-            self._row(table, event, columns, changed, frozenset(), frame)
+            self._row(table, event, columns, changed, maybe, frame)
             for event in ("insert", "update", "delete")
         ]
         tally = Tally.hull(Tally.hull(results[0].tally, results[1].tally), results[2].tally)
@@ -283,6 +302,7 @@ class Tracer:
         columns: frozenset[str] | None,
         frame: _Frame,
         timing: str | None = None,
+        empty_events: frozenset[str] = frozenset(),
     ) -> _Result:
         tally = Tally()
         nodes: list[Node] = []
@@ -303,7 +323,12 @@ class Tracer:
                     table=table,
                     depth=frame.depth,
                 )
-                fired = self._fire(trigger, context, frame, event, True)
+                empty = (
+                    frozenset(name for _, name in trigger.referencing)
+                    if event in empty_events
+                    else frozenset()
+                )
+                fired = self._fire(trigger, context, frame, event, True, empty)
                 tally.add(fired.tally)
                 nodes.extend(fired.nodes)
         return _Result(tally, nodes)
@@ -467,7 +492,13 @@ class Tracer:
         certain: bool
 
     def _fire(
-        self, trigger: Trigger, context: FiringContext, frame: _Frame, event: str, certain: bool
+        self,
+        trigger: Trigger,
+        context: FiringContext,
+        frame: _Frame,
+        event: str,
+        certain: bool,
+        empty: frozenset[str] = frozenset(),
     ) -> Tracer._Fired:
         when: Truth = True
         if trigger.when is not None:
@@ -493,7 +524,13 @@ class Tracer:
             self._unknown("trigger function not found", f"{trigger.function}()", trigger.location)
             node.children.append(Node("unknown", f"{trigger.function}()", "function not found"))
             return Tracer._Fired(tally, [node], None, certain)
-        inner = replace(frame, depth=frame.depth + 1, stack=(*frame.stack, frame_key))
+        inner = replace(
+            frame,
+            depth=frame.depth + 1,
+            stack=(*frame.stack, frame_key),
+            transitions=frozenset(name for _, name in trigger.referencing),
+            empty_relations=empty,
+        )
         run = self._run(function, context, inner, {})
         tally.add(run.tally, certain=certain)
         node.children.extend(run.nodes)
@@ -558,12 +595,16 @@ class Tracer:
                 continue
             certain = truth is True
             guard_text = "" if certain else str(effect.guard.restrict(context.decide))
+            if _from_empty_transition(effect, frame.empty_relations):
+                continue
             if isinstance(effect, Write):
                 result = self._write(effect, frame, guard_text)
                 tally.add(result.tally, certain)
                 nodes.extend(result.nodes)
             elif isinstance(effect, Read):
-                if effect.aggregates and effect.keyed_by != "row":
+                # Aggregating a transition table reads only the statement's own rows.
+                transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
+                if effect.aggregates and effect.keyed_by != "row" and not transition:
                     tally.bump(("scan", effect.table), 1 if certain else 0, 1)
                     nodes.append(_read_node(effect, certain, guard_text))
             elif isinstance(effect, CallEffect):
@@ -640,8 +681,20 @@ class Tracer:
             return _Result(Tally(), [Node("unknown", "?", write.text, write.location, False)])
         table = write.table
         certain_rows = write.keyed_by == "row"
-        if table in frame.deleting and write.kind in {"update", "delete"}:
-            certain_rows = False  # the parent row is being deleted by the FK action
+        if write.kind in {"update", "delete"} and any(
+            table == gone and key and set(key) <= set(write.key_columns)
+            for gone, key in frame.deleting
+        ):
+            node = Node(
+                "statement",
+                table,
+                f"{write.kind}: the row was deleted by the FK action before this runs",
+                write.location,
+                False,
+                "0 rows",
+                ref=write,
+            )
+            return _Result(Tally(), [node])
         columns = frozenset(write.columns) or self._set_columns(table, None)
         tally = Tally()
         nodes: list[Node] = []
@@ -656,11 +709,13 @@ class Tracer:
             result = self._statement_triggers(table, ("truncate",), None, frame)
             tally.add(result.tally)
             nodes.extend(result.nodes)
-        changed = frozenset(write.columns)
+        # An accumulation always changes its column; other SET columns may keep their value.
+        changed = frozenset(a.column for a in write.accumulations)
+        maybe = frozenset(write.columns) - changed
         if write.kind == "insert":
             row = self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
         elif write.kind == "update":
-            row = self._row(table, "update", columns, changed, frozenset(), frame)
+            row = self._row(table, "update", columns, changed, maybe, frame)
         elif write.kind == "delete":
             row = self._row(table, "delete", frozenset(), frozenset(), frozenset(), frame)
         elif write.kind == "upsert":
@@ -672,8 +727,8 @@ class Tracer:
                 table,
                 "upsert-conflict",
                 conflict,
-                conflict,
-                frozenset(),
+                changed & conflict,
+                conflict - changed,
                 frame,
                 write_kind="upsert",
             )
@@ -696,7 +751,7 @@ class Tracer:
             )
         elif write.kind == "merge":
             results = [
-                self._row(table, e, columns, changed, frozenset(), frame)
+                self._row(table, e, columns, changed, maybe, frame)
                 for e in ("insert", "update", "delete")
             ]
             merged = Tally.hull(Tally.hull(results[0].tally, results[1].tally), results[2].tally)
@@ -742,8 +797,11 @@ class Tracer:
                 referenced = set(fk.ref_columns or (parent.primary_key if parent else ()))
                 if "*" not in changed and not referenced & changed:
                     continue
+            parent_key = tuple(fk.ref_columns or (parent.primary_key if parent else ()))
             child_frame = (
-                replace(frame, deleting=frame.deleting | {table}) if (event == "delete") else frame
+                replace(frame, deleting=frame.deleting | {(table, parent_key)})
+                if event == "delete"
+                else frame
             )
             columns = frozenset(fk.columns)
             if event == "delete" and action == "cascade":
@@ -776,6 +834,17 @@ class Tracer:
                 )
             )
         return _Result(tally, nodes)
+
+
+def _from_empty_transition(effect: object, empty: frozenset[str]) -> bool:
+    """A write fed by, or an aggregate over, a transition table that holds no rows."""
+    if not empty:
+        return False
+    if isinstance(effect, Write):
+        return any(source in empty for source in effect.sources)
+    if isinstance(effect, Read):
+        return effect.table.rsplit(".", 1)[-1] in empty
+    return False
 
 
 def _read_node(read: Read, certain: bool, guard_text: str) -> Node:

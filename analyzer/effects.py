@@ -103,6 +103,11 @@ class Write:
     appends: bool = False  # a plain insert whose key does not come from the row
     inferred: bool = False  # read from dynamic SQL text
     text: str = ""
+    # Relations the statement reads rows from (FROM, USING, INSERT … SELECT), as written:
+    # a write fed only by an empty transition table writes nothing.
+    sources: tuple[str, ...] = ()
+    # Target columns an UPDATE/DELETE fixes by equality (`WHERE id = OLD.session_id`).
+    key_columns: tuple[str, ...] = ()
 
     @property
     def row_kinds(self) -> tuple[str, ...]:
@@ -484,6 +489,7 @@ class SqlEffects:
                 appends=appends,
                 inferred=inferred,
                 text=_one_line(node),
+                sources=_sources(node, ctes),
             )
         ]
 
@@ -510,6 +516,8 @@ class SqlEffects:
                 keyed_by=_keyed_by(keys, where, table),
                 inferred=inferred,
                 text=_one_line(node),
+                sources=_sources(node, ctes),
+                key_columns=tuple(sorted(set(keys))),
             )
         ]
 
@@ -532,6 +540,8 @@ class SqlEffects:
                 keyed_by=_keyed_by(keys, where, table),
                 inferred=inferred,
                 text=_one_line(node),
+                sources=_sources(node, ctes),
+                key_columns=tuple(sorted(set(keys))),
             )
         ]
 
@@ -565,6 +575,7 @@ class SqlEffects:
                 keyed_by="set",
                 inferred=inferred,
                 text=_one_line(node),
+                sources=_sources(node, ctes),
             )
         ]
 
@@ -620,6 +631,20 @@ class SqlEffects:
                 parts = (_fold(parent.this), *parts)
             calls.append(CallEffect(parts, location, guard, tuple(node.expressions)))
         return calls
+
+
+def _sources(node: exp.Expr, ctes: set[str]) -> tuple[str, ...]:
+    """Relations a DML statement reads from, excluding the table it writes."""
+    target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+    names = set()
+    for table in node.find_all(exp.Table):
+        if table is target or not table.name:
+            continue
+        name = _fold(table.this)
+        if not table.args.get("db") and name in ctes:
+            continue
+        names.add(f"{_fold(table.args['db'])}.{name}" if table.args.get("db") else name)
+    return tuple(sorted(names))
 
 
 def _quoted_name(node: exp.Anonymous) -> bool:
