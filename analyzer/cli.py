@@ -198,16 +198,41 @@ def verify(paths: tuple[str, ...]) -> None:
 
 
 @cli.command(name="rules")
-def list_rules() -> None:
-    """List every rule."""
-    _not_implemented("rules")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def list_rules(output_format: str) -> None:
+    """List every rule: code, name, default severity and summary."""
+    from analyzer.config import Config
+    from analyzer.report import rules as rules_report
+    from analyzer.rules import load_rules
+
+    classes, problems = load_rules(Config())
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if output_format == "json":
+        click.echo(rules_report.render_json(classes), nl=False)
+    else:
+        click.echo(rules_report.render_text(classes), nl=False)
 
 
 @cli.command()
 @click.argument("rule")
 def explain(rule: str) -> None:
-    """Print a rule's documentation."""
-    _not_implemented("explain")
+    """Print a rule's documentation (by name or code)."""
+    from analyzer.config import Config
+    from analyzer.report import rules as rules_report
+    from analyzer.rules import load_rules
+
+    classes, _ = load_rules(Config())
+    found = [c for c in classes if rule in {c.name, c.code, c.code.lower()}]
+    if not found:
+        _usage_error(f"no rule named {rule!r}; `sqlripple rules` lists them")
+    click.echo(rules_report.render_explanation(found[0]), nl=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -105,3 +105,39 @@ def test_check_text_never_looks_clean_when_input_was_skipped(
     last = out.splitlines()[-1]
     assert last.startswith("0 findings (0 error, 0 warning, 0 note); 1 files, ")
     assert "; INCOMPLETE: " in last and "not fully analysed (see the diagnostics)" in last
+
+
+def test_rules_lists_every_builtin_with_code_and_severity() -> None:
+    code, out, _ = run("rules")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 10
+    assert lines[0].split()[:3] == ["RP101", "analytics-inflation", "warning"]
+    code, out, _ = run("rules", "--format", "json")
+    names = [r["name"] for r in json.loads(out)]
+    assert names == [
+        "analytics-inflation",
+        "write-amplification",
+        "aggregate-recompute",
+        "hot-row-contention",
+        "noop-update-trigger",
+        "trigger-recursion",
+        "missing-trigger-return",
+        "unresolved-reference",
+        "dynamic-sql",
+        "security-definer-search-path",
+    ]
+
+
+@pytest.mark.parametrize("name", ["analytics-inflation", "RP101", "rp101"])
+def test_explain_prints_the_rule_documentation(name: str) -> None:
+    code, out, _ = run("explain", name)
+    assert code == 0
+    assert out.startswith("RP101 analytics-inflation (warning): ")
+    assert "Bad:" in out and "Fix:" in out
+
+
+def test_explain_unknown_rule_exits_2() -> None:
+    code, out, err = run("explain", "no-such-rule")
+    assert (code, out) == (2, "")
+    assert "no rule named 'no-such-rule'" in err
