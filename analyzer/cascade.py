@@ -30,7 +30,7 @@ from analyzer.effects import (
 )
 from analyzer.findings import Location
 from analyzer.graph import Model
-from analyzer.guards import DepthAtom, FiringContext, Truth, guard_of
+from analyzer.guards import DepthAtom, FiringContext, Guard, Truth, guard_of
 from analyzer.parse import parse_expression
 
 OPERATIONS = ("insert", "update", "delete", "truncate", "upsert", "merge")
@@ -124,6 +124,7 @@ class TraceEntry:
     unchanged: bool = False  # update / upsert conflict writes the values already stored
     columns: tuple[str, ...] | None = None  # SET columns (update) or DO UPDATE SET (upsert)
     do_nothing: bool = False  # INSERT … ON CONFLICT DO NOTHING
+    conflict_guard: Guard | None = None  # DO UPDATE … WHERE, as a guard on the update
     rows: int = 1
     children: int = 1  # rows per parent that an FK action touches
 
@@ -278,7 +279,9 @@ class Tracer:
             if entry.new_row:
                 return self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
             path = "ignore-conflict" if entry.do_nothing else "upsert-conflict"
-            return self._row(table, path, columns, changed, maybe, frame)
+            return self._row(
+                table, path, columns, changed, maybe, frame, conflict_guard=entry.conflict_guard
+            )
         # merge: which action runs depends on the data
         results = [
             self._row(table, event, columns, changed, maybe, frame)
@@ -351,10 +354,12 @@ class Tracer:
         maybe: frozenset[str],
         frame: _Frame,
         write_kind: str | None = None,
+        conflict_guard: Guard | None = None,
     ) -> _Result:
         """One row through BEFORE triggers, the write, FK actions and AFTER triggers.
 
-        `path` is insert | update | delete | upsert-conflict | ignore-conflict.
+        `path` is insert | update | delete | upsert-conflict | ignore-conflict;
+        `conflict_guard` is an upsert's DO UPDATE … WHERE condition.
         """
         key = (
             table,
@@ -367,12 +372,15 @@ class Tracer:
             frame.deleting,
             self.children,
             frame.stack if self.depth_matters else (),
+            conflict_guard,
         )
         cached = self.memo.get(key)
         if cached is not None:
             return cached
         self.memo[key] = _Result(Tally(), [])  # a re-entry while computing this adds nothing
-        result = self._row_uncached(table, path, set_columns, changed, maybe, frame, write_kind)
+        result = self._row_uncached(
+            table, path, set_columns, changed, maybe, frame, write_kind, conflict_guard
+        )
         self.memo[key] = result
         return result
 
@@ -385,6 +393,7 @@ class Tracer:
         maybe: frozenset[str],
         frame: _Frame,
         write_kind: str | None,
+        conflict_guard: Guard | None,
     ) -> _Result:
         tally = Tally()
         nodes: list[Node] = []
@@ -398,6 +407,21 @@ class Tracer:
         else:
             phases.append(("before", path))
         for timing, event in phases:
+            if path == "upsert-conflict" and event == "update" and conflict_guard is not None:
+                context = FiringContext(
+                    op="UPDATE",
+                    table=table,
+                    changed_columns=frozenset(changed_now),
+                    maybe_changed=frozenset(maybe_now),
+                )
+                proceeds = conflict_guard.evaluate(context.decide)
+                if proceeds is False:
+                    nodes.append(
+                        Node("stop", table, "DO UPDATE … WHERE is false: the row is not updated")
+                    )
+                    return _Result(tally, nodes)
+                if proceeds is None:
+                    alive = None if alive is True else alive
             for trigger in self._row_triggers(table, timing, event, set_columns):
                 context = self._context(trigger, event, table, frame, changed_now, maybe_now)
                 fired = self._fire(trigger, context, frame, event, alive is True)
@@ -731,6 +755,7 @@ class Tracer:
                 conflict - changed,
                 frame,
                 write_kind="upsert",
+                conflict_guard=write.conflict_guard,
             )
             row = _Result(
                 Tally.hull(new.tally, old.tally),

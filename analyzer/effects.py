@@ -97,6 +97,8 @@ class Write:
     guard: Guard
     columns: tuple[str, ...] = ()  # columns an insert provides or an update sets
     conflict_columns: tuple[str, ...] = ()  # columns an upsert's DO UPDATE sets
+    # DO UPDATE … WHERE: when false on the conflict path, no row is updated.
+    conflict_guard: Guard = field(default_factory=Guard.always)
     accumulations: tuple[Accumulation, ...] = ()
     deltas: tuple[str, ...] = ()  # columns maintained from NEW.x - OLD.x
     keyed_by: str = "row"  # row | set | table
@@ -460,18 +462,15 @@ class SqlEffects:
         conflict_columns: list[str] = []
         accumulations: list[Accumulation] = []
         deltas: list[str] = []
+        conflict_guard = Guard.always()
         if conflict is not None:
-            action = conflict.args.get("action")
-            assignments = conflict.expressions
-            if assignments:
+            kind = "insert-or-ignore"
+            if conflict.expressions:
                 kind = "upsert"
                 conflict_columns, accumulations, deltas = _set_assignments(
-                    assignments, names, table
+                    conflict.expressions, names, table
                 )
-            elif action is not None and "NOTHING" in str(action.this).upper():
-                kind = "insert-or-ignore"
-            else:
-                kind = "insert-or-ignore"
+                conflict_guard = conflict_update_guard(conflict.args.get("where"), names, table)
         # A plain insert whose key the row does not supply adds a new row on every run.
         keys = [table.primary_key, *table.unique] if table else []
         appends = kind == "insert" and not any(k and set(k) <= set(columns) for k in keys)
@@ -483,6 +482,7 @@ class SqlEffects:
                 guard,
                 columns=tuple(columns),
                 conflict_columns=tuple(conflict_columns),
+                conflict_guard=conflict_guard,
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
                 keyed_by="row" if single_row else "set",
@@ -645,6 +645,27 @@ def _sources(node: exp.Expr, ctes: set[str]) -> tuple[str, ...]:
             continue
         names.add(f"{_fold(table.args['db'])}.{name}" if table.args.get("db") else name)
     return tuple(sorted(names))
+
+
+def conflict_update_guard(where: exp.Expr | None, names: set[str], table: Table | None) -> Guard:
+    """DO UPDATE … WHERE as a guard on the update: EXCLUDED.x is NEW.x, the stored row OLD."""
+    if where is None:
+        return Guard.always()
+    condition = where.this if isinstance(where, exp.Where) else where
+    columns = {c.name for c in table.columns} if table else set()
+
+    def rename(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.Column):
+            return node
+        qualifier = node.table.lower() if node.table else ""
+        if qualifier == "excluded":
+            return exp.column(node.name, table="NEW")
+        if qualifier in names or (not qualifier and _fold(node.this) in columns):
+            return exp.column(node.name, table="OLD")
+        return node
+
+    rewritten = condition.copy().transform(rename)
+    return guard_of(rewritten, " ".join(condition.sql(dialect="postgres").split()))
 
 
 def _quoted_name(node: exp.Anonymous) -> bool:

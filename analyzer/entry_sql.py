@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from analyzer.cascade import TraceEntry
 from analyzer.catalog import Catalog, Function
+from analyzer.effects import conflict_update_guard
 from analyzer.parse import parse_expression
 
 
@@ -57,6 +58,13 @@ def entry_from_sql(
         if conflict is None:
             return TraceEntry(table, "insert", rows=rows)
         if conflict.expressions:
+            target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+            names = {table.split(".", 1)[1]}
+            if isinstance(target, exp.Table) and target.alias:
+                names.add(target.alias.lower())
+            guard = conflict_update_guard(
+                conflict.args.get("where"), names, catalog.tables.get(table)
+            )
             return TraceEntry(
                 table,
                 "upsert",
@@ -64,6 +72,7 @@ def entry_from_sql(
                 unchanged=unchanged,
                 columns=_set_columns(conflict.expressions),
                 rows=rows,
+                conflict_guard=None if guard.is_always else guard,
             )
         return TraceEntry(table, "upsert", new_row=new_row, do_nothing=True, rows=rows)
     if isinstance(tree, exp.Update):
