@@ -503,7 +503,8 @@ class SqlEffects:
         name, table, names = resolved
         columns, accumulations, deltas = _set_assignments(node.expressions, names, table)
         where = node.args.get("where")
-        keys = _key_columns(where, names, table)
+        # With FROM, the key values come from a joined relation: one row per match.
+        keys = [] if node.args.get("from_") else _key_columns(where, names, table)
         return [
             Write(
                 name,
@@ -530,7 +531,7 @@ class SqlEffects:
             return []
         name, table, names = resolved
         where = node.args.get("where")
-        keys = _key_columns(where, names, table)
+        keys = [] if node.args.get("using") else _key_columns(where, names, table)
         return [
             Write(
                 name,
@@ -692,6 +693,23 @@ def _one_line(node: exp.Expr) -> str:
 _FORMAT_SPEC = re.compile(r"%(?:\d+\$)?-?(\d+|\*)?([sIL%])")
 
 
+def _format_call(node: exp.Expr) -> list[exp.Expr] | None:
+    """format(template, args…) as sqlglot parses it (exp.Format) or as a plain call."""
+    if isinstance(node, exp.Format):
+        return [node.this, *node.expressions]
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "format" and node.expressions:
+        return list(node.expressions)
+    return None
+
+
+def _replace_call(node: exp.Expr) -> list[exp.Expr] | None:
+    if isinstance(node, exp.Replace):
+        return [node.this, node.expression, node.args["replacement"]]
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "replace":
+        return list(node.expressions) if len(node.expressions) == 3 else None
+    return None
+
+
 def constant_text(node: exp.Expr | None) -> tuple[str | None, bool]:
     """Fold a string expression: (text, exact). Identifiers from `%I` become placeholders."""
     if node is None:
@@ -706,11 +724,12 @@ def constant_text(node: exp.Expr | None) -> tuple[str | None, bool]:
         if left is None or right is None:
             return None, False
         return left + right, left_exact and right_exact
-    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "format" and node.expressions:
-        template, exact = constant_text(node.expressions[0])
+    format_parts = _format_call(node)
+    if format_parts is not None:
+        template, exact = constant_text(format_parts[0])
         if template is None:
             return None, False
-        arguments = [constant_text(a) for a in node.expressions[1:]]
+        arguments = [constant_text(a) for a in format_parts[1:]]
         position = 0
 
         def substitute(match: re.Match[str]) -> str:
@@ -727,9 +746,10 @@ def constant_text(node: exp.Expr | None) -> tuple[str | None, bool]:
             return _DYNAMIC_IDENT if spec == "I" else "NULL"
 
         return _FORMAT_SPEC.sub(substitute, template), exact
-    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "replace":
-        parts = [constant_text(a) for a in node.expressions]
-        if len(parts) == 3 and all(p[0] is not None for p in parts):
+    replace_parts = _replace_call(node)
+    if replace_parts is not None:
+        parts = [constant_text(a) for a in replace_parts]
+        if all(p[0] is not None for p in parts):
             base, old, new = (str(p[0]) for p in parts)
             return base.replace(old, new), all(p[1] for p in parts)
     return None, False
