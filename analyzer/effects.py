@@ -503,8 +503,9 @@ class SqlEffects:
         name, table, names = resolved
         columns, accumulations, deltas = _set_assignments(node.expressions, names, table)
         where = node.args.get("where")
+        keys = _key_columns(where, names, table)
         # With FROM, the key values come from a joined relation: one row per match.
-        keys = [] if node.args.get("from_") else _key_columns(where, names, table)
+        keyed_by = "set" if node.args.get("from_") else _keyed_by(keys, where, table)
         return [
             Write(
                 name,
@@ -514,7 +515,7 @@ class SqlEffects:
                 columns=tuple(columns),
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
-                keyed_by=_keyed_by(keys, where, table),
+                keyed_by=keyed_by,
                 inferred=inferred,
                 text=_one_line(node),
                 sources=_sources(node, ctes),
@@ -531,14 +532,15 @@ class SqlEffects:
             return []
         name, table, names = resolved
         where = node.args.get("where")
-        keys = [] if node.args.get("using") else _key_columns(where, names, table)
+        keys = _key_columns(where, names, table)
+        keyed_by = "set" if node.args.get("using") else _keyed_by(keys, where, table)
         return [
             Write(
                 name,
                 "delete",
                 location,
                 guard,
-                keyed_by=_keyed_by(keys, where, table),
+                keyed_by=keyed_by,
                 inferred=inferred,
                 text=_one_line(node),
                 sources=_sources(node, ctes),
