@@ -30,7 +30,7 @@ from analyzer.effects import (
 )
 from analyzer.findings import Location
 from analyzer.graph import Model
-from analyzer.guards import DepthAtom, FiringContext, Guard, Truth, guard_of
+from analyzer.guards import ChangeAtom, DepthAtom, FiringContext, Guard, Truth, guard_of
 from analyzer.parse import parse_expression
 
 OPERATIONS = ("insert", "update", "delete", "truncate", "upsert", "merge")
@@ -425,10 +425,10 @@ class Tracer:
             for trigger in self._row_triggers(table, timing, event, set_columns):
                 context = self._context(trigger, event, table, frame, changed_now, maybe_now)
                 fired = self._fire(trigger, context, frame, event, alive is True)
-                if fired.run is None:
-                    continue
                 tally.add(fired.tally)
                 nodes.extend(fired.nodes)
+                if fired.run is None:
+                    continue
                 if event == "update" or path == "insert":
                     for column in fired.run.assigned:
                         changed_now.add(column)
@@ -544,6 +544,10 @@ class Tracer:
         tally = Tally()
         tally.bump(("firing", trigger.key), 1 if certain else 0, 1)
         function = self.model.trigger_function(trigger)
+        builtin = _builtin_trigger_run(trigger, context) if function is None else None
+        if builtin is not None:
+            node.detail += f"  (built-in {trigger.function.rsplit('.', 1)[-1]})"
+            return Tracer._Fired(tally, [node], builtin, certain)
         if function is None:
             self._unknown("trigger function not found", f"{trigger.function}()", trigger.location)
             node.children.append(Node("unknown", f"{trigger.function}()", "function not found"))
@@ -572,16 +576,19 @@ class Tracer:
             looped = self.catalog.triggers.get(name)
             if looped is None:
                 continue
-            if looped.when:
+            # The loop got here, so its UPDATE OF lists matched; a WHEN clause can still
+            # stop the next round if it tests a change or the depth.
+            when = guard_of(looped.when_expression, looped.when) if looped.when else None
+            if when is not None and any(
+                isinstance(a, (ChangeAtom, DepthAtom)) for a in when.atoms()
+            ):
                 breakers.append(f"WHEN ({looped.when}) on {looped.key}")
-            if looped.update_columns:
-                breakers.append(f"UPDATE OF {', '.join(looped.update_columns)} on {looped.key}")
             function = self.model.trigger_function(looped)
             body = self.model.effects_of(function) if function else None
             if body:
                 for effect in body.effects:
                     for atom in effect.guard.atoms():
-                        if isinstance(atom, DepthAtom):
+                        if isinstance(atom, (DepthAtom, ChangeAtom)):
                             breakers.append(f"{atom} in {function.name if function else ''}")
         canonical = min(loop[i:] + loop[:i] for i in range(len(loop)))
         self.cycles.setdefault(
@@ -859,6 +866,25 @@ class Tracer:
                 )
             )
         return _Result(tally, nodes)
+
+
+def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | None:
+    """What PostgreSQL's own trigger functions (and common contrib ones) do to the row."""
+    name = trigger.function.rsplit(".", 1)[-1]
+    arguments = [a.strip("'\"").lower() for a in trigger.arguments]
+    if name == "suppress_redundant_updates_trigger":
+        # Returns NULL (skips the row) when the new row equals the old one.
+        if context.op != "UPDATE" or context.changed_columns is None:
+            returns_null: Truth = None
+        elif context.changed_columns:
+            returns_null = False
+        else:
+            returns_null = None if context.maybe_changed else True
+        return _Run(Tally(), [], returns_null, set(), set())
+    if name in {"tsvector_update_trigger", "tsvector_update_trigger_column", "moddatetime"}:
+        assigned = set(arguments[:1])
+        return _Run(Tally(), [], False, assigned, set())
+    return None
 
 
 def _from_empty_transition(effect: object, empty: frozenset[str]) -> bool:

@@ -143,7 +143,9 @@ def trace(
     from analyzer.report import trace as trace_report
 
     _check_paths(paths)
-    if (sql is None) == (table is None or op is None):
+    if sql is not None and (table is not None or op is not None):
+        _usage_error("give either --table and --op, or --sql, not both")
+    if sql is None and (table is None or op is None):
         _usage_error("give either --table and --op, or --sql")
     catalog = load(paths)
     tracer = Tracer(build_model(catalog))

@@ -1050,6 +1050,12 @@ def _alter_function(builder: CatalogBuilder, statement: Statement, cursor: Curso
                 volatility=str(values["volatility"]),
                 strict=bool(values["strict"]),
             )
+        old_name = key.split("(", 1)[0]
+        if function.name != old_name and not function.input_types:
+            # Triggers reference their function by identity: a rename carries them along.
+            for trigger_key, trigger in list(state.triggers.items()):
+                if trigger.function == old_name:
+                    state.triggers[trigger_key] = replace(trigger, function=function.name)
         state.functions[function.key] = function
 
 

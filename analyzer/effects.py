@@ -110,6 +110,9 @@ class Write:
     sources: tuple[str, ...] = ()
     # Target columns an UPDATE/DELETE fixes by equality (`WHERE id = OLD.session_id`).
     key_columns: tuple[str, ...] = ()
+    # (column, value SQL) that pick the target row: WHERE equalities, or an insert's values
+    # for its key columns.
+    key_values: tuple[tuple[str, str], ...] = ()
 
     @property
     def row_kinds(self) -> tuple[str, ...]:
@@ -299,6 +302,29 @@ def _assignment_kind(column: str, value: exp.Expr, names: set[str], column_type:
 
 def _key_columns(where: exp.Expr | None, names: set[str], table: Table | None) -> list[str]:
     """Target columns fixed by `col = <value not from the target>` in an AND chain."""
+    return [column for column, _ in _key_values(where, names, table)]
+
+
+def _outer_columns(node: exp.Expr) -> Iterator[exp.Column]:
+    """Columns of `node` outside any nested subquery (those resolve in their own scope)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, exp.Column):
+            yield current
+            continue
+        for child in current.iter_expressions():
+            if isinstance(child, exp.Select):
+                # Only columns qualified with an outer name can refer to the target.
+                yield from (c for c in child.find_all(exp.Column) if c.table)
+                continue
+            stack.append(child)
+
+
+def _key_values(
+    where: exp.Expr | None, names: set[str], table: Table | None
+) -> list[tuple[str, str]]:
+    """(target column, value SQL) for each `col = <value not from the target>` conjunct."""
     if where is None:
         return []
     conjuncts: list[exp.Expr] = []
@@ -312,7 +338,7 @@ def _key_columns(where: exp.Expr | None, names: set[str], table: Table | None) -
         else:
             conjuncts.append(node)
     columns = {c.name for c in table.columns} if table else set()
-    keys = []
+    keys: list[tuple[str, str]] = []
     for node in conjuncts:
         if not isinstance(node, exp.EQ):
             continue
@@ -326,10 +352,10 @@ def _key_columns(where: exp.Expr | None, names: set[str], table: Table | None) -
                 continue
             other_refs_target = any(
                 (c.table.lower() in names) if c.table else (_fold(c.this) in columns)
-                for c in other.find_all(exp.Column)
+                for c in _outer_columns(other)
             )
             if not other_refs_target:
-                keys.append(name)
+                keys.append((name, " ".join(other.sql(dialect="postgres").split())))
                 break
     return keys
 
@@ -455,6 +481,8 @@ class SqlEffects:
         single_row = isinstance(source, exp.Values) and len(source.expressions) == 1
         if isinstance(source, exp.Select) and not source.args.get("from_"):
             single_row = True
+        if source is None:  # INSERT … DEFAULT VALUES
+            single_row = True
         if not columns and table:
             columns = [c.name for c in table.columns]
         conflict = node.args.get("conflict")
@@ -474,6 +502,7 @@ class SqlEffects:
         # A plain insert whose key the row does not supply adds a new row on every run.
         keys = [table.primary_key, *table.unique] if table else []
         appends = kind == "insert" and not any(k and set(k) <= set(columns) for k in keys)
+        key_values = _insert_key_values(node, columns, conflict, table) if single_row else []
         return [
             Write(
                 name,
@@ -490,6 +519,7 @@ class SqlEffects:
                 inferred=inferred,
                 text=_one_line(node),
                 sources=_sources(node, ctes),
+                key_values=tuple(key_values),
             )
         ]
 
@@ -503,7 +533,8 @@ class SqlEffects:
         name, table, names = resolved
         columns, accumulations, deltas = _set_assignments(node.expressions, names, table)
         where = node.args.get("where")
-        keys = _key_columns(where, names, table)
+        key_values = _key_values(where, names, table)
+        keys = [column for column, _ in key_values]
         # With FROM, the key values come from a joined relation: one row per match.
         keyed_by = "set" if node.args.get("from_") else _keyed_by(keys, where, table)
         return [
@@ -520,6 +551,7 @@ class SqlEffects:
                 text=_one_line(node),
                 sources=_sources(node, ctes),
                 key_columns=tuple(sorted(set(keys))),
+                key_values=tuple(key_values),
             )
         ]
 
@@ -532,7 +564,8 @@ class SqlEffects:
             return []
         name, table, names = resolved
         where = node.args.get("where")
-        keys = _key_columns(where, names, table)
+        key_values = _key_values(where, names, table)
+        keys = [column for column, _ in key_values]
         keyed_by = "set" if node.args.get("using") else _keyed_by(keys, where, table)
         return [
             Write(
@@ -545,6 +578,7 @@ class SqlEffects:
                 text=_one_line(node),
                 sources=_sources(node, ctes),
                 key_columns=tuple(sorted(set(keys))),
+                key_values=tuple(key_values),
             )
         ]
 
@@ -634,6 +668,28 @@ class SqlEffects:
                 parts = (_fold(parent.this), *parts)
             calls.append(CallEffect(parts, location, guard, tuple(node.expressions)))
         return calls
+
+
+def _insert_key_values(
+    node: exp.Insert, columns: Sequence[str], conflict: exp.Expr | None, table: Table | None
+) -> list[tuple[str, str]]:
+    """The values a single-row INSERT gives its conflict target (or primary key) columns."""
+    source = node.expression
+    row = source.expressions[0] if isinstance(source, exp.Values) and source.expressions else None
+    values = list(row.expressions) if isinstance(row, exp.Tuple) else []
+    if not values or len(values) != len(columns):
+        return []
+    target: list[str] = []
+    if conflict is not None:
+        target = [_column_name(k) for k in conflict.args.get("conflict_keys") or []]
+    if not target and table:
+        target = list(table.primary_key)
+    by_column = dict(zip(columns, values, strict=True))
+    return [
+        (c, " ".join(by_column[c].sql(dialect="postgres").split()))
+        for c in target
+        if c in by_column
+    ]
 
 
 def _sources(node: exp.Expr, ctes: set[str]) -> tuple[str, ...]:

@@ -9,7 +9,8 @@ from sqlglot import exp
 from analyzer.cascade import TraceEntry
 from analyzer.catalog import Catalog, Function
 from analyzer.effects import conflict_update_guard
-from analyzer.parse import parse_expression
+from analyzer.parse import parse_expression, split_statements
+from analyzer.source import SourceFile
 
 
 class EntryError(ValueError):
@@ -43,10 +44,36 @@ def _set_columns(assignments: list[exp.Expr]) -> tuple[str, ...]:
     return tuple(columns)
 
 
+def _function_call(tree: exp.Expr) -> tuple[tuple[str, ...], tuple[exp.Expr, ...]] | None:
+    """`SELECT f(…)`, `SELECT schema.f(…)` or `SELECT * FROM f(…)`: name parts, arguments."""
+    if not isinstance(tree, exp.Select) or tree.args.get("joins") or tree.args.get("where"):
+        return None
+    from_ = tree.args.get("from_")
+    call: exp.Expr | None = None
+    schema = None
+    if from_ is None and len(tree.expressions) == 1:
+        call = tree.expressions[0]
+        if isinstance(call, exp.Dot):
+            schema, call = call.this.name.lower(), call.expression
+    elif from_ is not None and isinstance(from_.this, exp.Table):
+        call = from_.this.this
+        schema = from_.this.db.lower() or None
+    if not isinstance(call, exp.Anonymous):
+        return None
+    name = str(call.this).lower()
+    return ((schema, name) if schema else (name,)), tuple(call.expressions)
+
+
 def entry_from_sql(
     catalog: Catalog, text: str, unchanged: bool = False, new_row: bool = False, rows: int = 1
 ) -> TraceEntry | CallEntry:
-    stripped = text.strip().rstrip(";")
+    source = SourceFile.from_text("--sql", text)
+    statements, problems, _ = split_statements(source)
+    if problems:
+        raise EntryError(problems[0].message)
+    if len(statements) != 1:
+        raise EntryError(f"expected one statement, found {len(statements)}")
+    stripped = statements[0].text.strip().rstrip(";")
     if stripped.lower().startswith("call "):
         stripped = "SELECT " + stripped[5:]
     tree = parse_expression(stripped)
@@ -76,6 +103,8 @@ def entry_from_sql(
             )
         return TraceEntry(table, "upsert", new_row=new_row, do_nothing=True, rows=rows)
     if isinstance(tree, exp.Update):
+        if not _set_columns(tree.expressions):
+            raise EntryError("UPDATE without a SET list")
         return TraceEntry(
             _table_name(catalog, tree.this),
             "update",
@@ -89,17 +118,13 @@ def entry_from_sql(
         return TraceEntry(_table_name(catalog, tree.this), "merge", rows=rows)
     if isinstance(tree, exp.TruncateTable) and tree.expressions:
         return TraceEntry(_table_name(catalog, tree.expressions[0]), "truncate")
-    if isinstance(tree, exp.Select) and len(tree.expressions) == 1 and not tree.args.get("from_"):
-        call = tree.expressions[0]
-        schema = None
-        if isinstance(call, exp.Dot):
-            schema, call = call.this.name.lower(), call.expression
-        if isinstance(call, exp.Anonymous):
-            parts = (schema, str(call.this).lower()) if schema else (str(call.this).lower(),)
-            function = catalog.resolve_function(parts, len(call.expressions))
-            if function is None:
-                raise EntryError(f"function {'.'.join(parts)} is not in the schema")
-            return CallEntry(function, tuple(call.expressions))
+    call = _function_call(tree)
+    if call is not None:
+        parts, arguments = call
+        function = catalog.resolve_function(parts, len(arguments))
+        if function is None:
+            raise EntryError(f"function {'.'.join(parts)} is not in the schema")
+        return CallEntry(function, arguments)
     raise EntryError(
         "expected one INSERT, UPDATE, DELETE, MERGE or TRUNCATE statement, or one function call"
     )

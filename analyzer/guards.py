@@ -59,6 +59,26 @@ class ChangeAtom:
 
 
 @dataclass(frozen=True, order=True)
+class RowValueAtom:
+    """NEW.column or OLD.column compared with a constant: `NEW.status = 'paid'`.
+
+    Alone it depends on the data; NEW.c = k together with OLD.c <> k (or the reverse)
+    implies the column changed, which the cascade can decide.
+    """
+
+    side: str  # new | old
+    column: str
+    equal: bool  # = / IS NOT DISTINCT FROM, or <> / IS DISTINCT FROM
+    value: str  # the constant, as SQL
+
+    def negate(self) -> Atom:
+        return RowValueAtom(self.side, self.column, not self.equal, self.value)
+
+    def __str__(self) -> str:
+        return f"{self.side.upper()}.{self.column} {'=' if self.equal else '<>'} {self.value}"
+
+
+@dataclass(frozen=True, order=True)
 class DepthAtom:
     """pg_trigger_depth() <op> value."""
 
@@ -130,7 +150,16 @@ class OpaqueAtom:
         return f"NOT ({self.text})" if self.negated else self.text
 
 
-Atom = OpAtom | ChangeAtom | DepthAtom | ContextAtom | ParamAtom | ErrorAtom | OpaqueAtom
+Atom = (
+    OpAtom
+    | ChangeAtom
+    | RowValueAtom
+    | DepthAtom
+    | ContextAtom
+    | ParamAtom
+    | ErrorAtom
+    | OpaqueAtom
+)
 
 _NEGATED_COMPARISON = {"<": ">=", ">=": "<", ">": "<=", "<=": ">", "=": "<>", "<>": "="}
 _COMPARE: dict[str, Callable[[int, int], bool]] = {
@@ -159,7 +188,25 @@ def _simplify(conjunction: Iterable[Atom]) -> frozenset[Atom] | None:
     for atom in list(atoms):
         if atom.negate() in atoms and not isinstance(atom, ErrorAtom):
             return None
+    atoms |= _implied_changes(atoms)
     return frozenset(atoms)
+
+
+def _implied_changes(atoms: set[Atom]) -> set[Atom]:
+    """NEW.c = k AND OLD.c <> k (or NEW.c <> k AND OLD.c = k) implies c changed."""
+    values = [a for a in atoms if isinstance(a, RowValueAtom)]
+    implied: set[Atom] = set()
+    for new in values:
+        for old in values:
+            if (
+                new.side == "new"
+                and old.side == "old"
+                and new.column == old.column
+                and new.value == old.value
+                and new.equal != old.equal
+            ):
+                implied.add(ChangeAtom((new.column,), True))
+    return implied
 
 
 @dataclass(frozen=True)
@@ -409,6 +456,9 @@ def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
         change = _change_atom(node.this, node.expression, changed)
         if change is not None:
             return change
+    row_value = _row_value_atom(node)
+    if row_value is not None:
+        return row_value
     if isinstance(node, (exp.EQ, exp.NEQ)):
         for variable_side, value_side in (
             (node.this, node.expression),
@@ -438,6 +488,21 @@ def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
                     return None
     if parameters and _only_parameters(node, parameters):
         return ParamAtom(" ".join(node.sql(dialect="postgres").split()), False, node)
+    return None
+
+
+def _row_value_atom(node: exp.Expr) -> Atom | None:
+    equal = isinstance(node, (exp.EQ, exp.NullSafeEQ))
+    if not isinstance(node, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ)):
+        return None
+    for row_side, value_side in ((node.this, node.expression), (node.expression, node.this)):
+        ref = _row_ref(row_side)
+        if ref is None or len(ref[1]) != 1 or ref[1] == ("*",):
+            continue
+        constant = value_side.this if isinstance(value_side, exp.Cast) else value_side
+        if isinstance(constant, (exp.Literal, exp.Boolean, exp.Null)):
+            text = " ".join(value_side.sql(dialect="postgres").split())
+            return RowValueAtom(ref[0], ref[1][0], equal, text)
     return None
 
 

@@ -107,15 +107,23 @@ class Context:
             self._cascades[entry] = found
         return found
 
-    @cached_property
-    def upserted_tables(self) -> frozenset[str]:
-        """Tables some body writes with INSERT … ON CONFLICT DO UPDATE."""
+    def _written_with(self, kind: str) -> frozenset[str]:
         found = set()
         for body in self.model.bodies.functions.values():
             for effect in body.effects:
-                if isinstance(effect, Write) and effect.kind == "upsert" and effect.table:
+                if isinstance(effect, Write) and effect.kind == kind and effect.table:
                     found.add(effect.table)
         return frozenset(found)
+
+    @cached_property
+    def upserted_tables(self) -> frozenset[str]:
+        """Tables some body writes with INSERT … ON CONFLICT DO UPDATE."""
+        return self._written_with("upsert")
+
+    @cached_property
+    def insert_or_ignore_tables(self) -> frozenset[str]:
+        """Tables some body writes with INSERT … ON CONFLICT DO NOTHING."""
+        return self._written_with("insert-or-ignore")
 
     @cached_property
     def entries(self) -> list[EntryPoint]:

@@ -40,9 +40,17 @@ class AnalyticsInflation(Rule):
     def check(self, ctx: Context) -> Iterable[Finding]:
         reached: dict[tuple[Location, str | None], tuple[EntryPoint, Sequence[Node], Write]] = {}
         others: dict[tuple[Location, str | None], list[EntryPoint]] = {}
-        for point in entries_for(ctx, {"update", "upsert"}):
+        scenarios = [
             # The re-send that changes nothing: change guards and WHEN clauses decide.
-            entry = TraceEntry(point.table, point.operation, unchanged=True)
+            (point, TraceEntry(point.table, point.operation, unchanged=True))
+            for point in entries_for(ctx, {"update", "upsert"})
+        ]
+        # INSERT … ON CONFLICT DO NOTHING still runs BEFORE INSERT triggers for a conflict.
+        scenarios += [
+            (EntryPoint(table, "upsert"), TraceEntry(table, "upsert", do_nothing=True))
+            for table in sorted(ctx.insert_or_ignore_tables)
+        ]
+        for point, entry in scenarios:
             for path, write in write_paths(ctx.cascade(entry)):
                 if not (write.accumulations or write.appends):
                     continue

@@ -34,18 +34,29 @@ class HotRowContention(Rule):
         seen: set[object] = set()
         for point in entries_for(ctx, {"insert"}):
             cascade = ctx.cascade(TraceEntry(point.table, point.operation))
+            source = ctx.catalog.tables.get(point.table)
+            own_key = {f"new.{c}" for c in source.primary_key} if source else set()
             for path, write in write_paths(cascade):
-                if write.kind not in {"update", "upsert"} or write.keyed_by != "row":
+                if write.kind not in {"update", "upsert"} or write.keyed_by == "set":
                     continue
                 if write.table == point.table or not on_row_level_path(path):
+                    continue
+                # Keyed by the source row's whole primary key: one target row per source row.
+                values = {value.lower().replace('"', "") for _, value in write.key_values}
+                if own_key and own_key <= values:
                     continue
                 if write.location in seen:
                     continue
                 seen.add(write.location)
+                shared = (
+                    f"every row of {write.table}"
+                    if write.keyed_by == "table"
+                    else f"one shared {write.table} row"
+                )
                 yield self.finding(
                     write.location,
-                    f"every {point.table} row inserted updates one shared {write.table} row: "
-                    "concurrent writers of the same key serialise on its row lock",
+                    f"every {point.table} row inserted updates {shared}: "
+                    "concurrent writers serialise on its row lock",
                     hint=(
                         "Append events and aggregate later, update once per statement from a "
                         "transition table, or shard the counter."

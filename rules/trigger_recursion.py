@@ -7,7 +7,7 @@ import networkx as nx
 from analyzer.catalog import Trigger
 from analyzer.effects import Write
 from analyzer.findings import Finding, Hop, Severity
-from analyzer.guards import ChangeAtom, DepthAtom
+from analyzer.guards import ChangeAtom, DepthAtom, guard_of
 from analyzer.rules import Context, Rule
 from rules._paths import reachable_functions
 
@@ -46,7 +46,10 @@ class TriggerRecursion(Rule):
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         graph: nx.DiGraph = nx.DiGraph()
-        breakers: dict[tuple[str, str], list[str]] = {}
+        # An edge is broken when every write that creates it is guarded (or the target's
+        # WHEN clause tests a change or the depth); the reasons are kept for the message.
+        unbroken: set[tuple[str, str]] = set()
+        reasons: dict[tuple[str, str], set[str]] = {}
         for trigger in ctx.catalog.triggers.values():
             if trigger.enabled == "disabled":
                 continue
@@ -60,51 +63,89 @@ class TriggerRecursion(Rule):
                     if not isinstance(effect, Write) or effect.table is None:
                         continue
                     for target in ctx.catalog.triggers_on(effect.table):
-                        if not _fires(target, effect):
+                        if target.enabled == "disabled" or not _fires(target, effect):
                             continue
-                        graph.add_edge(trigger.key, target.key)
-                        reasons = breakers.setdefault((trigger.key, target.key), [])
-                        reasons.extend(_guards(effect, reached.name))
-                        if target.when:
-                            reasons.append(f"WHEN ({target.when}) on {target.key}")
-                        if target.update_columns:
-                            reasons.append(
-                                f"UPDATE OF {', '.join(target.update_columns)} on {target.key}"
-                            )
+                        edge = (trigger.key, target.key)
+                        graph.add_edge(*edge)
+                        guards = _write_guards(effect, reached.name) + _when_guards(target)
+                        reasons.setdefault(edge, set()).update(guards)
+                        if not guards:
+                            unbroken.add(edge)
         for component in sorted(nx.strongly_connected_components(graph), key=sorted):
             members = sorted(component)
             if len(members) == 1 and not graph.has_edge(members[0], members[0]):
                 continue
-            cycle = nx.find_cycle(graph.subgraph(members), source=members[0])
-            loop = [edge[0] for edge in cycle]
-            guards = sorted({r for edge in cycle for r in breakers.get((edge[0], edge[1]), [])})
-            first = ctx.catalog.triggers[loop[0]]
-            path = tuple(
-                Hop("trigger", key, ctx.catalog.triggers[key].location, "fires")
-                for key in [*loop, loop[0]]
+            loose = nx.DiGraph([e for e in unbroken if e[0] in component and e[1] in component])
+            open_loop = _a_cycle(loose, members)
+            if open_loop is not None:
+                yield self._finding(ctx, open_loop, [], Severity.ERROR)
+                continue
+            loop = _a_cycle(graph.subgraph(members), members)
+            if loop is None:
+                continue
+            edges = zip(loop, [*loop[1:], loop[0]], strict=True)
+            guards = sorted({r for edge in edges for r in reasons.get(edge, ())})
+            yield self._finding(ctx, loop, guards, Severity.NOTE)
+
+    def _finding(
+        self, ctx: Context, loop: list[str], guards: list[str], severity: Severity
+    ) -> Finding:
+        first = ctx.catalog.triggers[loop[0]]
+        path = tuple(
+            Hop("trigger", key, ctx.catalog.triggers[key].location, "fires")
+            for key in [*loop, loop[0]]
+        )
+        chain = " -> ".join([*loop, loop[0]])
+        if guards:
+            return self.finding(
+                first.location,
+                f"trigger loop {chain}, broken by: " + "; ".join(guards),
+                hint="Check that the guard holds for every write on the loop.",
+                subject=" -> ".join(loop),
+                path=path,
+                severity=severity,
             )
-            if guards:
-                yield self.finding(
-                    first.location,
-                    f"trigger loop {' -> '.join([*loop, loop[0]])}, broken by: "
-                    + "; ".join(guards),
-                    hint="Check that the guard holds for every write on the loop.",
-                    subject=" -> ".join(loop),
-                    path=path,
-                    severity=Severity.NOTE,
-                )
-            else:
-                yield self.finding(
-                    first.location,
-                    f"trigger loop {' -> '.join([*loop, loop[0]])} with nothing to stop it: "
-                    "every firing ends in 'stack depth limit exceeded'",
-                    hint=(
-                        "Break the loop: a WHEN clause or UPDATE OF list the inner write does "
-                        "not match, an IS DISTINCT FROM test, or IF pg_trigger_depth() < 2."
-                    ),
-                    subject=" -> ".join(loop),
-                    path=path,
-                )
+        return self.finding(
+            first.location,
+            f"trigger loop {chain} with nothing to stop it: every firing ends in "
+            "'stack depth limit exceeded'",
+            hint=(
+                "Break the loop: a WHEN clause or UPDATE OF list the inner write does not "
+                "match, an IS DISTINCT FROM test, or IF pg_trigger_depth() < 2."
+            ),
+            subject=" -> ".join(loop),
+            path=path,
+            severity=severity,
+        )
+
+
+def _a_cycle(graph: nx.DiGraph, members: list[str]) -> list[str] | None:
+    """A cycle through the first member that lies on one, rotated to start at it."""
+    for start in members:
+        if start not in graph:
+            continue
+        try:
+            edges = nx.find_cycle(graph, source=start)
+        except nx.NetworkXNoCycle:
+            continue
+        loop = [edge[0] for edge in edges]
+        if start in loop:
+            index = loop.index(start)
+            return loop[index:] + loop[:index]
+        first = min(loop)
+        index = loop.index(first)
+        return loop[index:] + loop[:index]
+    return None
+
+
+def _when_guards(trigger: Trigger) -> list[str]:
+    """A WHEN clause breaks a loop only if it tests a change or the trigger depth."""
+    if not trigger.when:
+        return []
+    guard = guard_of(trigger.when_expression, trigger.when)
+    if any(isinstance(a, (ChangeAtom, DepthAtom)) for a in guard.atoms()):
+        return [f"WHEN ({trigger.when}) on {trigger.key}"]
+    return []
 
 
 def _fires(trigger: Trigger, write: Write) -> bool:
@@ -116,9 +157,12 @@ def _fires(trigger: Trigger, write: Write) -> bool:
     return True
 
 
-def _guards(write: Write, function: str) -> list[str]:
-    found = []
-    for atom in write.guard.atoms():
-        if isinstance(atom, (DepthAtom, ChangeAtom)):
-            found.append(f"{atom} in {function}")
-    return found
+def _write_guards(write: Write, function: str) -> list[str]:
+    """Guards that stop the write when the loop comes round: every alternative of the
+    write's guard must test a change or the trigger depth."""
+    alternatives = write.guard.alternatives
+    breaking = [a for a in alternatives if any(isinstance(x, (DepthAtom, ChangeAtom)) for x in a)]
+    if not alternatives or len(breaking) != len(alternatives):
+        return []
+    atoms = sorted({str(x) for a in breaking for x in a if isinstance(x, (DepthAtom, ChangeAtom))})
+    return [f"{atom} in {function}" for atom in atoms]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from analyzer.builtins import SYSTEM_SCHEMAS, WELL_KNOWN_TABLES, is_builtin
+from analyzer.builtins import BUILTIN_FUNCTIONS, SYSTEM_SCHEMAS, WELL_KNOWN_TABLES, is_builtin
 from analyzer.effects import CallEffect, Read, Write
 from analyzer.findings import Finding, Hop, Severity
 from analyzer.rules import Context, Rule
@@ -33,7 +33,9 @@ class UnresolvedReference(Rule):
         known = set(ctx.config.known_objects) | WELL_KNOWN_TABLES
         transition = {name for t in ctx.catalog.triggers.values() for _, name in t.referencing}
         for trigger in ctx.catalog.triggers.values():
-            if ctx.trigger_function(trigger) is None and trigger.function not in known:
+            builtin = trigger.function.rsplit(".", 1)[-1] in BUILTIN_FUNCTIONS
+            missing = ctx.trigger_function(trigger) is None
+            if missing and trigger.function not in known and not builtin:
                 yield self.finding(
                     trigger.location,
                     f"trigger {trigger.key} executes {trigger.function}(), which is not "

@@ -16,7 +16,8 @@ from analyzer import analyze
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = sorted(p for p in (ROOT / "fixtures").iterdir() if any(p.rglob("*.sql")))
-MARKER = re.compile(r"--\s*expect:\s*([a-z0-9][a-z0-9 ,-]*)")
+RULE_NAME = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+MARKER = re.compile(rf"--\s*expect:\s*({RULE_NAME}(?:\s*,\s*{RULE_NAME})*)")
 
 
 def expected_markers(folder: Path) -> Counter[tuple[str, int, str]]:

@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "analyzer"
 ORDER = [
     "findings",
     "types",
+    "data",
     "source",
     "tokens",
     "parse",
