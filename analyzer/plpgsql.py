@@ -25,7 +25,7 @@ from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError
 from sqlglot.parsers.postgres import PostgresParser
-from sqlglot.tokenizer_core import TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 from analyzer.findings import Diagnostic, Location
 
@@ -478,13 +478,10 @@ class _Tok:
     end: int  # inclusive
 
 
-def _convert(body: str, raw: list[object]) -> list[_Tok]:
+def _convert(body: str, raw: list[Token]) -> list[_Tok]:
     toks: list[_Tok] = []
     for token in raw:
-        token_type = token.token_type  # type: ignore[attr-defined]
-        start: int = token.start  # type: ignore[attr-defined]
-        end: int = token.end  # type: ignore[attr-defined]
-        value: str = token.text  # type: ignore[attr-defined]
+        token_type, start, end, value = token.token_type, token.start, token.end, token.text
         text = body[start : end + 1]
         if token_type in _STRING_TYPES:
             toks.append(_Tok("string", text, text, value, start, end))
@@ -605,7 +602,11 @@ def _parse_sql(text: str, mode: str) -> tuple[exp.Expr | None, str, int]:
     if len(trees) != 1 or trees[0] is None:
         return None, "could not parse SQL: expected one statement", 0
     tree = trees[0]
-    if isinstance(tree, exp.Command):
+    # a Command is sqlglot's opaque fallback; an alias or column is a statement it misread
+    # as `expression [AS] name` (NOTIFY c, LISTEN c, CLUSTER t)
+    if isinstance(tree, exp.Command) or (
+        mode == "query" and isinstance(tree, (exp.Alias, exp.Column))
+    ):
         return None, "could not parse SQL: sqlglot does not support this statement", 0
     if mode in ("expr", "exprlist") and isinstance(tree, exp.Select):
         others = any(value for key, value in tree.args.items() if key != "expressions")
@@ -778,7 +779,7 @@ class _Parser:
                         self.fail("mismatched parentheses", tok)
                         return None
                 elif tok.text == ";":
-                    self.fail(f"missing {what}", tok)
+                    self.fail(f"missing {what}" if depth == 0 else "unclosed parenthesis", tok)
                     return None
             self.i += 1
         if self.i == start:
@@ -979,6 +980,9 @@ class _Parser:
     def end_label(self, label: str | None, what: str) -> None:
         tok = self.peek()
         if tok is None or tok.kind not in ("word", "ident"):
+            return
+        if tok.kind == "word" and tok.upper in ("IF", "LOOP", "CASE"):
+            self.fail(f'"END {tok.text}" where the {what} ends', tok)
             return
         self.i += 1
         end_label = self.ident(tok)
@@ -1498,7 +1502,10 @@ class _Parser:
                 into = self.parse_into()
                 if into is None:
                     return None
-                into_range = (tok.start, self.toks[self.i - 1].end)
+                # blank up to the next token, comments included, as PostgreSQL does
+                after = self.peek()
+                into_end = after.start - 1 if after is not None else self.toks[self.i - 1].end
+                into_range = (tok.start, into_end)
                 previous = ""
                 continue
             previous = tok.upper if tok.kind == "word" else ""
