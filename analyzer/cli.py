@@ -14,6 +14,9 @@ from analyzer.report.summary import tool_version
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from analyzer.analysis import Result
+    from analyzer.config import Config
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -64,41 +67,152 @@ def cli() -> None:
 @click.option(
     "--fail-on",
     type=click.Choice(["error", "warning", "note", "never"]),
-    default="warning",
-    show_default=True,
-    help="Exit 1 when a finding is at or above this severity.",
+    help="Exit 1 when a finding is at or above this severity.  [default: warning]",
 )
 @click.option("--select", help="Only these rules (names, codes or code prefixes, comma-separated).")
 @click.option("--ignore", help="Skip these rules (names, codes or code prefixes).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="Settings file (default: sqlripple.toml or [tool.sqlripple] in pyproject.toml, "
+    "searched upwards from the current directory).",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False),
+    help="Report only findings beyond this baseline.",
+)
+@click.option(
+    "--write-baseline",
+    "write_baseline_file",
+    type=click.Path(dir_okay=False),
+    help="Record the current findings as the baseline and exit 0.",
+)
+@click.option("--show-suppressed", is_flag=True, help="Also show findings suppressed in comments.")
 def check(
     paths: tuple[str, ...],
     output_format: str,
     output: str | None,
-    fail_on: str,
+    fail_on: str | None,
     select: str | None,
     ignore: str | None,
+    config_file: str | None,
+    baseline_file: str | None,
+    write_baseline_file: str | None,
+    show_suppressed: bool,
 ) -> None:
     """Analyse schema and migration files and report what triggers cost."""
+    import dataclasses
+    import os
+    from typing import Any
+
     from analyzer.analysis import analyze
-    from analyzer.config import Config
-    from analyzer.report import check as check_report
+    from analyzer.baseline import BaselineError, compare, parse_baseline, render_baseline
+    from analyzer.config import (
+        ConfigError,
+        RuleSpec,
+        check_rule_references,
+        load_config,
+        unknown_patterns,
+    )
+    from analyzer.findings import Severity
+    from analyzer.report import check_formats
+    from analyzer.report.check import (
+        Presentation,
+        build_report,
+        printable,
+        summary_line,
+        write_atomically,
+    )
+    from analyzer.report.progress import analysing
+    from analyzer.rules import load_rules, selected
+    from analyzer.source import discover
+    from analyzer.suppressions import SUPPRESSION_RULES, apply_suppressions
 
     _check_paths(paths)
-    if output_format not in {"text", "json"}:
-        _not_implemented(f"check --format {output_format}")
-    config = Config(select=_names(select), ignore=_names(ignore), fail_on=fail_on)
-    result = analyze(paths, config)
-    if output_format == "json":
-        rendered = check_report.render_json(result)
-    else:
-        rendered = check_report.render_text(result)
+    try:
+        config = load_config(Path.cwd(), config_file)
+        known, _ = load_rules(config)
+        specs = [RuleSpec(c.name, c.code, dict(c.options)) for c in (*known, *SUPPRESSION_RULES)]
+        check_rule_references(config, specs)
+    except ConfigError as error:
+        _usage_error(str(error))
+    overrides: dict[str, Any] = {}
+    for flag, value in (("select", select), ("ignore", ignore)):
+        if value is not None:
+            overrides[flag] = _names(value)
+            for pattern in unknown_patterns(overrides[flag], specs):
+                _usage_error(f"--{flag}: unknown rule {pattern!r} (`sqlripple rules` lists them)")
+    if fail_on is not None:
+        overrides["fail_on"] = fail_on
+    if baseline_file is not None:
+        overrides["baseline"] = baseline_file
+    config = dataclasses.replace(config, **overrides)
+
+    baseline = None
+    if config.baseline is not None and write_baseline_file is None:
+        try:
+            baseline = parse_baseline(
+                Path(config.baseline).read_text(encoding="utf-8"), config.baseline
+            )
+        except OSError as error:
+            _usage_error(f"{config.baseline}: cannot read baseline: {error.strerror or error}")
+        except (BaselineError, UnicodeDecodeError) as error:
+            _usage_error(str(error))
+
+    files = len(discover(paths, config.include, config.exclude)[0]) if sys.stderr.isatty() else 0
+    with analysing(files):
+        result = analyze(paths, config)
+    notes = [
+        cls(None, Severity(config.severity[cls.name]) if cls.name in config.severity else None)
+        for cls in selected(SUPPRESSION_RULES, config.select, config.ignore)
+    ]
+    outcome = apply_suppressions(
+        result.findings, result.catalog.files, known, {c.name for c in result.rules}, notes
+    )
+
+    def write(path: str, text: str) -> None:
+        try:
+            write_atomically(path, text)
+        except OSError as error:
+            _usage_error(f"{path}: cannot write: {error.strerror or error}")
+
+    if write_baseline_file is not None:
+        write(write_baseline_file, render_baseline(outcome.findings))
+        count = len(outcome.findings)
+        click.echo(
+            f"sqlripple: {write_baseline_file}: baseline of {count} "
+            f"finding{'s' if count != 1 else ''}",
+            err=True,
+        )
+        return
+    compared = compare(outcome.findings, baseline, config.baseline or "") if baseline else None
+    report = build_report(result, outcome, compared, [type(n) for n in notes], config.severity)
+    color = (
+        output is None
+        and output_format == "text"
+        and sys.stdout.isatty()
+        and not os.environ.get("NO_COLOR")
+    )
+    rendered = check_formats()[output_format](report, Presentation(color, show_suppressed))
+    if compared is not None and compared.absent:
+        gone = sum(entry.count for entry in compared.absent)
+        click.echo(
+            f"sqlripple: {printable(compared.path)}: {gone} baseline "
+            f"{'findings no longer occur' if gone != 1 else 'finding no longer occurs'}:",
+            err=True,
+        )
+        for entry in compared.absent:
+            times = f" (x{entry.count})" if entry.count > 1 else ""
+            click.echo(f"  {entry.rule} {printable(entry.subject)}{times}", err=True)
     if output:
-        Path(output).write_text(rendered, encoding="utf-8")
-        click.echo(check_report.summary_line(result), err=True)
+        write(output, rendered)
+        click.echo(summary_line(report), err=True)
     else:
-        click.echo(rendered, nl=False)
-    threshold = {"error": 3, "warning": 2, "note": 1, "never": 99}[fail_on]
-    if any(f.severity.rank >= threshold for f in result.findings):
+        click.echo(rendered, nl=False, color=color)
+    if report.failed(config.fail_on):
         sys.exit(EXIT_FINDINGS)
 
 
@@ -177,19 +291,120 @@ def trace(
         _console().print(trace_report.render_text(cascade))
 
 
-@cli.command()
-@_PATHS
-def graph(paths: tuple[str, ...]) -> None:
-    """Render the table -> trigger -> function graph."""
-    _not_implemented("graph")
+def _drawing_input(paths: tuple[str, ...]) -> tuple[Result, Config, str]:
+    """Analysis, settings and title shared by `graph` and `report`."""
+    from analyzer.analysis import analyze
+    from analyzer.config import ConfigError, load_config
+
+    _check_paths(paths)
+    try:
+        config = load_config(Path.cwd())
+    except ConfigError as error:
+        _usage_error(str(error))
+    result = analyze(paths, config)
+    for diagnostic in result.diagnostics:
+        click.echo(str(diagnostic), err=True)
+    title = " ".join("standard input" if p == "-" else p for p in paths)
+    return result, config, title
+
+
+def _write_output(output: str, text: str) -> None:
+    from analyzer.report.check import write_atomically
+
+    try:
+        write_atomically(output, text)
+    except OSError as error:
+        _usage_error(f"{output}: cannot write: {error.strerror or error}")
 
 
 @cli.command()
 @_PATHS
-@click.option("-o", "--output", required=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["html", "mermaid", "dot", "json", "svg"]),
+    default="html",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the graph here.")
+@click.option("--focus", help="Draw this table, function or trigger and its neighbourhood.")
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    help="Hops around --focus, in either direction.  [default: 2]",
+)
+@click.option("--entry", help="TABLE:OP: draw only what this write's cascade visits.")
+def graph(
+    paths: tuple[str, ...],
+    output_format: str,
+    output: str | None,
+    focus: str | None,
+    depth: int | None,
+    entry: str | None,
+) -> None:
+    """Draw the table -> trigger -> function graph, findings' paths highlighted.
+
+    The whole schema up to 150 nodes, one subgraph per finding above; --focus or
+    --entry narrow it. json is networkx node-link data; svg needs Graphviz's dot.
+    """
+    from analyzer.report.dot import GraphvizMissing
+    from analyzer.report.graph_view import (
+        NODE_LIMIT,
+        ScopeError,
+        build_document,
+        graph_formats,
+        parse_entry,
+    )
+
+    if focus is not None and entry is not None:
+        _usage_error("give --focus or --entry, not both")
+    if depth is not None and focus is None:
+        _usage_error("--depth goes with --focus")
+    result, _, title = _drawing_input(paths)
+    try:
+        trace_entry = parse_entry(result.model, entry) if entry is not None else None
+        document = build_document(
+            result,
+            title,
+            focus=focus,
+            depth=2 if depth is None else depth,
+            entry=trace_entry,
+            # json is data, not a drawing: the whole graph unless narrowed.
+            limit=None if output_format == "json" else NODE_LIMIT,
+        )
+        rendered = graph_formats()[output_format](document)
+    except ScopeError as error:
+        _usage_error(str(error))
+    except GraphvizMissing as error:
+        _usage_error(str(error))
+    if output:
+        _write_output(output, rendered)
+        click.echo(
+            f"sqlripple: {output}: {len(document.nodes)} nodes, {len(document.edges)} edges "
+            f"({document.scope})",
+            err=True,
+        )
+    else:
+        click.echo(rendered, nl=False)
+
+
+@cli.command()
+@_PATHS
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file."
+)
 def report(paths: tuple[str, ...], output: str) -> None:
     """Write one HTML audit page: findings, cascades and the graph."""
-    _not_implemented("report")
+    from analyzer.report import audit
+
+    result, config, title = _drawing_input(paths)
+    page = audit.build_audit(result, title, config)
+    _write_output(output, audit.render(page))
+    click.echo(
+        f"sqlripple: {output}: {len(result.findings)} findings, "
+        f"{len(page.entries)} write entries, {len(page.graph.nodes)} graph nodes",
+        err=True,
+    )
 
 
 @cli.command()

@@ -1046,7 +1046,9 @@ def _sql_body_effects(
 def analyze_function(catalog: Catalog, function: Function) -> BodyEffects:
     scope = _Scope(
         catalog,
-        function.search_path or function.search_path_at_creation,
+        function.search_path
+        if function.search_path is not None
+        else function.search_path_at_creation,
         frozenset(a.name for a in function.arguments if a.name),
         function.location.path,
     )

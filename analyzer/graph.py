@@ -56,7 +56,11 @@ class Model:
         return candidates[0] if candidates else None
 
     def resolve_call(self, caller: Function | None, call: CallEffect) -> Function | None:
-        path = (caller.search_path or caller.search_path_at_creation) if caller else None
+        path = (
+            caller.search_path
+            if caller and caller.search_path is not None
+            else (caller.search_path_at_creation if caller else None)
+        )
         return self.catalog.resolve_function(call.name, len(call.arguments), path)
 
 

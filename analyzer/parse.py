@@ -9,14 +9,14 @@ This is the only module that imports sqlglot's tokenizer and parser for DDL.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import ClassVar
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokenizer_core import Token
+from sqlglot.tokenizer_core import Token, TokenType
 
 from analyzer.findings import Diagnostic, Location
 from analyzer.source import SourceFile
@@ -33,9 +33,10 @@ _SCAN = re.compile(
       | (?P<meta>\\)""",
     re.X | re.M,
 )
-_PLAIN_STRING_END = re.compile(r"[^']*(?:''[^']*)*'")
-_ESCAPE_STRING_END = re.compile(r"(?:[^'\\]|\\.|'')*'", re.S)
-_IDENT_END = re.compile(r'[^"]*(?:""[^"]*)*"')
+# Two quotes in a row inside a literal are one escaped quote, never its end.
+_PLAIN_STRING_END = re.compile(r"[^']*(?:''[^']*)*'(?!')")
+_ESCAPE_STRING_END = re.compile(r"(?:[^'\\]|\\.|'')*'(?!')", re.S)
+_IDENT_END = re.compile(r'[^"]*(?:""[^"]*)*"(?!")')
 _BLOCK_COMMENT_PART = re.compile(r"/\*|\*/")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _COPY_FROM_STDIN = re.compile(r"^\s*copy\b.*\bfrom\s+stdin\b", re.I | re.S)
@@ -78,19 +79,20 @@ class Statement:
         return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
+class _Tokenizer(Postgres.Tokenizer):
+    # sqlglot reads the rest of a statement that starts with DO, CALL, RESET, … as one
+    # opaque string with meaningless offsets; the catalog needs the real tokens.
+    COMMANDS: ClassVar[set[TokenType]] = set()
+
+
 def tokenize(text: str, offset: int = 0) -> tuple[Token, ...]:
-    tokens = Postgres().tokenize(text)
+    """sqlglot tokens of `text`, their offsets shifted by `offset`; raises TokenError."""
+    tokens = _Tokenizer().tokenize(text)
     if offset:
         for token in tokens:
             token.start += offset
             token.end += offset
     return tuple(tokens)
-
-
-def parse_tokens(tokens: Sequence[Token], sql: str) -> exp.Expr | None:
-    """Parse tokens (absolute offsets into `sql`) as one expression with sqlglot."""
-    expressions = Postgres().parser().parse(list(tokens), sql)
-    return expressions[0] if expressions else None
 
 
 def parse_expression(text: str) -> exp.Expr | None:
@@ -158,13 +160,35 @@ def split_statements(
 ) -> tuple[list[Statement], list[Diagnostic], int]:
     """Top-level statements of a file (or of its text begin..stop, exclusive).
 
-    The int counts statements lost to an unterminated quote or comment: one diagnostic
-    at its start, and the rest of the text is not analysed.
+    An unterminated quote or comment gives one diagnostic at its start, and the rest of
+    the text is not analysed; the int estimates how many statements that loses: the one
+    the quote is in, and those that the lines after it would hold.
     """
+    stop = len(source.text) if stop is None else stop
+    statements, unterminated = _split(source, begin, stop)
+    if unterminated is None:
+        return statements, [], 0
+    start, what = unterminated
+    diagnostic = source.diagnostic(
+        start, f"unterminated {what}: the rest of the file is not analysed"
+    )
+    lost = 0
+    while unterminated is not None:
+        lost += 1
+        line_end = source.text.find("\n", unterminated[0], stop)
+        if line_end < 0:
+            break
+        more, unterminated = _split(source, line_end + 1, stop)
+        lost += len(more)
+    return statements, [diagnostic], lost
+
+
+def _split(
+    source: SourceFile, begin: int, stop: int
+) -> tuple[list[Statement], tuple[int, str] | None]:
+    """Statements up to the end or up to an unterminated quote (its offset and kind)."""
     text = source.text
-    stop = len(text) if stop is None else stop
     statements: list[Statement] = []
-    diagnostics: list[Diagnostic] = []
     pending = _Pending()
     position = begin
 
@@ -175,18 +199,15 @@ def split_statements(
             statements.append(Statement(source, pending.start, pending.end, pending.words()))
         pending = _Pending()
 
-    def unterminated(start: int, what: str) -> tuple[list[Statement], list[Diagnostic], int]:
-        diagnostics.append(
-            source.diagnostic(start, f"unterminated {what}: the rest of the file is not analysed")
-        )
-        return statements, diagnostics, 1 + text.count(";", start, stop)
+    def unterminated(start: int, what: str) -> tuple[list[Statement], tuple[int, str]]:
+        return statements, (start, what)
 
     while True:
         match = _SCAN.search(text, position, stop)
         if match is None:
             pending.add_code(text[position:stop], position)
             close(-1)
-            return statements, diagnostics, 0
+            return statements, None
         pending.add_code(text[position : match.start()], position)
         group = match.lastgroup
         start = match.start()

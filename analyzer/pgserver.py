@@ -17,11 +17,15 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from analyzer.parse import Statement, split_statements
+from analyzer.source import SourceFile, discover
 
 if TYPE_CHECKING:
     import psycopg
@@ -147,11 +151,17 @@ class _Account:
     def run(
         self, args: list[str], *, cwd: Path, new_session: bool = False
     ) -> subprocess.CompletedProcess[str]:
+        """Run a server tool to completion, even when we are interrupted meanwhile.
+
+        Killing `pg_ctl start` half-way could leave a server behind that no
+        postmaster.pid names yet; so a Ctrl-C waits for the tool to finish (it is quick)
+        and is raised afterwards, when the cleanup knows what is running.
+        """
         env = dict(os.environ)
         env.update(LC_ALL="C", LANG="C")
         if self.home is not None:
             env["HOME"] = self.home
-        return subprocess.run(
+        process = subprocess.Popen(
             args,
             cwd=cwd,
             env=env,
@@ -162,10 +172,39 @@ class _Account:
             # otherwise reach it first, and we want to stop it ourselves in order.
             start_new_session=new_session,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
         )
+        try:
+            stdout, stderr = process.communicate()
+        except BaseException:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.communicate(timeout=_START_TIMEOUT_SECONDS)
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            raise
+        return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+    def can_enter(self, directory: Path) -> bool:
+        """Whether the account may traverse `directory` and every directory above it."""
+        if self.uid is None:
+            return True
+        for path in (directory, *directory.parents):
+            try:
+                status = path.stat()
+            except OSError:
+                return False
+            if status.st_uid == self.uid:
+                allowed = status.st_mode & 0o100
+            elif status.st_gid == self.gid:
+                allowed = status.st_mode & 0o010
+            else:
+                allowed = status.st_mode & 0o001
+            if not allowed:
+                return False
+        return True
 
     def chown(self, path: Path) -> None:
         if self.uid is not None and self.gid is not None:
@@ -185,9 +224,11 @@ def _server_account() -> _Account:
     return _Account(uid=entry.pw_uid, gid=entry.pw_gid, home=entry.pw_dir)
 
 
-def _make_base_dir() -> Path:
+def _make_base_dir(account: _Account) -> Path:
+    """A new directory for the cluster and its socket, in the temporary directory when
+    the server account can reach it and the socket path fits, else in /tmp."""
     base = Path(tempfile.mkdtemp(prefix="sqlripple-pg-"))
-    if len(str(base)) <= _MAX_SOCKET_DIR_LENGTH:
+    if len(str(base)) <= _MAX_SOCKET_DIR_LENGTH and account.can_enter(base.parent):
         return base
     base.rmdir()
     return Path(tempfile.mkdtemp(prefix="sqlripple-pg-", dir="/tmp"))
@@ -222,19 +263,91 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
+def _postmasters_of(datadir: Path) -> list[int]:
+    """Server processes started on `datadir`, found through /proc (Linux).
+
+    The safety net for a server whose postmaster.pid is gone or was never written.
+    """
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, ValueError):
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if Path(os.fsdecode(argv[0])).name == "postgres" and os.fsencode(datadir) in argv:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def _wait_gone(pids: Iterable[int], timeout: float) -> list[int]:
+    """The processes of `pids` still alive after waiting up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    alive = sorted(pid for pid in pids if _process_exists(pid))
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [pid for pid in alive if _process_exists(pid)]
+    return alive
+
+
 def _stop(account: _Account, bindir: Path, datadir: Path, base: Path) -> None:
     pid = _postmaster_pid(datadir)
-    if pid is None:
+    if pid is not None:
+        account.run(
+            [str(bindir / "pg_ctl"), "stop", "-D", str(datadir), "-m", "immediate", "-w"],
+            cwd=base,
+        )
+    pids = {*([pid] if pid is not None else []), *_postmasters_of(datadir)}
+    survivors = _wait_gone(pids, _STOP_TIMEOUT_SECONDS if pid is not None else 0)
+    # SIGQUIT is PostgreSQL's immediate shutdown; SIGKILL when even that does not work.
+    for sig in (signal.SIGQUIT, signal.SIGKILL):
+        for survivor in survivors:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(survivor, sig)
+        survivors = _wait_gone(survivors, 5)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived while a throwaway server was running."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"received {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _cleanup_on_termination() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into an exception, so that `finally` blocks run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    account.run(
-        [str(bindir / "pg_ctl"), "stop", "-D", str(datadir), "-m", "immediate", "-w"], cwd=base
-    )
-    deadline = time.monotonic() + _STOP_TIMEOUT_SECONDS
-    while _process_exists(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if _process_exists(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    previous = {sig: signal.signal(sig, _raise_terminated) for sig in _STOP_SIGNALS[1:]}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Let the cleanup finish before a further Ctrl-C or SIGTERM takes effect."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    previous = {sig: signal.signal(sig, lambda n, _f: arrived.append(n)) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if arrived:
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -253,73 +366,79 @@ def throwaway_server(bindir: Path | None = None) -> Iterator[Server]:
             "via pg_config or under /usr/lib/postgresql"
         )
     account = _server_account()
-    base = _make_base_dir()
-    datadir = base / "data"
-    log = base / "server.log"
-    try:
-        account.chown(base)
-        initdb = account.run(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(datadir),
-                "-U",
-                _SUPERUSER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
-            cwd=base,
-        )
-        if initdb.returncode != 0:
-            raise _failure("initdb", initdb)
-        with (datadir / "postgresql.conf").open("a") as conf:
-            conf.write(
-                "\n# sqlripple throwaway server\n"
-                "listen_addresses = ''\n"
-                f"port = {_PORT}\n"
-                f"unix_socket_directories = '{base}'\n"
-                "fsync = off\n"
-                "synchronous_commit = off\n"
-                "full_page_writes = off\n"
-                "max_connections = 20\n"
-            )
-        start = account.run(
-            [
-                str(bindir / "pg_ctl"),
-                "start",
-                "-D",
-                str(datadir),
-                "-l",
-                str(log),
-                "-w",
-                "-t",
-                str(_START_TIMEOUT_SECONDS),
-            ],
-            cwd=base,
-            new_session=True,
-        )
-        if start.returncode != 0:
-            raise _failure("pg_ctl start", start, log)
-        version = (datadir / "PG_VERSION").read_text().strip()
-        pid = _postmaster_pid(datadir)
-        if pid is None:
-            raise PgServerError(f"server started but left no postmaster.pid in {datadir}")
-        yield Server(bindir=bindir, datadir=datadir, socket_dir=base, version=version, pid=pid)
-    finally:
+    with _cleanup_on_termination():
+        base = _make_base_dir(account)
+        datadir = base / "data"
         try:
-            _stop(account, bindir, datadir, base)
+            yield from _run_server(account, bindir, base, datadir)
         finally:
-            shutil.rmtree(base, ignore_errors=True)
+            with _signals_deferred():
+                try:
+                    _stop(account, bindir, datadir, base)
+                finally:
+                    shutil.rmtree(base, ignore_errors=True)
+
+
+def _run_server(account: _Account, bindir: Path, base: Path, datadir: Path) -> Iterator[Server]:
+    log = base / "server.log"
+    account.chown(base)
+    initdb = account.run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(datadir),
+            "-U",
+            _SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        cwd=base,
+    )
+    if initdb.returncode != 0:
+        raise _failure("initdb", initdb)
+    with (datadir / "postgresql.conf").open("a") as conf:
+        conf.write(
+            "\n# sqlripple throwaway server\n"
+            "listen_addresses = ''\n"
+            f"port = {_PORT}\n"
+            f"unix_socket_directories = '{base}'\n"
+            "fsync = off\n"
+            "synchronous_commit = off\n"
+            "full_page_writes = off\n"
+            "max_connections = 100\n"
+        )
+    start = account.run(
+        [
+            str(bindir / "pg_ctl"),
+            "start",
+            "-D",
+            str(datadir),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            str(_START_TIMEOUT_SECONDS),
+        ],
+        cwd=base,
+        new_session=True,
+    )
+    if start.returncode != 0:
+        raise _failure("pg_ctl start", start, log)
+    version = (datadir / "PG_VERSION").read_text().strip()
+    pid = _postmaster_pid(datadir)
+    if pid is None:
+        raise PgServerError(f"server started but left no postmaster.pid in {datadir}")
+    yield Server(bindir=bindir, datadir=datadir, socket_dir=base, version=version, pid=pid)
 
 
 # ------------------------------------------------------------------------ SQL loading
 
 
-@dataclass(frozen=True)
+@dataclass  # not frozen: raising sets __traceback__ and friends on the instance
 class SqlLoadError(Exception):
-    """A statement of a SQL file failed on the server."""
+    """A statement of a SQL file failed on the server (or cannot be sent to it)."""
 
     path: str
     line: int
@@ -337,225 +456,160 @@ class SqlLoadError(Exception):
         return text
 
 
-@dataclass(frozen=True)
-class Statement:
-    """One statement of a SQL text and the 0-based offset where it starts."""
-
-    text: str
-    offset: int
+_COPY_FROM_STDIN = re.compile(r"copy\b.*\bfrom\s+stdin\b", re.I | re.S)
+_COPY_DATA_END = re.compile(r"^\\\.[ \t]*\r?$", re.M)
 
 
-_IDENT_START = re.compile(r"[A-Za-z_\x80-\U0010ffff]")
-_IDENT = re.compile(r"[A-Za-z_\x80-\U0010ffff][A-Za-z_0-9$\x80-\U0010ffff]*")
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z_0-9\x80-\U0010ffff]*)?\$")
+def _transaction_control(words: tuple[str, ...]) -> str | None:
+    """How a statement touches the surrounding transaction: skip, refuse, or None (run it).
 
-
-def split_statements(text: str) -> list[Statement]:
-    """Split SQL text at top-level semicolons, the way psql does.
-
-    Knows comments (nested block comments too), quoted strings and identifiers, E''
-    strings, dollar quoting, parentheses, and SQL-standard function bodies
-    (`BEGIN ATOMIC … END`, where CASE … END nests). Statements that hold only comments
-    and white space are dropped.
+    A run that must leave nothing behind lives in one transaction: a file's own BEGIN and
+    COMMIT fold into it, while anything that would end, undo or hand off that
+    transaction is refused.
     """
-    statements: list[Statement] = []
-    start = 0
-    i = 0
-    n = len(text)
-    paren_depth = 0
-    begin_depth = 0
-    words = 0
-    has_code = False
-    while i < n:
-        char = text[i]
-        if char == "-" and text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-            continue
-        if char == "/" and text.startswith("/*", i):
-            i = _skip_block_comment(text, i)
-            continue
-        if char.isspace():
-            i += 1
-            continue
-        if char == ";" and paren_depth == 0 and begin_depth == 0:
-            if has_code:
-                statements.append(Statement(text[start : i + 1], start))
-            i += 1
-            start = i
-            paren_depth = begin_depth = words = 0
-            has_code = False
-            continue
-        has_code = True
-        if char == "'":
-            escapes = i > 0 and text[i - 1] in "eE" and (i < 2 or not _is_ident_char(text[i - 2]))
-            i = _skip_string(text, i, escapes)
-        elif char == '"':
-            i = _skip_quoted_identifier(text, i)
-        elif char == "$" and (i == 0 or not _is_ident_char(text[i - 1])):
-            match = _DOLLAR_TAG.match(text, i)
-            if match is None:
-                i += 1
-            else:
-                end = text.find(match.group(), match.end())
-                i = n if end < 0 else end + len(match.group())
-        elif char == "(":
-            paren_depth += 1
-            i += 1
-        elif char == ")":
-            paren_depth = max(paren_depth - 1, 0)
-            i += 1
-        elif _IDENT_START.match(char):
-            match = _IDENT.match(text, i)
-            assert match is not None
-            word = match.group().lower()
-            words += 1
-            if word in ("begin", "case") and words > 1:
-                begin_depth += 1
-            elif word == "end" and begin_depth > 0:
-                begin_depth -= 1
-            i = match.end()
-        else:
-            i += 1
-    if has_code:
-        statements.append(Statement(text[start:], start))
-    return statements
+    head = words[:2]
+    if head[:1] in (("begin",), ("start",)):
+        return "skip"
+    if head in (("commit", "prepared"), ("rollback", "prepared"), ("prepare", "transaction")):
+        return "refuse"
+    if head[:1] in (("commit",), ("end",)):
+        return "skip"
+    if head[:1] in (("rollback",), ("abort",)) and head[1:] != ("to",):
+        return "refuse"
+    return None
 
 
-def _is_ident_char(char: str) -> bool:
-    return char.isalnum() or char in "_$" or ord(char) >= 0x80
-
-
-def _skip_block_comment(text: str, i: int) -> int:
-    depth = 0
-    n = len(text)
-    while i < n:
-        if text.startswith("/*", i):
-            depth += 1
-            i += 2
-        elif text.startswith("*/", i):
-            depth -= 1
-            i += 2
-            if depth == 0:
-                return i
-        else:
-            i += 1
-    return n
-
-
-def _skip_string(text: str, i: int, escapes: bool) -> int:
-    i += 1
-    n = len(text)
-    while i < n:
-        char = text[i]
-        if escapes and char == "\\":
-            i += 2
-        elif char == "'":
-            if text.startswith("''", i):
-                i += 2
-            else:
-                return i + 1
-        else:
-            i += 1
-    return n
-
-
-def _skip_quoted_identifier(text: str, i: int) -> int:
-    i += 1
-    n = len(text)
-    while i < n:
-        if text[i] == '"':
-            if text.startswith('""', i):
-                i += 2
-            else:
-                return i + 1
-        else:
-            i += 1
-    return n
-
-
-def line_column(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of the 0-based character `offset` in `text`."""
-    offset = max(0, min(offset, len(text)))
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return line, column
-
-
-def _first_code_offset(statement: Statement) -> int:
-    """Offset of the statement's first token, past leading comments and white space."""
-    i = 0
-    text = statement.text
-    while i < len(text):
-        if text[i].isspace():
-            i += 1
-        elif text.startswith("--", i):
-            end = text.find("\n", i)
-            i = len(text) if end < 0 else end + 1
-        elif text.startswith("/*", i):
-            i = _skip_block_comment(text, i)
-        else:
-            break
-    return statement.offset + i
-
-
-def load_sql_text(conn: psycopg.Connection[tuple[Any, ...]], text: str, path: str) -> int:
-    """Run every statement of `text` on `conn`, in order; return how many ran.
-
-    Use an autocommit connection for migration files (they may hold their own
-    BEGIN/COMMIT, or statements that cannot run inside a transaction block).
-    Raises SqlLoadError, located at the error position the server reports, or at the
-    start of the failing statement when it reports none.
-    """
+def statement_error(error: Exception, statement: Statement) -> SqlLoadError:
+    """A server error located in the file: at the position the server reports, or at the
+    start of the statement when it reports none."""
     import psycopg
 
-    statements = split_statements(text)
-    for statement in statements:
-        try:
-            conn.execute(statement.text)
-        except psycopg.Error as error:
-            diag = error.diag
-            offset = _first_code_offset(statement)
-            if diag.statement_position:
-                offset = statement.offset + int(diag.statement_position) - 1
-            line, column = line_column(text, offset)
-            raise SqlLoadError(
-                path=path,
-                line=line,
-                column=column,
-                message=diag.message_primary or str(error).strip(),
-                sqlstate=diag.sqlstate,
-                context=diag.context,
-            ) from error
-    return len(statements)
+    offset = statement.start
+    message = str(error).strip()
+    sqlstate = context = None
+    if isinstance(error, psycopg.Error):
+        diag = error.diag
+        if diag.statement_position:
+            offset = statement.start + int(diag.statement_position) - 1
+        message = diag.message_primary or message
+        sqlstate = diag.sqlstate
+        context = diag.context
+    line, column = statement.file.position(offset)
+    return SqlLoadError(statement.file.path, line, column, message, sqlstate, context)
 
 
-def load_sql_files(conn: psycopg.Connection[tuple[Any, ...]], paths: Iterable[Path]) -> int:
-    """Load SQL files in the given order; return how many statements ran."""
-    count = 0
-    for path in paths:
-        count += load_sql_text(conn, path.read_text(encoding="utf-8"), str(path))
-    return count
-
-
-def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key that orders `2-x.sql` before `10-x.sql`."""
-    return tuple(
-        (0, int(part)) if part.isdigit() else (1, part.lower())
-        for part in re.split(r"(\d+)", name)
-        if part
+def _refused(statement: Statement) -> SqlLoadError:
+    line, column = statement.file.position(statement.start)
+    return SqlLoadError(
+        statement.file.path,
+        line,
+        column,
+        f"{statement.excerpt(40)!r} would end the single transaction this run lives in",
     )
 
 
+def execute_statement(
+    conn: psycopg.Connection[tuple[Any, ...]],
+    statement: Statement,
+    *,
+    single_transaction: bool = False,
+) -> psycopg.Cursor[tuple[Any, ...]] | None:
+    """Run one statement of a file; None when it was folded into the run's transaction.
+
+    `COPY … FROM stdin` takes its data from the lines after the statement, as in psql.
+    Raises SqlLoadError, located in the file.
+    """
+    import psycopg
+
+    if single_transaction:
+        control = _transaction_control(statement.words)
+        if control == "skip":
+            return None
+        if control == "refuse":
+            raise _refused(statement)
+    try:
+        if _COPY_FROM_STDIN.match(" ".join(statement.words)):
+            text = statement.file.text
+            data_start = text.find("\n", statement.end) + 1 or len(text)
+            data_end = _COPY_DATA_END.search(text, data_start)
+            cursor = conn.cursor()
+            with cursor.copy(statement.text) as copy:
+                copy.write(text[data_start : data_end.start() if data_end else len(text)])
+            return cursor
+        return conn.execute(statement.text)
+    except psycopg.Error as error:
+        raise statement_error(error, statement) from error
+
+
+def load_source(
+    conn: psycopg.Connection[tuple[Any, ...]],
+    source: SourceFile,
+    *,
+    single_transaction: bool = False,
+) -> int:
+    """Run every statement of a file on `conn`, in order; return how many ran.
+
+    Statements come from the project's one splitter (`analyzer.parse`). On an autocommit
+    connection a file may hold its own BEGIN/COMMIT, or statements that cannot run
+    inside a transaction block; with `single_transaction` everything joins the
+    connection's open transaction. Raises SqlLoadError, located in the file.
+    """
+    statements, diagnostics, _ = split_statements(source)
+    ran = 0
+    for statement in statements:
+        if execute_statement(conn, statement, single_transaction=single_transaction):
+            ran += 1
+    if diagnostics:
+        # An unterminated quote or comment: the server would reject the rest as well.
+        first = diagnostics[0]
+        raise SqlLoadError(first.path, first.line, first.column, first.message)
+    return ran
+
+
+def load_sql_text(
+    conn: psycopg.Connection[tuple[Any, ...]],
+    text: str,
+    path: str,
+    *,
+    single_transaction: bool = False,
+) -> int:
+    """`load_source` for text that does not come from a file; `path` names it in errors."""
+    return load_source(
+        conn, SourceFile.from_text(path, text), single_transaction=single_transaction
+    )
+
+
+def load_sql_files(
+    conn: psycopg.Connection[tuple[Any, ...]],
+    paths: Iterable[Path],
+    *,
+    single_transaction: bool = False,
+) -> int:
+    """Load SQL files in the given order; return how many statements ran."""
+    count = 0
+    for path in paths:
+        count += load_sql_text(
+            conn,
+            path.read_text(encoding="utf-8"),
+            str(path),
+            single_transaction=single_transaction,
+        )
+    return count
+
+
 def sql_files(folder: Path) -> list[Path]:
-    """The `*.sql` files directly in `folder`, in natural order of file name."""
-    return sorted(folder.glob("*.sql"), key=lambda path: natural_key(path.name))
+    """The `*.sql` files under `folder`, in migration order (as `analyzer.source` reads them)."""
+    found, _ = discover([str(folder)])
+    return [path for _, path in found if path is not None]
+
+
+PRELUDES = ("supabase",)
 
 
 def prelude_path(name: str) -> Path:
     """A bundled prelude (e.g. `supabase`), as a file path."""
     path = PRELUDES_DIR / f"{name}.sql"
-    if not path.is_file():
+    if name not in PRELUDES or not path.is_file():
         raise FileNotFoundError(f"no bundled prelude named {name!r}")
     return path
 
@@ -568,6 +622,11 @@ class RowWrites:
     insert: int = 0
     update: int = 0
     delete: int = 0
+
+    def __add__(self, other: RowWrites) -> RowWrites:
+        return RowWrites(
+            self.insert + other.insert, self.update + other.update, self.delete + other.delete
+        )
 
     def __sub__(self, other: RowWrites) -> RowWrites:
         return RowWrites(
@@ -611,7 +670,7 @@ def xact_stats(conn: psycopg.Connection[tuple[Any, ...]]) -> XactStats:
     """Snapshot pg_stat_xact_user_functions and pg_stat_xact_user_tables.
 
     Function calls are only counted after `SET track_functions = 'all'` (or 'pl') in
-    the same session.
+    the same session. Writes to a partition count for the root of its partition tree.
     """
     calls: dict[str, int] = {}
     for schema, name, count in conn.execute(
@@ -620,8 +679,18 @@ def xact_stats(conn: psycopg.Connection[tuple[Any, ...]]) -> XactStats:
         key = f"{schema}.{name}"
         calls[key] = calls.get(key, 0) + int(count)
     writes: dict[str, RowWrites] = {}
-    for schema, name, inserted, updated, deleted in conn.execute(
-        "SELECT schemaname, relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_xact_user_tables"
-    ).fetchall():
-        writes[f"{schema}.{name}"] = RowWrites(int(inserted), int(updated), int(deleted))
+    for schema, name, inserted, updated, deleted in conn.execute(_TABLE_STATS).fetchall():
+        key = f"{schema}.{name}"
+        writes[key] = writes.get(key, RowWrites()) + RowWrites(
+            int(inserted), int(updated), int(deleted)
+        )
     return XactStats(calls, writes)
+
+
+# A partition's writes count for its partitioned table, the table statements name.
+_TABLE_STATS = """
+SELECT n.nspname, c.relname, s.n_tup_ins, s.n_tup_upd, s.n_tup_del
+FROM pg_stat_xact_user_tables AS s
+JOIN pg_class AS c ON c.oid = coalesce(pg_partition_root(s.relid), s.relid)
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+"""

@@ -148,7 +148,7 @@ def discover(
     """Files to read, in application order, as (display path, filesystem path or None for stdin).
 
     Each PATH argument keeps its position; a directory's files are naturally sorted by
-    their path relative to it.
+    their path relative to it. A file named twice is read once.
     """
     excluded = DEFAULT_EXCLUDE if exclude is None else tuple(exclude)
     found: list[tuple[str, Path | None]] = []
@@ -158,58 +158,62 @@ def discover(
         if argument == STDIN:
             found.append(("<stdin>", None))
             continue
-        root = Path(argument)
-        if root.is_dir():
-            members: list[tuple[str, Path]] = []
-            visited: set[str] = set()
-
-            def unreadable(error: OSError, root: Path = root) -> None:
-                shown = display_path(Path(error.filename or root))
-                reason = error.strerror or type(error).__name__
-                diagnostics.append(Diagnostic(shown, 1, 1, f"cannot read directory: {reason}"))
-
-            for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
-                real = os.path.realpath(dirpath)
-                if real in visited:
+        try:
+            root = Path(argument)
+            if root.is_dir():
+                files = _directory_files(root, include, excluded, diagnostics)
+                if not files:
                     diagnostics.append(
-                        Diagnostic(
-                            display_path(Path(dirpath)),
-                            1,
-                            1,
-                            "directory already visited (symlink loop): skipped",
-                        )
+                        Diagnostic(display_path(root), 1, 1, "directory contains no .sql files")
                     )
-                    dirnames[:] = []
-                    continue
-                visited.add(real)
-                dirnames.sort()
-                for filename in filenames:
-                    full = Path(dirpath) / filename
-                    relative = full.relative_to(root).as_posix()
-                    wanted = filename.lower().endswith(".sql") or _matches(relative, include)
-                    if not wanted:
-                        continue
-                    if _matches(relative, excluded) and not _matches(relative, include):
-                        continue
-                    members.append((relative, full))
-            members.sort(key=lambda member: natural_key(member[0]))
-            if not members:
-                diagnostics.append(
-                    Diagnostic(display_path(root), 1, 1, "directory contains no .sql files")
-                )
-            for _, full in members:
-                shown = display_path(full)
-                if shown not in seen:
-                    seen.add(shown)
-                    found.append((shown, full))
-        elif root.exists() or root.is_symlink():
-            shown = display_path(root)
+            elif root.exists() or root.is_symlink():
+                files = [root]
+            else:
+                diagnostics.append(Diagnostic(argument, 1, 1, "no such file or directory"))
+                continue
+        except (OSError, ValueError) as error:
+            diagnostics.append(Diagnostic(argument, 1, 1, f"cannot use path: {error}"))
+            continue
+        for full in files:
+            shown = display_path(full)
             if shown not in seen:
                 seen.add(shown)
-                found.append((shown, root))
-        else:
-            diagnostics.append(Diagnostic(argument, 1, 1, "no such file or directory"))
+                found.append((shown, full))
     return found, diagnostics
+
+
+def _directory_files(
+    root: Path, include: Sequence[str], excluded: Sequence[str], diagnostics: list[Diagnostic]
+) -> list[Path]:
+    """The .sql files (and included names) below `root`, in migration order."""
+    members: list[tuple[str, Path]] = []
+    visited: set[str] = set()
+
+    def unreadable(error: OSError) -> None:
+        shown = display_path(Path(error.filename or root))
+        reason = error.strerror or type(error).__name__
+        diagnostics.append(Diagnostic(shown, 1, 1, f"cannot read directory: {reason}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in visited:
+            message = "directory already visited (symlink loop): skipped"
+            diagnostics.append(Diagnostic(display_path(Path(dirpath)), 1, 1, message))
+            dirnames[:] = []
+            continue
+        visited.add(real)
+        dirnames.sort()
+        for filename in filenames:
+            full = Path(dirpath) / filename
+            relative = full.relative_to(root).as_posix()
+            wanted = filename.lower().endswith(".sql") or _matches(relative, include)
+            if not wanted:
+                continue
+            if _matches(relative, excluded) and not _matches(relative, include):
+                continue
+            members.append((relative, full))
+    members.sort(key=lambda member: natural_key(member[0]))
+    return [full for _, full in members]
 
 
 def _position_of_byte(data: bytes, index: int) -> tuple[int, int]:

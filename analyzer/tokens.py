@@ -25,6 +25,24 @@ _STRING_TYPES = {
 _WORD_TEXT = re.compile(r"^[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*$")
 
 
+NAMEDATALEN = 64
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def truncate_identifier(name: str) -> str:
+    """PostgreSQL keeps the first NAMEDATALEN-1 bytes of a name (whole characters only)."""
+    encoded = name.encode("utf-8")
+    if len(encoded) < NAMEDATALEN:
+        return name
+    return encoded[: NAMEDATALEN - 1].decode("utf-8", errors="ignore")
+
+
+def fold_identifier(text: str, *, quoted: bool = False) -> str:
+    """Unquoted identifiers fold ASCII letters to lower case (other letters stay as
+    written, as in a UTF-8 database); every identifier is truncated to 63 bytes."""
+    return truncate_identifier(text if quoted else text.translate(_ASCII_LOWER))
+
+
 @dataclass(frozen=True)
 class Item:
     """One word, quoted identifier, string, number or punctuation mark."""
@@ -40,7 +58,7 @@ class Item:
     @property
     def name(self) -> str:
         """The identifier as PostgreSQL folds it: unquoted lower case, quoted as written."""
-        return self.text if self.kind == "ident" else self.text.lower()
+        return fold_identifier(self.text, quoted=self.kind == "ident")
 
 
 def items_of(tokens: Sequence[Token]) -> list[Item]:
@@ -120,6 +138,20 @@ class Cursor:
         if not self.accept_punct(text):
             raise SyntaxProblem(f"expected '{text}'", self.offset)
 
+    def accept_any(self, *words: str) -> str | None:
+        """Consume one of the words and return it (upper case), or None."""
+        for word in words:
+            if self.accept(word):
+                return word
+        return None
+
+    def rest(self) -> list[Item]:
+        """The items left, without a final `;`."""
+        items = self.items[self.index :]
+        if items and items[-1].kind == "punct" and items[-1].text == ";":
+            items = items[:-1]
+        return items
+
     def next(self) -> Item:
         item = self.peek()
         if item is None:
@@ -174,6 +206,8 @@ class Cursor:
 
 
 def split_top_level(items: list[Item], separator: str = ",") -> list[list[Item]]:
+    """Split at top-level separators. A comma list may not have empty elements (`a, , b`,
+    `a,`); a `;` list (a rule's actions) may."""
     parts: list[list[Item]] = [[]]
     depth = 0
     for item in items:
@@ -182,9 +216,13 @@ def split_top_level(items: list[Item], separator: str = ",") -> list[list[Item]]
         elif item.kind == "punct" and item.text in {")", "]"}:
             depth -= 1
         if depth == 0 and item.kind == "punct" and item.text == separator:
+            if not parts[-1] and separator == ",":
+                raise SyntaxProblem("empty element in a list", item.token.start)
             parts.append([])
         else:
             parts[-1].append(item)
+    if items and not parts[-1] and separator == ",":
+        raise SyntaxProblem("empty element in a list", items[-1].token.end + 1)
     return [part for part in parts if part]
 
 

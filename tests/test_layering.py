@@ -32,6 +32,8 @@ ORDER = [
     "entry_sql",
     "rules",
     "analysis",
+    "suppressions",
+    "baseline",
     "verify",
     "report",
     "cli",

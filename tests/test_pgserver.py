@@ -17,76 +17,20 @@ from analyzer.pgserver import (
     SqlLoadError,
     XactStats,
     find_pg_bindir,
-    line_column,
     load_sql_files,
+    load_sql_text,
     make_conninfo,
-    natural_key,
-    split_statements,
+    sql_files,
     throwaway_server,
 )
 
 # ------------------------------------------------------------------ no server needed
 
 
-def statement_texts(sql: str) -> list[str]:
-    return [statement.text.strip() for statement in split_statements(sql)]
-
-
-def test_split_plain_statements_and_offsets() -> None:
-    sql = "SELECT 1;\n-- note; not a statement\nSELECT 2 ; /* x; y */\n"
-    statements = split_statements(sql)
-    assert [s.text.strip() for s in statements] == [
-        "SELECT 1;",
-        "-- note; not a statement\nSELECT 2 ;",
-    ]
-    assert sql[statements[1].offset :].startswith("\n-- note")
-
-
-def test_split_keeps_quoted_semicolons_together() -> None:
-    sql = (
-        "SELECT 'a;b', E'it\\'s; fine', \"odd;name\" FROM t;\n"
-        "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $body$ BEGIN RETURN 1; END; $body$;\n"
-        "DO $$ BEGIN PERFORM 1; END $$;\n"
-        "SELECT $1, a$b FROM t;"
-    )
-    assert len(statement_texts(sql)) == 4
-
-
-def test_split_understands_begin_atomic_bodies() -> None:
-    sql = (
-        "BEGIN;\n"
-        "CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql BEGIN ATOMIC\n"
-        "  SELECT CASE WHEN x > 0 THEN 1 ELSE 0 END;\n"
-        "  SELECT 2;\n"
-        "END;\n"
-        "COMMIT;"
-    )
-    texts = statement_texts(sql)
-    assert texts[0] == "BEGIN;"
-    assert texts[1].startswith("CREATE FUNCTION") and texts[1].endswith("END;")
-    assert texts[2] == "COMMIT;"
-
-
-def test_split_drops_comment_only_tail_and_keeps_unterminated_last_statement() -> None:
-    assert statement_texts("SELECT 1;\n/* done */\n-- bye\n") == ["SELECT 1;"]
-    assert statement_texts("SELECT 1") == ["SELECT 1"]
-
-
-def test_line_column_is_one_based() -> None:
-    text = "ab\ncd\n"
-    assert line_column(text, 0) == (1, 1)
-    assert line_column(text, 4) == (2, 2)
-
-
-def test_natural_key_orders_numbers_by_value() -> None:
-    names = ["10-b.sql", "2-a.sql", "01-x.sql", "V1_10__y.sql", "V1_9__z.sql"]
-    assert sorted(names, key=natural_key) == [
-        "01-x.sql",
-        "2-a.sql",
-        "10-b.sql",
-        "V1_9__z.sql",
-        "V1_10__y.sql",
-    ]
+def test_sql_files_follow_migration_order(tmp_path: Path) -> None:
+    for name in ["10-b.sql", "2-a.sql", "01-x.sql", "notes.txt", "down.sql"]:
+        (tmp_path / name).write_text("SELECT 1;\n")
+    assert [path.name for path in sql_files(tmp_path)] == ["01-x.sql", "2-a.sql", "10-b.sql"]
 
 
 def test_make_conninfo_quotes_values() -> None:
@@ -227,3 +171,56 @@ def test_error_without_position_points_at_the_statement(
     error = _load_error(conninfo, bad)
     assert (error.line, error.column) == (2, 12)
     assert error.sqlstate == "23502"
+
+
+@pytest.mark.integration
+def test_copy_from_stdin_takes_the_following_lines(
+    pg_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    conninfo = pg_database("copy")
+    dump = tmp_path / "dump.sql"
+    dump.write_text(
+        "CREATE TABLE t (id int, name text);\n"
+        "COPY t (id, name) FROM stdin;\n"
+        "1\tada\n"
+        "2\tgrace\n"
+        "\\.\n"
+        "INSERT INTO t VALUES (3, 'edsger');\n"
+    )
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        assert load_sql_files(conn, [dump]) == 3
+        rows = conn.execute("SELECT id, name FROM t ORDER BY id").fetchall()
+    assert rows == [(1, "ada"), (2, "grace"), (3, "edsger")]
+
+
+@pytest.mark.integration
+def test_single_transaction_folds_commit_and_refuses_rollback(
+    pg_database: Callable[[str], str],
+) -> None:
+    conninfo = pg_database("single")
+    with psycopg.connect(conninfo) as conn:
+        ran = load_sql_text(
+            conn,
+            "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n",
+            "m.sql",
+            single_transaction=True,
+        )
+        assert ran == 1
+        with pytest.raises(SqlLoadError) as info:
+            load_sql_text(conn, "SELECT 1;\n  ROLLBACK;\n", "undo.sql", single_transaction=True)
+        conn.rollback()
+        assert (info.value.path, info.value.line, info.value.column) == ("undo.sql", 2, 3)
+        # The COMMIT was folded into the open transaction, so the rollback undid the table.
+        row = conn.execute("SELECT to_regclass('public.t') IS NULL").fetchone()
+    assert row == (True,)
+
+
+@pytest.mark.integration
+def test_unterminated_quote_is_reported_where_it_starts(
+    pg_database: Callable[[str], str],
+) -> None:
+    conninfo = pg_database("unterminated")
+    with psycopg.connect(conninfo, autocommit=True) as conn, pytest.raises(SqlLoadError) as info:
+        load_sql_text(conn, "SELECT 1;\nSELECT 'oops;\n", "q.sql")
+    assert (info.value.line, info.value.column) == (2, 8)
+    assert "unterminated" in info.value.message

@@ -1,0 +1,24 @@
+-- Generated catalog cases: ALTER TABLE and renames.
+ALTER TABLE app.users ADD COLUMN nickname text, ADD COLUMN IF NOT EXISTS born date;
+ALTER TABLE app.users RENAME COLUMN nickname TO display_name;
+ALTER TABLE app.users ALTER COLUMN display_name SET DEFAULT 'anon', ALTER COLUMN flags TYPE bit varying(16);
+ALTER TABLE app.users DROP COLUMN wake_up;
+ALTER TABLE app.users DISABLE TRIGGER users_log;
+ALTER TABLE app.users ENABLE REPLICA TRIGGER users_touch;
+ALTER TABLE app.orgs ENABLE ALWAYS TRIGGER noop_guard;
+ALTER TABLE app.scratch DISABLE TRIGGER USER;
+ALTER TABLE app.scratch ENABLE TRIGGER scratch_b;
+ALTER TABLE app.memberships DISABLE TRIGGER ALL;
+ALTER TABLE app.scratch RENAME TO scratchpad;
+ALTER TABLE app.scratchpad ADD CONSTRAINT scratch_pk PRIMARY KEY (k);
+ALTER TABLE app.base_item ADD COLUMN owner_id int;
+ALTER TABLE app.base_item ADD CONSTRAINT base_item_owner FOREIGN KEY (owner_id) REFERENCES app.users (id) ON DELETE SET NULL;
+ALTER TABLE app.org_copy ADD PRIMARY KEY (id);
+ALTER TABLE app.like_users ADD FOREIGN KEY (org_id) REFERENCES app.orgs ON DELETE CASCADE;
+ALTER TRIGGER scratch_c ON app.scratchpad RENAME TO scratch_last;
+CREATE TABLE app.events_2025 (id bigint NOT NULL, happened_at timestamptz NOT NULL, user_id int);
+ALTER TABLE app.events ATTACH PARTITION app.events_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+ALTER TABLE app.events DISABLE TRIGGER events_stamp;
+CREATE SCHEMA archive;
+ALTER TABLE app.org_copy SET SCHEMA archive;
+ALTER TABLE "Audit"."Log Entries" RENAME TO log_entries;
