@@ -24,11 +24,6 @@ EXIT_USAGE = 2
 _PATHS = click.argument("paths", nargs=-1, required=True)
 
 
-def _not_implemented(command: str) -> None:
-    click.echo(f"sqlripple {command}: not implemented yet", err=True)
-    sys.exit(EXIT_USAGE)
-
-
 def _usage_error(message: str) -> NoReturn:
     click.echo(f"sqlripple: {message}", err=True)
     sys.exit(EXIT_USAGE)
@@ -409,9 +404,85 @@ def report(paths: tuple[str, ...], output: str) -> None:
 
 @cli.command()
 @_PATHS
-def verify(paths: tuple[str, ...]) -> None:
-    """Run an entry on a real PostgreSQL server and compare with the prediction."""
-    _not_implemented("verify")
+@click.option("--table", help="The table written (schema-qualified or found on the search path).")
+@click.option("--op", type=click.Choice(["insert", "update", "delete", "upsert"]))
+@click.option("--new-row", is_flag=True, help="Upsert: the row does not exist yet.")
+@click.option("--unchanged", is_flag=True, help="Update/upsert writes the values already stored.")
+@click.option("--columns", help="SET columns (default: every column but the primary key).")
+@click.option(
+    "--workload",
+    type=click.Path(exists=True, dir_okay=False),
+    help="SQL file to run instead; '-- sqlripple: measure' marks each statement to measure.",
+)
+@click.option("--dsn", help="Use this server instead of a throwaway one (all rolled back).")
+@click.option("--prelude", help="SQL loaded before the schema: 'supabase' or a file.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def verify(
+    paths: tuple[str, ...],
+    table: str | None,
+    op: str | None,
+    new_row: bool,
+    unchanged: bool,
+    columns: str | None,
+    workload: str | None,
+    dsn: str | None,
+    prelude: str | None,
+    output_format: str,
+) -> None:
+    """Run an entry on a real PostgreSQL server and compare with the prediction.
+
+    Exits 1 when the server's counts fall outside the predicted range.
+    """
+    import psycopg
+
+    from analyzer.pgserver import PgServerError, Terminated
+    from analyzer.report import verify as verify_report
+    from analyzer.verify import VerifyError
+    from analyzer.verify import verify as run_verify
+    from analyzer.workload import EntrySpec
+
+    _check_paths(paths)
+    if (workload is None) == (table is None or op is None):
+        _usage_error("give either --table and --op, or --workload FILE")
+    if workload is not None and (new_row or unchanged or columns):
+        _usage_error(
+            "--new-row, --unchanged and --columns go with --table/--op; in a workload file, "
+            "write them after the marker: -- sqlripple: measure new-row unchanged"
+        )
+    if new_row and op != "upsert":
+        _usage_error("--new-row only applies to --op upsert")
+    if (unchanged or columns) and op not in {"update", "upsert"}:
+        _usage_error("--unchanged and --columns only apply to --op update and upsert")
+    spec = None
+    if table is not None and op is not None:
+        set_columns = tuple(c.strip() for c in columns.split(",")) if columns else None
+        spec = EntrySpec(table, op, new_row=new_row, unchanged=unchanged, columns=set_columns)
+    try:
+        result = run_verify(
+            paths,
+            spec=spec,
+            workload=Path(workload) if workload else None,
+            dsn=dsn,
+            prelude=prelude,
+        )
+    except (VerifyError, PgServerError) as error:
+        _usage_error(str(error))
+    except psycopg.Error as error:
+        _usage_error(f"the server failed: {str(error).strip()}")
+    except KeyboardInterrupt as interrupt:
+        click.echo("sqlripple verify: interrupted; nothing was left behind", err=True)
+        sys.exit(128 + (interrupt.signum if isinstance(interrupt, Terminated) else 2))
+    if output_format == "json":
+        click.echo(verify_report.render_json(result), nl=False)
+    else:
+        _console().print(verify_report.render_text(result))
+    sys.exit(EXIT_OK if result.agrees else EXIT_FINDINGS)
 
 
 @cli.command(name="rules")
@@ -427,8 +498,10 @@ def list_rules(output_format: str) -> None:
     from analyzer.config import Config
     from analyzer.report import rules as rules_report
     from analyzer.rules import load_rules
+    from analyzer.suppressions import SUPPRESSION_RULES
 
     classes, problems = load_rules(Config())
+    classes = [*classes, *SUPPRESSION_RULES]
     for problem in problems:
         click.echo(str(problem), err=True)
     if output_format == "json":
@@ -444,9 +517,10 @@ def explain(rule: str) -> None:
     from analyzer.config import Config
     from analyzer.report import rules as rules_report
     from analyzer.rules import load_rules
+    from analyzer.suppressions import SUPPRESSION_RULES
 
     classes, _ = load_rules(Config())
-    found = [c for c in classes if rule in {c.name, c.code, c.code.lower()}]
+    found = [c for c in [*classes, *SUPPRESSION_RULES] if rule in {c.name, c.code, c.code.lower()}]
     if not found:
         _usage_error(f"no rule named {rule!r}; `sqlripple rules` lists them")
     click.echo(rules_report.render_explanation(found[0]), nl=False)

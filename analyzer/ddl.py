@@ -26,6 +26,7 @@ from typing import TypeVar
 from sqlglot import exp
 from sqlglot.errors import TokenError
 
+from analyzer.builtins import WELL_KNOWN_TABLES
 from analyzer.catalog import (
     DEFAULT_SEARCH_PATH,
     PG_CATALOG_TRIGGER_FUNCTIONS,
@@ -2371,7 +2372,8 @@ def _create_trigger(builder: CatalogBuilder, statement: Statement, cursor: Curso
     state = builder.state
     target = state.tables.get(table)
     if target is None:
-        if not builder.lenient:
+        # Tables a platform provides (Supabase's auth.users) are expected to be absent.
+        if not builder.lenient and table not in WELL_KNOWN_TABLES:
             builder.diagnose(
                 statement, table_item.token.start, f"trigger {name} on unknown table {table}"
             )

@@ -1131,10 +1131,19 @@ def test_trigger_function_resolution() -> None:
 def test_trigger_on_an_unknown_table_is_kept_with_a_diagnostic() -> None:
     catalog = build(
         TRIGGER_FUNCTION
+        + "CREATE TRIGGER tr AFTER INSERT ON billing.invoices FOR EACH ROW EXECUTE FUNCTION f();"
+    )
+    assert list(catalog.triggers) == ["billing.invoices.tr"]
+    assert messages(catalog) == ["m/1.sql:2:35: trigger tr on unknown table billing.invoices"]
+
+
+def test_trigger_on_a_platform_table_is_kept_without_a_diagnostic() -> None:
+    catalog = build(
+        TRIGGER_FUNCTION
         + "CREATE TRIGGER tr AFTER INSERT ON auth.users FOR EACH ROW EXECUTE FUNCTION f();"
     )
     assert list(catalog.triggers) == ["auth.users.tr"]
-    assert messages(catalog) == ["m/1.sql:2:35: trigger tr on unknown table auth.users"]
+    assert messages(catalog) == []
 
 
 def test_drop_and_rename_trigger() -> None:
