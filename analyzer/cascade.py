@@ -504,6 +504,7 @@ class Tracer:
             depth=frame.depth,
             changed_columns=frozenset(changed) if event == "update" else None,
             maybe_changed=frozenset(maybe),
+            trigger_arguments=tuple(a.strip("'") for a in trigger.arguments),
         )
 
     # ---- firing a trigger ------------------------------------------------------------

@@ -9,6 +9,7 @@ never dropped. Evaluation is three-valued: True, False or None (cannot be decide
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import product
@@ -391,6 +392,15 @@ def _literal_text(node: exp.Expr) -> str | None:
 
 
 def _context_variable(node: exp.Expr) -> str | None:
+    """TG_OP, TG_WHEN, … or TG_ARGV[n] (kept as "TG_ARGV[n]")."""
+    if (
+        isinstance(node, exp.Bracket)
+        and isinstance(node.this, exp.Column)
+        and node.this.name.upper() == "TG_ARGV"
+    ):
+        # sqlglot shifts subscripts to 0-based internally; PostgreSQL's text form is exact.
+        index = re.fullmatch(r"(?i)tg_argv\[(\d+)\]", node.sql(dialect="postgres"))
+        return f"TG_ARGV[{index.group(1)}]" if index else None
     if isinstance(node, exp.Column) and not node.table:
         name = node.name.upper()
         if name in {"TG_OP", "TG_WHEN", "TG_LEVEL", "TG_TABLE_NAME", "TG_TABLE_SCHEMA", "TG_NAME"}:
@@ -531,6 +541,7 @@ class FiringContext:
     changed_columns: frozenset[str] | None = None
     maybe_changed: frozenset[str] = frozenset()
     arguments: Mapping[str, exp.Expr] = field(default_factory=dict)
+    trigger_arguments: tuple[str, ...] | None = None  # TG_ARGV, when a trigger fired
 
     def decide(self, atom: Atom) -> Truth:
         if isinstance(atom, OpAtom):
@@ -568,6 +579,9 @@ class FiringContext:
             "TG_TABLE_NAME": self.table.split(".", 1)[1] if self.table else None,
             "TG_TABLE_SCHEMA": self.table.split(".", 1)[0] if self.table else None,
         }.get(atom.variable)
+        if atom.variable.startswith("TG_ARGV[") and self.trigger_arguments is not None:
+            index = int(atom.variable[8:-1])
+            known = self.trigger_arguments[index] if index < len(self.trigger_arguments) else None
         if known is None:
             return None
         inside = known in atom.values or known.upper() in atom.values

@@ -337,3 +337,33 @@ def test_body_that_does_not_parse_is_incomplete_with_a_located_diagnostic(
     assert body.diagnostics and body.diagnostics[0].path.endswith("schema.sql")
     assert body.diagnostics[0].line >= 10
     assert [w.table for w in writes(body)][:1] == ["public.accounts"]
+
+
+def test_tg_argv_and_tg_table_name_tests_are_decided_per_trigger(tmp_path: Path) -> None:
+    from analyzer.cascade import TraceEntry, Tracer
+    from analyzer.graph import build_model
+
+    path = tmp_path / "schema.sql"
+    path.write_text(
+        SCHEMA + "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+        "IF TG_ARGV[0] = 'count' THEN\n"
+        "  UPDATE accounts SET balance = balance + 1 WHERE id = NEW.account_id;\nEND IF;\n"
+        "IF TG_TABLE_NAME = 'audit_log' THEN\n"
+        "  INSERT INTO daily (day, account_id) VALUES (current_date, 1);\nEND IF;\n"
+        "RETURN NULL;\nEND $$;\n"
+        "CREATE TRIGGER counted AFTER INSERT ON entries FOR EACH ROW EXECUTE FUNCTION f('count');\n"
+        "CREATE TRIGGER plain AFTER INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION f('skip');\n",
+        encoding="utf-8",
+    )
+    catalog = load([str(path)])
+    write, log_insert = writes(analyze_bodies(catalog).functions["public.f()"])
+    assert str(write.guard) == "TG_ARGV[0] IN ('COUNT')"
+    assert str(log_insert.guard) == "TG_TABLE_NAME IN ('audit_log')"
+    tracer = Tracer(build_model(catalog))
+    entries = tracer.trace(TraceEntry("public.entries", "insert")).totals(1).counts
+    assert entries[("write", "public.accounts", "update")] == (1, 1)
+    assert ("write", "public.daily", "insert-or-ignore") not in entries
+    assert ("write", "public.daily", "insert") not in entries
+    logs = tracer.trace(TraceEntry("public.audit_log", "insert")).totals(1).counts
+    assert ("write", "public.accounts", "update") not in logs
+    assert logs[("write", "public.daily", "insert")] == (1, 1)

@@ -1,0 +1,91 @@
+"""The rule engine: loading built-ins, entry-point packs and local files; failures named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import analyzer.rules as engine
+from analyzer import analyze
+from analyzer.config import Config
+from analyzer.rules import load_rules, selected
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAT = str(ROOT / "fixtures" / "chat")
+
+RAISING_RULE = '''
+from analyzer.findings import Severity
+from analyzer.rules import Rule
+
+
+class Exploding(Rule):
+    """Raises on purpose.
+
+    Bad: nothing. Fix: nothing.
+    """
+
+    code = "XP001"
+    name = "exploding-rule"
+    severity = Severity.NOTE
+    summary = "always raises"
+
+    def check(self, ctx):
+        raise RuntimeError("boom")
+'''
+
+
+def test_a_local_rule_that_raises_is_named_and_the_others_still_run(tmp_path: Path) -> None:
+    (tmp_path / "exploding.py").write_text(RAISING_RULE, encoding="utf-8")
+    result = analyze([CHAT], Config(rules_path=(str(tmp_path),)))
+    failures = [d.message for d in result.diagnostics if "exploding-rule" in d.message]
+    assert failures == ["rule exploding-rule (XP001) failed: RuntimeError: boom"]
+    assert {f.rule for f in result.findings} >= {"analytics-inflation", "noop-update-trigger"}
+
+
+def test_a_local_rule_file_that_does_not_load_is_named(tmp_path: Path) -> None:
+    broken = tmp_path / "broken_rule.py"
+    broken.write_text("def oops(:\n", encoding="utf-8")
+    classes, problems = load_rules(Config(rules_path=(str(broken),)))
+    assert [p.path for p in problems] == [broken.as_posix()]
+    assert problems[0].message.startswith("local rule file failed to load: ")
+    assert len(classes) == 10
+
+
+class _BrokenEntryPoint:
+    name = "acme"
+    value = "acme_rules:pack"
+
+    def load(self) -> Any:
+        raise ImportError("No module named 'acme_rules'")
+
+
+def test_an_entry_point_pack_that_does_not_load_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine, "entry_points", lambda group: [_BrokenEntryPoint()])
+    classes, problems = load_rules(Config())
+    assert [(p.path, p.message) for p in problems] == [
+        (
+            "plugin acme",
+            "rule plugin acme_rules:pack failed to load: No module named 'acme_rules'",
+        )
+    ]
+    assert len(classes) == 10
+
+
+@pytest.mark.parametrize(
+    ("select", "ignore", "expected"),
+    [
+        (("RP1",), (), ["RP101", "RP102", "RP103", "RP104", "RP105"]),
+        (("trigger-recursion", "RP303"), (), ["RP201", "RP303"]),
+        ((), ("RP1", "dynamic-sql"), ["RP201", "RP202", "RP301", "RP303"]),
+        (("rp10",), ("RP104",), ["RP101", "RP102", "RP103", "RP105"]),
+    ],
+)
+def test_select_and_ignore_take_names_codes_and_prefixes(
+    select: tuple[str, ...], ignore: tuple[str, ...], expected: list[str]
+) -> None:
+    classes, _ = load_rules(Config())
+    assert sorted(c.code for c in selected(classes, select, ignore)) == expected
