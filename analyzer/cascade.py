@@ -13,7 +13,9 @@ once; recursion is cut at the first repeated (trigger, event) frame and reported
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
@@ -34,6 +36,13 @@ from analyzer.guards import ChangeAtom, DepthAtom, FiringContext, Guard, Truth, 
 from analyzer.parse import parse_expression
 
 OPERATIONS = ("insert", "update", "delete", "truncate", "upsert", "merge")
+# Nested trigger levels followed before the cascade is cut (reported as unknown ground).
+# PostgreSQL itself runs out of max_stack_depth long before this on real schemas.
+MAX_TRIGGER_DEPTH = 1000
+# Tree levels written out by to_dict (JSON); deeper levels are counted, not shown.
+TREE_DEPTH_SHOWN = 200
+# Python frames the engine uses per trigger level, with room to spare.
+_FRAMES_PER_LEVEL = 16
 Key = tuple[str, ...]
 
 
@@ -78,7 +87,9 @@ class Node:
         default=None, repr=False, compare=False
     )
 
-    def to_dict(self, seen: set[int] | None = None) -> dict[str, object]:
+    def to_dict(self, seen: set[int] | None = None, depth: int = 0) -> dict[str, object]:
+        """The tree as plain data; a subtree already shown, or nested deeper than
+        TREE_DEPTH_SHOWN, is marked instead of repeated."""
         seen = set() if seen is None else seen
         shared = id(self) in seen
         seen.add(id(self))
@@ -91,10 +102,12 @@ class Node:
         }
         if self.multiplicity:
             data["multiplicity"] = self.multiplicity
-        if self.children and not shared:
-            data["children"] = [c.to_dict(seen) for c in self.children]
-        elif self.children:
+        if self.children and shared:
             data["children_shown_above"] = True
+        elif self.children and depth >= TREE_DEPTH_SHOWN:
+            data["children_not_shown"] = len(self.children)
+        elif self.children:
+            data["children"] = [c.to_dict(seen, depth + 1) for c in self.children]
         return data
 
 
@@ -211,6 +224,10 @@ class Tracer:
     # ---- entry ----------------------------------------------------------------------
 
     def trace(self, entry: TraceEntry) -> Cascade:
+        with _deep_recursion():
+            return self._trace(entry)
+
+    def _trace(self, entry: TraceEntry) -> Cascade:
         self.cycles = {}
         self.unknowns = {}
         self.children = entry.children
@@ -536,6 +553,16 @@ class Tracer:
             label += f" WHEN ({trigger.when})"
         node = Node("trigger", trigger.key, label, trigger.location, certain, ref=trigger)
         frame_key = f"{trigger.key}:{event}"
+        if frame.depth > MAX_TRIGGER_DEPTH:
+            self._unknown(
+                f"cascade deeper than {MAX_TRIGGER_DEPTH} trigger levels: not followed",
+                trigger.key,
+                trigger.location,
+            )
+            node.children.append(
+                Node("unknown", trigger.key, "cascade too deep: cut here", trigger.location)
+            )
+            return Tracer._Fired(Tally(), [node], None, certain)
         if frame_key in frame.stack:
             self._record_cycle(frame.stack, frame_key, trigger)
             node.children.append(
@@ -997,8 +1024,24 @@ def trace_document(cascade: Cascade) -> dict[str, object]:
     }
 
 
+@contextmanager
+def _deep_recursion() -> Iterator[None]:
+    """The engine recurses once per trigger level: allow MAX_TRIGGER_DEPTH levels."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, MAX_TRIGGER_DEPTH * _FRAMES_PER_LEVEL + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
 def trace_call(tracer: Tracer, function: Function, arguments: tuple[exp.Expr, ...]) -> Cascade:
     """What one call of `function` (an RPC, `SELECT f(…)` or `CALL p(…)`) does."""
+    with _deep_recursion():
+        return _trace_call(tracer, function, arguments)
+
+
+def _trace_call(tracer: Tracer, function: Function, arguments: tuple[exp.Expr, ...]) -> Cascade:
     tracer.cycles = {}
     tracer.unknowns = {}
     frame = _Frame(depth=0, stack=(f"function:{function.key}",))

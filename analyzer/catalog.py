@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -234,8 +235,15 @@ class Catalog:
             triggers=len(self.triggers),
         )
 
+    @cached_property
+    def _functions_by_name(self) -> dict[str, list[Function]]:
+        index: dict[str, list[Function]] = {}
+        for function in self.functions.values():
+            index.setdefault(function.name, []).append(function)
+        return index
+
     def functions_named(self, name: str) -> list[Function]:
-        return [f for f in self.functions.values() if f.name == name]
+        return list(self._functions_by_name.get(name, ()))
 
     def resolve_function(
         self,

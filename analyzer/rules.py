@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from analyzer.cascade import Cascade, Node, TraceEntry, Tracer
 from analyzer.catalog import Catalog, Function, Trigger
@@ -161,19 +161,63 @@ class Context:
 # ---- paths through cascade trees ---------------------------------------------------------
 
 
-def walk_paths(root: Node) -> Iterator[tuple[Node, ...]]:
-    """Every root-to-node path of a cascade tree (shared subtrees visited once per parent)."""
-    stack: list[tuple[Node, tuple[Node, ...]]] = [(root, (root,))]
-    seen: set[tuple[int, int]] = set()
+class NodePath(Sequence[Node]):
+    """A root-to-node path, linked to its parent's path: O(1) to extend, materialised into
+    a tuple only when a rule reads more than its last node."""
+
+    __slots__ = ("_nodes", "last", "parent")
+
+    def __init__(self, parent: NodePath | None, last: Node) -> None:
+        self.parent = parent
+        self.last = last
+        self._nodes: tuple[Node, ...] | None = None
+
+    def nodes(self) -> tuple[Node, ...]:
+        if self._nodes is None:
+            chain: list[Node] = []
+            cursor: NodePath | None = self
+            while cursor is not None:
+                chain.append(cursor.last)
+                cursor = cursor.parent
+            self._nodes = tuple(reversed(chain))
+        return self._nodes
+
+    @overload
+    def __getitem__(self, index: int) -> Node: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Node]: ...
+
+    def __getitem__(self, index: int | slice) -> Node | Sequence[Node]:
+        if index == -1:
+            return self.last
+        return self.nodes()[index]
+
+    def __len__(self) -> int:
+        return len(self.nodes())
+
+
+def walk_paths(root: Node) -> Iterator[NodePath]:
+    """Each node of a cascade tree once, with the first path (depth first) that reaches it.
+
+    Memoized sub-cascades are shared between parents, so the tree is a DAG: visiting every
+    node once keeps this linear where enumerating every path could be exponential.
+    """
+    stack: list[NodePath] = [NodePath(None, root)]
+    seen: set[int] = {id(root)}
     while stack:
-        node, path = stack.pop()
+        path = stack.pop()
         yield path
-        for child in reversed(node.children):
-            key = (id(node), id(child))
-            if key in seen and len(path) > 64:
-                continue
-            seen.add(key)
-            stack.append((child, (*path, child)))
+        for child in reversed(path.last.children):
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(NodePath(path, child))
+
+
+def subtree_nodes(root: Node) -> Iterator[Node]:
+    """Every node below (and including) `root` once."""
+    for path in walk_paths(root):
+        yield path.last
 
 
 def hops(model: Model, path: Sequence[Node]) -> tuple[Hop, ...]:

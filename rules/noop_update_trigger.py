@@ -47,19 +47,25 @@ class NoopUpdateTrigger(Rule):
             cascade = ctx.cascade(TraceEntry(table, "update", unchanged=True))
             reported: set[str] = set()
             for path in walk_paths(cascade.tree):
-                node = path[-1]
-                if node.kind != "statement" or node.ref is None:
+                trigger = path.last.ref
+                if not isinstance(trigger, Trigger) or trigger not in candidates:
                     continue
-                firing = next(
-                    (n for n in path if isinstance(n.ref, Trigger) and n.ref in candidates),
-                    None,
-                )
-                if firing is None or not isinstance(firing.ref, Trigger):
-                    continue
-                trigger = firing.ref
                 if trigger.key in reported:
                     continue
+                # The first write this firing makes (anywhere below it) is the evidence.
+                write_path = next(
+                    (
+                        inner
+                        for inner in walk_paths(path.last)
+                        if inner.last.kind == "statement" and inner.last.ref is not None
+                    ),
+                    None,
+                )
+                if write_path is None:
+                    continue
                 reported.add(trigger.key)
+                node = write_path.last
+                full_path = (*path.nodes(), *write_path.nodes()[1:])
                 yield self.finding(
                     trigger.location,
                     f"{trigger.key} runs on every UPDATE of {table}, also when no value "
@@ -70,6 +76,6 @@ class NoopUpdateTrigger(Rule):
                         "writes."
                     ),
                     subject=trigger.key,
-                    path=hops(ctx.model, path),
+                    path=hops(ctx.model, full_path),
                     entry=Entry(table, "update"),
                 )

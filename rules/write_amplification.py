@@ -5,7 +5,7 @@ from typing import Any, ClassVar
 
 from analyzer.cascade import Cascade, Node, TraceEntry, totals_document
 from analyzer.findings import Finding, Severity
-from analyzer.rules import Context, EntryPoint, Rule, hops, walk_paths
+from analyzer.rules import Context, EntryPoint, Rule, hops, subtree_nodes, walk_paths
 from rules._paths import OPERATION_ORDER, entries_for, entry_of
 
 
@@ -85,24 +85,32 @@ class WriteAmplification(Rule):
 
 
 def _trigger_depth(root: Node) -> int:
-    deepest = 0
-    for path in walk_paths(root):
-        deepest = max(deepest, sum(1 for n in path if n.kind == "trigger"))
-    return deepest
+    """Most trigger firings nested on one path, by dynamic programming over the DAG."""
+    depth: dict[int, int] = {}
+    for node in reversed(list(subtree_nodes(root))):
+        below = max((depth.get(id(c), 0) for c in node.children), default=0)
+        depth[id(node)] = below + (1 if node.kind == "trigger" else 0)
+    return depth.get(id(root), 0)
 
 
 def _writes_below(node: Node) -> int:
-    return sum(1 for path in walk_paths(node) if path[-1].kind == "write")
+    return sum(1 for n in subtree_nodes(node) if n.kind == "write")
 
 
 def _heaviest_trigger(root: Node) -> Node | None:
     """The first trigger or FK action on the path whose subtree holds the most row writes."""
-    candidates = [
-        path[-1]
-        for path in walk_paths(root)
-        if path[-1].kind in {"trigger", "fk"}
-        and sum(1 for n in path if n.kind in {"trigger", "fk"}) == 1
-    ]
+    candidates: list[Node] = []
+    stack = [root]
+    seen = {id(root)}
+    while stack:
+        node = stack.pop()
+        if node.kind in {"trigger", "fk"} and node is not root:
+            candidates.append(node)  # the first firing on its path: do not look inside
+            continue
+        for child in reversed(node.children):
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
     if not candidates:
         return None
     return max(candidates, key=lambda n: (_writes_below(n), -candidates.index(n)))
@@ -110,6 +118,6 @@ def _heaviest_trigger(root: Node) -> Node | None:
 
 def _path_to(root: Node, target: Node) -> tuple[Node, ...]:
     for path in walk_paths(root):
-        if path[-1] is target:
-            return path
+        if path.last is target:
+            return path.nodes()
     return (root,)
