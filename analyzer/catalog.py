@@ -281,12 +281,31 @@ class Catalog:
         return f"{path[0] if path else 'public'}.{names[-1]}"
 
     def triggers_on(self, table: str) -> list[Trigger]:
-        return sorted((t for t in self.triggers.values() if t.table == table), key=lambda t: t.name)
+        return list(self._triggers_by_table.get(table, ()))
 
     def referencing_keys(self, table: str) -> list[ForeignKey]:
         """Foreign keys in other tables (or this one) that point at `table`."""
-        found = [fk for t in self.tables.values() for fk in t.foreign_keys if fk.ref_table == table]
-        return sorted(found, key=lambda fk: (fk.table, fk.name or "", fk.columns))
+        return list(self._keys_by_referenced_table.get(table, ()))
+
+    # Indexes built once per catalog: a scan per call made the rules quadratic in the
+    # number of tables.
+    @cached_property
+    def _triggers_by_table(self) -> dict[str, tuple[Trigger, ...]]:
+        grouped: dict[str, list[Trigger]] = {}
+        for trigger in self.triggers.values():
+            grouped.setdefault(trigger.table, []).append(trigger)
+        return {k: tuple(sorted(v, key=lambda t: t.name)) for k, v in grouped.items()}
+
+    @cached_property
+    def _keys_by_referenced_table(self) -> dict[str, tuple[ForeignKey, ...]]:
+        grouped: dict[str, list[ForeignKey]] = {}
+        for table in self.tables.values():
+            for fk in table.foreign_keys:
+                grouped.setdefault(fk.ref_table, []).append(fk)
+        return {
+            k: tuple(sorted(v, key=lambda fk: (fk.table, fk.name or "", fk.columns)))
+            for k, v in grouped.items()
+        }
 
 
 def freeze(

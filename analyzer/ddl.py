@@ -197,6 +197,9 @@ class _State:
     unique_indexes: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     statements: int = 0
     unanalyzed: int = 0
+    # how many functions (overloads) have each schema.name: kept by put/pop/rollback, so
+    # that resolving a name does not scan every function (quadratic on big schemas)
+    function_names: dict[str, int] = field(default_factory=dict)
 
 
 class CatalogBuilder:
@@ -230,6 +233,9 @@ class CatalogBuilder:
         """Apply one top-level statement; it counts once as unanalysed if any part failed."""
         self.incomplete = False
         self.run(statement)
+        # a top-level statement is never undone: forget its changes (keeping them made
+        # every later statement copy them all, quadratic in the size of the input)
+        self.journal = []
         if self.incomplete:
             self.state.unanalyzed += 1
         self.incomplete = False
@@ -268,27 +274,39 @@ class CatalogBuilder:
                 f"internal error ({type(error).__name__}: {error}) while reading statement",
             )
         finally:
-            self.journal = outer + self.journal
+            outer.extend(self.journal)
+            self.journal = outer
 
     # ---- changes (journaled, so that a failing statement can be undone) ---------------
 
     def put(self, mapping: dict[str, _V], key: str, value: _V) -> None:
-        self.journal.append((mapping, key, mapping.get(key, _MISSING)))  # type: ignore[arg-type]
+        old = mapping.get(key, _MISSING)
+        self.journal.append((mapping, key, old))  # type: ignore[arg-type]
+        self._count_function(mapping, old, -1)
+        self._count_function(mapping, value, 1)
         mapping[key] = value
 
     def pop(self, mapping: dict[str, _V], key: str) -> _V | None:
         if key not in mapping:
             return None
         self.journal.append((mapping, key, mapping[key]))  # type: ignore[arg-type]
+        self._count_function(mapping, mapping[key], -1)
         return mapping.pop(key)
 
     def rollback(self) -> None:
         for mapping, key, old in reversed(self.journal):
+            self._count_function(mapping, mapping.get(key, _MISSING), -1)
+            self._count_function(mapping, old, 1)
             if old is _MISSING:
                 mapping.pop(key, None)
             else:
                 mapping[key] = old
         self.journal = []
+
+    def _count_function(self, mapping: object, value: object, change: int) -> None:
+        if mapping is self.state.functions and isinstance(value, Function):
+            names = self.state.function_names
+            names[value.name] = names.get(value.name, 0) + change
 
     def catalog(self, skipped_files: int = 0) -> Catalog:
         state = self.state
@@ -380,7 +398,7 @@ class CatalogBuilder:
         for schema in explicit:
             if schema == "pg_catalog" and name in PG_CATALOG_TRIGGER_FUNCTIONS:
                 return f"pg_catalog.{name}"
-            if any(f.name == f"{schema}.{name}" for f in self.state.functions.values()):
+            if self.state.function_names.get(f"{schema}.{name}", 0) > 0:
                 return f"{schema}.{name}"
         path = self.schema_path()
         return f"{path[0] if path else 'public'}.{name}"
@@ -2337,6 +2355,12 @@ def _create_trigger(builder: CatalogBuilder, statement: Statement, cursor: Curso
             condition = cursor.skip_balanced()
             when_text = source_text(statement.file.text, condition)
             when_expression = parse_expression(when_text)
+            if when_expression is None and when_text.strip():
+                # kept as an opaque condition (it may or may not hold); say so
+                where = condition[0].token.start if condition else cursor.offset
+                builder.diagnose(
+                    statement, where, "WHEN condition not understood: taken as one that may fail"
+                )
         else:
             break
     cursor.expect("EXECUTE")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
 
 from analyzer.analysis import Result
 from analyzer.cascade import TraceEntry, totals_document
@@ -24,6 +23,7 @@ from analyzer.report.graph_view import (
     cascade_highlight,
     hop_text,
 )
+from analyzer.report.html import escape
 from analyzer.report.summary import tool_version
 from analyzer.rules import Context
 

@@ -8,6 +8,7 @@ writer escapes the text it emits.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -48,8 +49,21 @@ class GraphvizMissing(RuntimeError):
     """Graphviz's `dot` is not installed."""
 
 
+# Control characters and bidirectional overrides (XML cannot carry most of them, and the
+# SVG is XML) become visible escapes such as \x1b; line breaks stay.
+_HIDDEN = re.compile(
+    "[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def quote(text: str) -> str:
-    """A DOT double-quoted string holding `text` exactly."""
+    """A DOT double-quoted string holding `text` (control characters made visible)."""
+    text = _HIDDEN.sub(_visible, text)
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     escaped = escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
     return f'"{escaped}"'

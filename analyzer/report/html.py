@@ -12,16 +12,34 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as _html
 import json
 import re
 from collections.abc import Sequence
 from functools import cache
-from html import escape
 from importlib.resources import files
 from typing import Any
 
 from analyzer.report.graph_view import EDGE_KINDS, KINDS, GraphDocument, Highlight, plain
 from analyzer.report.summary import tool_version
+
+# Control characters (a terminal escape in a name, a NUL) and bidirectional overrides are
+# invalid or misleading in a page: they become visible escapes such as \x1b; line breaks
+# and tabs stay.
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
+
+
+def escape(text: str, quote: bool = True) -> str:
+    """HTML-escape text taken from the input, control characters made visible."""
+
+    def visible(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _html.escape(_HIDDEN.sub(visible, text), quote)
+
 
 VENDORED = ("cytoscape.min.js", "cytoscape-dagre.min.js")
 _SOURCE_MAP = re.compile(r"^//# sourceMappingURL=.*$", re.MULTILINE)

@@ -40,6 +40,18 @@ def sarif_document(report: CheckReport) -> dict[str, Any]:
         results.append(
             _result(finding, suppressed, index, seen[finding.fingerprint], report.baseline)
         )
+    notifications: list[dict[str, Any]] = []
+    if report.incomplete:
+        notifications.append(
+            {
+                "level": "warning",
+                "message": {
+                    "text": f"INCOMPLETE: {report.summary.unanalyzed_statements} statements and "
+                    f"{report.unanalyzed_functions} function bodies not fully analysed "
+                    "(see the other notifications)"
+                },
+            }
+        )
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -52,7 +64,8 @@ def sarif_document(report: CheckReport) -> dict[str, Any]:
         "invocations": [
             {
                 "executionSuccessful": True,
-                "toolExecutionNotifications": [
+                "toolExecutionNotifications": notifications
+                + [
                     {
                         "level": "warning",
                         "message": {"text": d.message},
@@ -67,6 +80,16 @@ def sarif_document(report: CheckReport) -> dict[str, Any]:
                     }
                     for d in report.diagnostics
                 ],
+                **(
+                    {
+                        "properties": {
+                            "unanalyzedStatements": report.summary.unanalyzed_statements,
+                            "unanalyzedFunctions": report.unanalyzed_functions,
+                        }
+                    }
+                    if report.incomplete
+                    else {}
+                ),
             }
         ],
         "columnKind": "unicodeCodePoints",
