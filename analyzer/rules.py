@@ -12,13 +12,13 @@ import importlib
 import importlib.util
 import inspect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, overload
 
-from analyzer.cascade import Cascade, Node, TraceEntry, Tracer
+from analyzer.cascade import OPERATIONS, Cascade, Node, TraceEntry, Tracer
 from analyzer.catalog import Catalog, Function, Trigger
 from analyzer.config import Config
 from analyzer.effects import Write
@@ -352,8 +352,22 @@ def run_rules(
                     f"rule {cls.name} ({cls.code}) failed: {type(error).__name__}: {error}",
                 )
             )
-    unique = {(_key(f)): f for f in findings}
+    unique = {(_key(f)): _with_unknown_ground(ctx, f) for f in findings}
     return sorted(unique.values(), key=lambda f: f.sort_key()), diagnostics
+
+
+def _with_unknown_ground(ctx: Context, finding: Finding) -> Finding:
+    """A finding about a write whose cascade crosses dynamic SQL or unresolved names says
+    so: its figures are then lower bounds."""
+    if finding.entry is None or finding.entry.operation not in OPERATIONS:
+        return finding
+    cascade = ctx.cascade(TraceEntry(finding.entry.table, finding.entry.operation))
+    if not cascade.unknowns:
+        return finding
+    what = sorted({f"{u.reason} ({u.name})" for u in cascade.unknowns})
+    shown = "; ".join(what[:3]) + (f"; and {len(what) - 3} more" if len(what) > 3 else "")
+    note = f" [the cascade crosses unknown ground, so figures may be higher: {shown}]"
+    return replace(finding, message=finding.message + note)
 
 
 def _key(finding: Finding) -> tuple[Any, ...]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from analyzer.catalog import Trigger
 from analyzer.effects import ReturnEffect
 from analyzer.findings import Finding, Hop, Severity
 from analyzer.rules import Context, Rule
@@ -33,6 +34,11 @@ class MissingTriggerReturn(Rule):
     summary = "A trigger function can end without RETURN, or a BEFORE trigger returns NULL"
 
     def check(self, ctx: Context) -> Iterable[Finding]:
+        before_row_users: dict[str, list[Trigger]] = {}
+        for trigger in ctx.catalog.triggers.values():
+            executed = ctx.trigger_function(trigger)
+            if executed is not None and trigger.timing == "before" and trigger.level == "row":
+                before_row_users.setdefault(executed.key, []).append(trigger)
         for function in ctx.catalog.functions.values():
             if not function.returns_trigger or function.language != "plpgsql":
                 continue
@@ -49,11 +55,7 @@ class MissingTriggerReturn(Rule):
                     subject=function.name,
                     path=(Hop("function", function.name, function.location, "falls off end"),),
                 )
-            users = [
-                t
-                for t in ctx.catalog.triggers.values()
-                if t.timing == "before" and t.level == "row" and ctx.trigger_function(t) is function
-            ]
+            users = before_row_users.get(function.key, [])
             if not users:
                 continue
             for effect in body.effects:
