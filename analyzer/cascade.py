@@ -58,8 +58,15 @@ class Tally:
         self.counts[key] = (old_lo + lo, old_hi + hi)
 
     def add(self, other: Tally, certain: bool = True, times: int = 1) -> None:
+        # The engine's hottest loop: every sub-cascade's counts are folded into its parent.
+        counts = self.counts
+        low_factor = times if certain else 0
         for key, (lo, hi) in other.counts.items():
-            self.bump(key, lo * times if certain else 0, hi * times)
+            old = counts.get(key)
+            if old is None:
+                counts[key] = (lo * low_factor, hi * times)
+            else:
+                counts[key] = (old[0] + lo * low_factor, old[1] + hi * times)
 
     @staticmethod
     def hull(first: Tally, second: Tally) -> Tally:
@@ -206,6 +213,8 @@ class Tracer:
         self.model = model
         self.catalog = model.catalog
         self.memo: dict[tuple[object, ...], _Result] = {}
+        self._in_progress: dict[tuple[object, ...], int] = {}
+        self._tainted: set[tuple[object, ...]] = set()
         self.cycles: dict[tuple[str, ...], Cycle] = {}
         self.unknowns: dict[tuple[str, str, Location | None], Unknown] = {}
         self.children = 1
@@ -229,7 +238,15 @@ class Tracer:
 
     def trace(self, entry: TraceEntry) -> Cascade:
         with _deep_recursion():
-            return self._trace(entry)
+            try:
+                return self._trace(entry)
+            finally:
+                self._forget_tainted()
+
+    def _forget_tainted(self) -> None:
+        for key in self._tainted:
+            self.memo.pop(key, None)
+        self._tainted.clear()
 
     def _trace(self, entry: TraceEntry) -> Cascade:
         self.cycles = {}
@@ -396,11 +413,24 @@ class Tracer:
         )
         cached = self.memo.get(key)
         if cached is not None:
+            entered = self._in_progress.get(key)
+            if entered is not None:
+                # The same row event again while it is being computed: a trigger loop.
+                loop = [f for f in frame.stack[entered:] if not f.startswith("function:")]
+                if loop:
+                    self._record_loop(tuple(f.rsplit(":", 1)[0] for f in loop))
+                # Results computed inside the loop saw it cut here: keep them for this trace
+                # only, so a trace that enters the loop elsewhere computes it afresh.
+                self._tainted.update(k for k, at in self._in_progress.items() if at >= entered)
             return cached
         self.memo[key] = _Result(Tally(), [])  # a re-entry while computing this adds nothing
-        result = self._row_uncached(
-            table, path, set_columns, changed, maybe, frame, write_kind, conflict_guard
-        )
+        self._in_progress[key] = len(frame.stack)
+        try:
+            result = self._row_uncached(
+                table, path, set_columns, changed, maybe, frame, write_kind, conflict_guard
+            )
+        finally:
+            del self._in_progress[key]
         self.memo[key] = result
         return result
 
@@ -601,7 +631,18 @@ class Tracer:
 
     def _record_cycle(self, stack: tuple[str, ...], frame_key: str, trigger: Trigger) -> None:
         start = stack.index(frame_key)
-        loop = tuple(f.rsplit(":", 1)[0] for f in stack[start:])
+        self._record_loop(
+            tuple(
+                f.rsplit(":", 1)[0]
+                for f in stack[start:]
+                if ":" in f and not f.startswith("function:")
+            )
+        )
+
+    def _record_loop(self, loop: tuple[str, ...]) -> None:
+        if not loop:
+            return
+        first = self.catalog.triggers.get(loop[0])
         breakers = []
         for name in loop:
             looped = self.catalog.triggers.get(name)
@@ -623,7 +664,8 @@ class Tracer:
                             breakers.append(f"{atom} in {function.name if function else ''}")
         canonical = min(loop[i:] + loop[:i] for i in range(len(loop)))
         self.cycles.setdefault(
-            canonical, Cycle(loop, tuple(sorted(set(breakers))), trigger.location)
+            canonical,
+            Cycle(loop, tuple(sorted(set(breakers))), first.location if first else None),
         )
 
     def _unknown(self, reason: str, name: str, location: Location | None) -> None:
@@ -1043,7 +1085,10 @@ def _deep_recursion() -> Iterator[None]:
 def trace_call(tracer: Tracer, function: Function, arguments: tuple[exp.Expr, ...]) -> Cascade:
     """What one call of `function` (an RPC, `SELECT f(…)` or `CALL p(…)`) does."""
     with _deep_recursion():
-        return _trace_call(tracer, function, arguments)
+        try:
+            return _trace_call(tracer, function, arguments)
+        finally:
+            tracer._forget_tainted()
 
 
 def _trace_call(tracer: Tracer, function: Function, arguments: tuple[exp.Expr, ...]) -> Cascade:

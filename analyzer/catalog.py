@@ -113,7 +113,7 @@ class Function:
     search_path_at_creation: tuple[str, ...] = DEFAULT_SEARCH_PATH
     returns_table: tuple[Argument, ...] = ()  # the columns of RETURNS TABLE (…)
 
-    @property
+    @cached_property
     def input_types(self) -> tuple[str, ...]:
         return tuple(a.type for a in self.arguments if a.mode in {"in", "inout", "variadic"})
 
