@@ -20,6 +20,7 @@ distorts less than wall time; both are recorded.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -435,6 +436,19 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def source_state() -> str | None:
+    """The commit, and whether analyzer/ or rules/ differ from it (so that a run can
+    tell when the code changed under it)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    diff = subprocess.run(
+        ["git", "diff", "HEAD", "--", "analyzer", "rules"], capture_output=True, cwd=ROOT
+    ).stdout
+    suffix = f"+uncommitted:{hashlib.sha256(diff).hexdigest()[:8]}" if diff else ""
+    return (commit + suffix) or None
+
+
 def versions() -> dict[str, str | None]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -458,16 +472,7 @@ def versions() -> dict[str, str | None]:
             capture_output=True,
             text=True,
         ).stdout.strip()
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "analyzer", "rules"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout.strip()
-    found["commit"] = (commit + ("+uncommitted" if dirty else "")) or None
+    found["commit"] = source_state()
     return found
 
 
@@ -690,6 +695,9 @@ def main(argv: list[str] | None = None) -> int:
         folder, _ = ensure_corpus(name, args.seed, small=args.ci)
         results["corpora"][name] = measure_corpus(name, folder, args)
     results["machine"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    results["versions"]["commit_after"] = source_state()
+    if results["versions"]["commit_after"] != results["versions"]["commit"]:
+        log("the analyzer's code changed during the run: figures mix versions")
     results["targets"] = targets(results["corpora"])
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
