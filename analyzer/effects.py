@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from sqlglot import exp
@@ -532,28 +532,49 @@ class SqlEffects:
             return []
         name, table, names = resolved
         columns, accumulations, deltas = _set_assignments(node.expressions, names, table)
-        where = node.args.get("where")
-        key_values = _key_values(where, names, table)
-        keys = [column for column, _ in key_values]
         # With FROM, the key values come from a joined relation: one row per match.
-        keyed_by = "set" if node.args.get("from_") else _keyed_by(keys, where, table)
+        write = self._keyed_write(
+            node, "update", name, table, names, "from_", guard, location, ctes, inferred
+        )
         return [
-            Write(
-                name,
-                "update",
-                location,
-                guard,
+            replace(
+                write,
                 columns=tuple(columns),
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
-                keyed_by=keyed_by,
-                inferred=inferred,
-                text=_one_line(node),
-                sources=_sources(node, ctes),
-                key_columns=tuple(sorted(set(keys))),
-                key_values=tuple(key_values),
             )
         ]
+
+    def _keyed_write(
+        self,
+        node: exp.Expr,
+        kind: str,
+        name: str | None,
+        table: Table | None,
+        names: set[str],
+        join_clause: str,
+        guard: Guard,
+        location: Location,
+        ctes: set[str],
+        inferred: bool,
+    ) -> Write:
+        """An UPDATE or DELETE and the row(s) its WHERE clause picks."""
+        where = node.args.get("where")
+        key_values = _key_values(where, names, table)
+        keys = [column for column, _ in key_values]
+        keyed_by = "set" if node.args.get(join_clause) else _keyed_by(keys, where, table)
+        return Write(
+            name,
+            kind,
+            location,
+            guard,
+            keyed_by=keyed_by,
+            inferred=inferred,
+            text=_one_line(node),
+            sources=_sources(node, ctes),
+            key_columns=tuple(sorted(set(keys))),
+            key_values=tuple(key_values),
+        )
 
     def _delete(
         self, node: exp.Delete, guard: Guard, location: Location, ctes: set[str], inferred: bool
@@ -563,22 +584,9 @@ class SqlEffects:
         if resolved is None:
             return []
         name, table, names = resolved
-        where = node.args.get("where")
-        key_values = _key_values(where, names, table)
-        keys = [column for column, _ in key_values]
-        keyed_by = "set" if node.args.get("using") else _keyed_by(keys, where, table)
         return [
-            Write(
-                name,
-                "delete",
-                location,
-                guard,
-                keyed_by=keyed_by,
-                inferred=inferred,
-                text=_one_line(node),
-                sources=_sources(node, ctes),
-                key_columns=tuple(sorted(set(keys))),
-                key_values=tuple(key_values),
+            self._keyed_write(
+                node, "delete", name, table, names, "using", guard, location, ctes, inferred
             )
         ]
 
