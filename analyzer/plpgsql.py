@@ -16,8 +16,10 @@ that sqlglot cannot parse only costs that fragment its tree (None plus a diagnos
 from __future__ import annotations
 
 import bisect
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -443,11 +445,20 @@ class _BodyTokenizer(Postgres.Tokenizer):
     COMMANDS: ClassVar[set[TokenType]] = set()
 
 
-class _SqlParser(PostgresParser):
-    # sqlglot logs a warning when it falls back to an opaque Command; analysis must not
-    # print, and we report such fragments as diagnostics instead.
-    def _warn_unsupported(self) -> None:
-        return None
+_SQLGLOT_LOG = logging.getLogger("sqlglot")
+
+
+@contextmanager
+def _quiet_sqlglot() -> Iterator[None]:
+    """sqlglot logs a warning when it falls back to an opaque Command; analysis must not
+    print, and we report such fragments as diagnostics instead. (Subclassing the parser
+    to silence it breaks with sqlglot's compiled extension, sqlglotc.)"""
+    disabled = _SQLGLOT_LOG.disabled
+    _SQLGLOT_LOG.disabled = True
+    try:
+        yield
+    finally:
+        _SQLGLOT_LOG.disabled = disabled
 
 
 _DIALECT = Postgres()
@@ -579,7 +590,8 @@ def _parse_sql(text: str, mode: str) -> tuple[exp.Expr | None, str, int]:
     prefix = "" if mode == "query" else "SELECT "
     sql = prefix + text
     try:
-        trees = _SqlParser(dialect=_DIALECT).parse(_DIALECT.tokenize(sql), sql)
+        with _quiet_sqlglot():
+            trees = PostgresParser(dialect=_DIALECT).parse(_DIALECT.tokenize(sql), sql)
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
         description = _TOKEN_REPR.sub(
