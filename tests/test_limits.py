@@ -43,17 +43,6 @@ def _elapsed(paths: list[str]) -> float:
 # ---- big files --------------------------------------------------------------------------------
 
 
-def test_loading_time_grows_linearly_with_the_input(tmp_path: Path) -> None:
-    """4x the statements cost about 4x the time (it was quadratic: every statement copied
-    the undo journal of all earlier ones, and resolving a function name scanned them all)."""
-    small, large = tmp_path / "small.sql", tmp_path / "large.sql"
-    small.write_text(_sets(150), encoding="utf-8")
-    large.write_text(_sets(600), encoding="utf-8")
-    _elapsed([str(small)])  # warm up
-    ratio = _elapsed([str(large)]) / _elapsed([str(small)])
-    assert ratio < 8, ratio  # linear gives ~4, quadratic ~16
-
-
 def test_a_5_mb_file_of_seed_data_and_ddl_is_analysed(tmp_path: Path) -> None:
     path = tmp_path / "dump.sql"
     rows = ",\n".join(f"({i}, 'seed row {i} with some text', {i % 7})" for i in range(40_000))
