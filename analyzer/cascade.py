@@ -17,7 +17,9 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
+import networkx as nx
 from sqlglot import exp
 
 from analyzer.builtins import is_builtin
@@ -48,33 +50,77 @@ Key = tuple[str, ...]
 
 class Tally:
     """Counts as (lo, hi) pairs per key: ('firing', trigger), ('call', function),
-    ('write', table, kind), ('scan', table)."""
+    ('write', table, kind), ('scan', table).
+
+    Adding a tally records it as a part, scaled by (lo, hi) factors, and costs O(1); the
+    parts are summed into one dict the first time `counts` is read. The engine reads the
+    tally of every memoized row event when it stores it, so each sub-cascade's counts are
+    summed once however many parents share it, and the tallies of the firings, bodies and
+    writes in between (read by nobody else) are summed straight into it, never copied.
+    """
+
+    __slots__ = ("_counts", "_parts")
 
     def __init__(self) -> None:
-        self.counts: dict[Key, tuple[int, int]] = {}
+        self._counts: dict[Key, tuple[int, int]] = {}
+        self._parts: list[tuple[Tally, int, int]] = []
+
+    @property
+    def counts(self) -> dict[Key, tuple[int, int]]:
+        self.settle()
+        return self._counts
+
+    def settle(self) -> None:
+        """Sum the pending parts now."""
+        if self._parts:
+            self._sum_parts()
 
     def bump(self, key: Key, lo: int = 1, hi: int = 1) -> None:
-        old_lo, old_hi = self.counts.get(key, (0, 0))
-        self.counts[key] = (old_lo + lo, old_hi + hi)
+        old_lo, old_hi = self._counts.get(key, (0, 0))
+        self._counts[key] = (old_lo + lo, old_hi + hi)
 
     def add(self, other: Tally, certain: bool = True, times: int = 1) -> None:
-        # The engine's hottest loop: every sub-cascade's counts are folded into its parent.
-        counts = self.counts
-        low_factor = times if certain else 0
-        for key, (lo, hi) in other.counts.items():
-            old = counts.get(key)
-            if old is None:
-                counts[key] = (lo * low_factor, hi * times)
-            else:
-                counts[key] = (old[0] + lo * low_factor, old[1] + hi * times)
+        if times and (other._counts or other._parts):
+            self._parts.append((other, times if certain else 0, times))
+
+    def _sum_parts(self) -> None:
+        # Parts still holding parts of their own are walked, not summed on their own: a
+        # tally with pending parts has exactly one reader, so nothing is lost by not
+        # keeping its sum.
+        leaves: list[tuple[dict[Key, tuple[int, int]], int, int]] = [(self._counts, 1, 1)]
+        stack = list(self._parts)
+        self._parts = []
+        while stack:
+            part, low, high = stack.pop()
+            stack.extend((inner, low * a, high * b) for inner, a, b in part._parts)
+            if part._counts:
+                leaves.append((part._counts, low, high))
+        # The largest unscaled part (typically the sub-cascade below a firing) is copied
+        # whole, at C speed; only the others are added key by key.
+        base = max(
+            (index for index, (_, low, high) in enumerate(leaves) if low == high == 1),
+            key=lambda index: len(leaves[index][0]),
+        )
+        counts = dict(leaves[base][0])
+        for index, (part_counts, low, high) in enumerate(leaves):
+            if index == base:
+                continue
+            for key, (lo, hi) in part_counts.items():
+                old = counts.get(key)
+                if old is None:
+                    counts[key] = (lo * low, hi * high)
+                else:
+                    counts[key] = (old[0] + lo * low, old[1] + hi * high)
+        self._counts = counts
 
     @staticmethod
     def hull(first: Tally, second: Tally) -> Tally:
         """Either one happens: lo is the smaller, hi the larger count."""
         result = Tally()
-        for key in sorted(set(first.counts) | set(second.counts)):
-            a, b = first.counts.get(key, (0, 0)), second.counts.get(key, (0, 0))
-            result.counts[key] = (min(a[0], b[0]), max(a[1], b[1]))
+        a_counts, b_counts = first.counts, second.counts
+        for key in sorted(set(a_counts) | set(b_counts)):
+            a, b = a_counts.get(key, (0, 0)), b_counts.get(key, (0, 0))
+            result._counts[key] = (min(a[0], b[0]), max(a[1], b[1]))
         return result
 
 
@@ -228,11 +274,78 @@ class Tracer:
             if isinstance(atom, DepthAtom)
         ]
         self.depth_cap = max(thresholds) + 1 if thresholds else 0
+        # The triggers that fire on each table (not disabled, not replica-only), by name.
         self._triggers: dict[str, list[Trigger]] = {}
         for trigger in self.catalog.triggers.values():
-            self._triggers.setdefault(trigger.table, []).append(trigger)
+            if trigger.enabled not in {"disabled", "replica"}:
+                self._triggers.setdefault(trigger.table, []).append(trigger)
         for triggers in self._triggers.values():
             triggers.sort(key=lambda t: t.name)
+
+    @cached_property
+    def _table_bit(self) -> dict[str, int]:
+        names = set(self.catalog.tables) | set(self._triggers)
+        names |= {effect.table for effect in self._writes_of_all() if effect.table}
+        return {name: index for index, name in enumerate(sorted(names))}
+
+    def _writes_of_all(self) -> Iterator[Write]:
+        for body in self.model.bodies.functions.values():
+            for effect in body.effects:
+                if isinstance(effect, Write):
+                    yield effect
+
+    @cached_property
+    def _writable_from(self) -> dict[str, int]:
+        """Per table, the tables (a bit per `_table_bit`) that the cascade of a row event
+        on it may write: through its triggers' functions and the functions they call,
+        and its FK actions, transitively. An over-approximation: every event, every
+        guard."""
+        bit = self._table_bit
+        graph: nx.DiGraph[str] = nx.DiGraph()
+        graph.add_nodes_from(bit)
+        for table, triggers in self._triggers.items():
+            for trigger in triggers:
+                function = self.model.trigger_function(trigger)
+                for written in self._tables_written_by(function) if function else ():
+                    graph.add_edge(table, written)
+        for table in self.catalog.tables:
+            for fk in self.catalog.referencing_keys(table):
+                graph.add_edge(table, fk.table)
+        condensed = nx.condensation(graph)
+        below: dict[int, int] = {}
+        for component in reversed(list(nx.topological_sort(condensed))):
+            reach = 0
+            for member in condensed.nodes[component]["members"]:
+                for successor in graph.successors(member):
+                    reach |= 1 << bit[successor]
+            for successor in condensed.successors(component):
+                reach |= below[successor]
+            below[component] = reach
+        mapping = condensed.graph["mapping"]
+        return {table: below[mapping[table]] for table in bit}
+
+    def _may_write(self, table: str, target: str) -> bool:
+        """Whether the cascade of a row event on `table` may write `target`."""
+        index = self._table_bit.get(target)
+        return index is None or bool(self._writable_from.get(table, -1) >> index & 1)
+
+    def _tables_written_by(self, function: Function) -> set[str]:
+        """Tables `function` and the functions it calls (transitively) write."""
+        written: set[str] = set()
+        seen = {function.key}
+        todo = [function]
+        while todo:
+            current = todo.pop()
+            body = self.model.effects_of(current)
+            for effect in body.effects if body else ():
+                if isinstance(effect, Write) and effect.table:
+                    written.add(effect.table)
+                elif isinstance(effect, CallEffect):
+                    callee = self.model.resolve_call(current, effect)
+                    if callee is not None and callee.key not in seen:
+                        seen.add(callee.key)
+                        todo.append(callee)
+        return written
 
     # ---- entry ----------------------------------------------------------------------
 
@@ -377,11 +490,7 @@ class Tracer:
     # ---- row events --------------------------------------------------------------------
 
     def _active(self, table: str) -> list[Trigger]:
-        return [
-            t
-            for t in self._triggers.get(table, [])
-            if t.enabled != "disabled" and t.enabled != "replica"
-        ]
+        return self._triggers.get(table, [])
 
     def _row(
         self,
@@ -399,6 +508,12 @@ class Tracer:
         `path` is insert | update | delete | upsert-conflict | ignore-conflict;
         `conflict_guard` is an upsert's DO UPDATE … WHERE condition.
         """
+        if frame.deleting:
+            # A row an FK action deleted matters only to the writes below that can reach
+            # its table: forgetting it elsewhere lets every FK path share one memo entry.
+            deleting = frozenset(gone for gone in frame.deleting if self._may_write(table, gone[0]))
+            if deleting != frame.deleting:
+                frame = replace(frame, deleting=deleting)
         key = (
             table,
             path,
@@ -431,6 +546,7 @@ class Tracer:
             )
         finally:
             del self._in_progress[key]
+        result.tally.settle()  # every reader of the memo shares one sum
         self.memo[key] = result
         return result
 
