@@ -13,11 +13,13 @@ once; recursion is cut at the first repeated (trigger, event) frame and reported
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TypeVar
 
 import networkx as nx
 from sqlglot import exp
@@ -46,29 +48,36 @@ TREE_DEPTH_SHOWN = 200
 # Python frames the engine uses per trigger level, with room to spare.
 _FRAMES_PER_LEVEL = 16
 Key = tuple[str, ...]
+# The upper bound of a count nothing bounds: the rows a set-based write touches.
+UNBOUNDED = math.inf
+_Count = TypeVar("_Count", int, float)
 
 
 class Tally:
     """Counts as (lo, hi) pairs per key: ('firing', trigger), ('call', function),
-    ('write', table, kind), ('scan', table).
+    ('write', table, kind), ('scan', table). `hi` may be UNBOUNDED.
 
     Adding a tally records it as a part, scaled by (lo, hi) factors, and costs O(1); the
-    parts are summed into one dict the first time `counts` is read. The engine reads the
-    tally of every memoized row event when it stores it, so each sub-cascade's counts are
-    summed once however many parents share it, and the tallies of the firings, bodies and
-    writes in between (read by nobody else) are summed straight into it, never copied.
+    parts are summed the first time `counts` is read. The engine settles the tally of
+    every memoized row event when it stores it, so each sub-cascade's counts are summed
+    once however many parents share it, and the tallies of the firings, bodies and writes
+    in between (read by nobody else) are summed straight into it, never copied. Lower and
+    upper counts are kept apart: a part that may not happen (lo factor 0) adds nothing to
+    the lower counts, and the largest part is copied whole rather than key by key.
     """
 
-    __slots__ = ("_counts", "_parts")
+    __slots__ = ("_hi", "_lo", "_parts")
 
     def __init__(self) -> None:
-        self._counts: dict[Key, tuple[int, int]] = {}
-        self._parts: list[tuple[Tally, int, int]] = []
+        self._lo: dict[Key, int] = {}  # a key missing here has lo 0
+        self._hi: dict[Key, float] = {}  # every key; an int, or UNBOUNDED
+        self._parts: list[tuple[Tally, int, float]] = []
 
     @property
-    def counts(self) -> dict[Key, tuple[int, int]]:
+    def counts(self) -> dict[Key, tuple[int, float]]:
         self.settle()
-        return self._counts
+        lo = self._lo
+        return {key: (lo.get(key, 0), hi) for key, hi in self._hi.items()}
 
     def settle(self) -> None:
         """Sum the pending parts now."""
@@ -76,52 +85,65 @@ class Tally:
             self._sum_parts()
 
     def bump(self, key: Key, lo: int = 1, hi: int = 1) -> None:
-        old_lo, old_hi = self._counts.get(key, (0, 0))
-        self._counts[key] = (old_lo + lo, old_hi + hi)
+        if lo:
+            self._lo[key] = self._lo.get(key, 0) + lo
+        self._hi[key] = self._hi.get(key, 0) + hi
 
-    def add(self, other: Tally, certain: bool = True, times: int = 1) -> None:
-        if times and (other._counts or other._parts):
-            self._parts.append((other, times if certain else 0, times))
+    def add(self, other: Tally, certain: bool = True, times: float = 1) -> None:
+        """Add `other` `times` over; `times` may be UNBOUNDED only when not `certain`."""
+        if times and (other._hi or other._parts):
+            self._parts.append((other, int(times) if certain else 0, times))
 
     def _sum_parts(self) -> None:
         # Parts still holding parts of their own are walked, not summed on their own: a
         # tally with pending parts has exactly one reader, so nothing is lost by not
         # keeping its sum.
-        leaves: list[tuple[dict[Key, tuple[int, int]], int, int]] = [(self._counts, 1, 1)]
+        leaves: list[tuple[dict[Key, int], dict[Key, float], int, float]] = [
+            (self._lo, self._hi, 1, 1)
+        ]
         stack = list(self._parts)
         self._parts = []
         while stack:
             part, low, high = stack.pop()
             stack.extend((inner, low * a, high * b) for inner, a, b in part._parts)
-            if part._counts:
-                leaves.append((part._counts, low, high))
-        # The largest unscaled part (typically the sub-cascade below a firing) is copied
-        # whole, at C speed; only the others are added key by key.
-        base = max(
-            (index for index, (_, low, high) in enumerate(leaves) if low == high == 1),
-            key=lambda index: len(leaves[index][0]),
-        )
-        counts = dict(leaves[base][0])
-        for index, (part_counts, low, high) in enumerate(leaves):
-            if index == base:
-                continue
-            for key, (lo, hi) in part_counts.items():
-                old = counts.get(key)
-                if old is None:
-                    counts[key] = (lo * low, hi * high)
-                else:
-                    counts[key] = (old[0] + lo * low, old[1] + hi * high)
-        self._counts = counts
+            if part._hi:
+                leaves.append((part._lo, part._hi, low, high))
+        self._hi = _scaled_sum([(hi, high) for _, hi, _, high in leaves])
+        self._lo = _scaled_sum([(lo, low) for lo, _, low, _ in leaves if low])
 
     @staticmethod
     def hull(first: Tally, second: Tally) -> Tally:
         """Either one happens: lo is the smaller, hi the larger count."""
+        first.settle()
+        second.settle()
         result = Tally()
-        a_counts, b_counts = first.counts, second.counts
-        for key in sorted(set(a_counts) | set(b_counts)):
-            a, b = a_counts.get(key, (0, 0)), b_counts.get(key, (0, 0))
-            result._counts[key] = (min(a[0], b[0]), max(a[1], b[1]))
+        result._lo = {
+            key: min(lo, second._lo[key]) for key, lo in first._lo.items() if key in second._lo
+        }
+        hi = dict(first._hi)
+        for key, value in second._hi.items():
+            if value > hi.get(key, 0):
+                hi[key] = value
+        result._hi = hi
         return result
+
+
+def _scaled_sum(parts: list[tuple[dict[Key, _Count], _Count]]) -> dict[Key, _Count]:
+    """The sum of factor * counts. The largest unscaled dict (typically the sub-cascade below a
+    firing) is copied whole, at C speed; only the others are added key by key."""
+    unscaled = [index for index, (_, factor) in enumerate(parts) if factor == 1]
+    base = max(unscaled, key=lambda index: len(parts[index][0]), default=-1)
+    total = dict(parts[base][0]) if base >= 0 else {}
+    for index, (counts, factor) in enumerate(parts):
+        if index == base:
+            continue
+        if factor == 1:
+            for key, value in counts.items():
+                total[key] = total.get(key, 0) + value
+        else:
+            for key, value in counts.items():
+                total[key] = total.get(key, 0) + value * factor
+    return total
 
 
 @dataclass
@@ -264,6 +286,8 @@ class Tracer:
         self.cycles: dict[tuple[str, ...], Cycle] = {}
         self.unknowns: dict[tuple[str, str, Location | None], Unknown] = {}
         self.children = 1
+        # Hulls of memoized tallies, which every writer of the same upsert shares.
+        self._hulls: dict[tuple[Tally, Tally], Tally] = {}
         # pg_trigger_depth() tests decide differently only up to their largest threshold:
         # deeper frames share one memo entry.
         thresholds = [
@@ -323,6 +347,12 @@ class Tracer:
             below[component] = reach
         mapping = condensed.graph["mapping"]
         return {table: below[mapping[table]] for table in bit}
+
+    def _hull(self, first: Tally, second: Tally) -> Tally:
+        found = self._hulls.get((first, second))
+        if found is None:
+            found = self._hulls[(first, second)] = Tally.hull(first, second)
+        return found
 
     def _may_write(self, table: str, target: str) -> bool:
         """Whether the cascade of a row event on `table` may write `target`."""
@@ -438,7 +468,7 @@ class Tracer:
             self._row(table, event, columns, changed, maybe, frame)
             for event in ("insert", "update", "delete")
         ]
-        tally = Tally.hull(Tally.hull(results[0].tally, results[1].tally), results[2].tally)
+        tally = self._hull(self._hull(results[0].tally, results[1].tally), results[2].tally)
         return _Result(tally, [n for r in results for n in r.nodes])
 
     def _set_columns(self, table: str, columns: Iterable[str] | None) -> frozenset[str]:
@@ -954,7 +984,7 @@ class Tracer:
                 conflict_guard=write.conflict_guard,
             )
             row = _Result(
-                Tally.hull(new.tally, old.tally),
+                self._hull(new.tally, old.tally),
                 [
                     Node("path", table, "row is new", children=new.nodes),
                     Node("path", table, "row exists (conflict)", children=old.nodes),
@@ -964,7 +994,7 @@ class Tracer:
             new = self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
             old = self._row(table, "ignore-conflict", frozenset(), frozenset(), frozenset(), frame)
             row = _Result(
-                Tally.hull(new.tally, old.tally),
+                self._hull(new.tally, old.tally),
                 [
                     Node("path", table, "row is new", children=new.nodes),
                     Node("path", table, "row exists: DO NOTHING", children=old.nodes),
@@ -975,7 +1005,7 @@ class Tracer:
                 self._row(table, e, columns, changed, maybe, frame)
                 for e in ("insert", "update", "delete")
             ]
-            merged = Tally.hull(Tally.hull(results[0].tally, results[1].tally), results[2].tally)
+            merged = self._hull(self._hull(results[0].tally, results[1].tally), results[2].tally)
             row = _Result(merged, [n for r in results for n in r.nodes])
         else:
             row = _Result(Tally(), [])
@@ -1127,29 +1157,47 @@ def _entry_label(entry: TraceEntry) -> str:
 
 
 def totals_document(tally: Tally, bound: int) -> dict[str, object]:
-    """The DESIGN.md totals shape for one bound: 0 = lo (totals_min), 1 = hi (totals)."""
-    firings: dict[str, int] = {}
-    calls: dict[str, int] = {}
-    writes: dict[str, dict[str, int]] = {}
-    scans = 0
+    """The DESIGN.md totals shape for one bound: 0 = lo (totals_min), 1 = hi (totals).
+
+    A count with no upper bound (UNBOUNDED: rows of a set-based write) is null, and so
+    is any sum it enters.
+    """
+    firings: dict[str, int | None] = {}
+    calls: dict[str, int | None] = {}
+    writes: dict[str, dict[str, int | None]] = {}
+    scans: int | None = 0
     for key, pair in sorted(tally.counts.items()):
         value = pair[bound]
+        count = None if value == UNBOUNDED else int(value)
         if key[0] == "firing" and value:
-            firings[key[1]] = value
+            firings[key[1]] = count
         elif key[0] == "call" and value:
-            calls[key[1]] = value
+            calls[key[1]] = count
         elif key[0] == "write" and value:
             row = writes.setdefault(key[1], {"insert": 0, "update": 0, "delete": 0, "upsert": 0})
-            row[key[2] if key[2] in row else "update"] += value
+            kind = key[2] if key[2] in row else "update"
+            row[kind] = bounded_sum([row[kind], count])
         elif key[0] == "scan":
-            scans += value
+            scans = bounded_sum([scans, count])
     return {
         "trigger_firings": firings,
         "function_calls": calls,
         "row_writes": writes,
         "aggregate_scans": scans,
-        "total_row_writes": sum(sum(kinds.values()) for kinds in writes.values()),
+        "total_row_writes": bounded_sum(
+            [bounded_sum(list(kinds.values())) for kinds in writes.values()]
+        ),
     }
+
+
+def bounded_sum(counts: Iterable[int | None]) -> int | None:
+    """The sum of counts where None is unbounded: None if any is."""
+    total = 0
+    for count in counts:
+        if count is None:
+            return None
+        total += count
+    return total
 
 
 def trace_document(cascade: Cascade) -> dict[str, object]:
