@@ -84,6 +84,11 @@ class Tally:
         if self._parts:
             self._sum_parts()
 
+    def upper_total(self, what: str) -> float:
+        """The upper bound of every count of one kind ('write', 'firing', …) together."""
+        self.settle()
+        return sum(hi for key, hi in self._hi.items() if key[0] == what)
+
     def bump(self, key: Key, lo: int = 1, hi: int = 1) -> None:
         if lo:
             self._lo[key] = self._lo.get(key, 0) + lo
