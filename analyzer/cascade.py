@@ -279,6 +279,9 @@ class _Frame:
     # Transition tables (REFERENCING … AS name) of this firing, and those known to be empty.
     transitions: frozenset[str] = frozenset()
     empty_relations: frozenset[str] = frozenset()
+    # Rows in those transition tables: the rows of the statement that fired the trigger
+    # (UNBOUNDED when not known, as for a row-level trigger's).
+    transition_rows: float = UNBOUNDED
 
 
 class Tracer:
@@ -427,10 +430,10 @@ class Tracer:
                 else (frozenset())
             )
             before = self._statement_triggers(
-                table, events, columns, frame, timing="before", empty_events=empty
+                table, events, columns, frame, "before", empty, entry.rows
             )
             after = self._statement_triggers(
-                table, events, columns, frame, timing="after", empty_events=empty
+                table, events, columns, frame, "after", empty, entry.rows
             )
             statement.add(before.tally)
             statement.add(after.tally)
@@ -492,7 +495,9 @@ class Tracer:
         frame: _Frame,
         timing: str | None = None,
         empty_events: frozenset[str] = frozenset(),
+        rows: float = UNBOUNDED,
     ) -> _Result:
+        """`rows`: the rows the statement writes, which its transition tables hold."""
         tally = Tally()
         nodes: list[Node] = []
         wanted = set(events)
@@ -517,7 +522,7 @@ class Tracer:
                     if event in empty_events
                     else frozenset()
                 )
-                fired = self._fire(trigger, context, frame, event, True, empty)
+                fired = self._fire(trigger, context, frame, event, True, empty, rows)
                 tally.add(fired.tally)
                 nodes.extend(fired.nodes)
         return _Result(tally, nodes)
@@ -725,6 +730,7 @@ class Tracer:
         event: str,
         certain: bool,
         empty: frozenset[str] = frozenset(),
+        transition_rows: float = UNBOUNDED,
     ) -> Tracer._Fired:
         when: Truth = True
         if trigger.when is not None:
@@ -770,6 +776,7 @@ class Tracer:
             stack=(*frame.stack, frame_key),
             transitions=frozenset(name for _, name in trigger.referencing),
             empty_relations=empty,
+            transition_rows=transition_rows,
         )
         run = self._run(function, context, inner, {})
         tally.add(run.tally, certain=certain)
@@ -958,8 +965,9 @@ class Tracer:
             "insert-or-ignore": ("insert",),
             "merge": ("insert", "update", "delete"),
         }.get(write.kind, (write.kind,))
-        before = self._statement_triggers(table, events, columns, frame, timing="before")
-        after = self._statement_triggers(table, events, columns, frame, timing="after")
+        rows = self._rows_written(write, frame)
+        before = self._statement_triggers(table, events, columns, frame, "before", rows=rows)
+        after = self._statement_triggers(table, events, columns, frame, "after", rows=rows)
         if write.kind == "truncate":
             result = self._statement_triggers(table, ("truncate",), None, frame)
             tally.add(result.tally)
@@ -1015,7 +1023,8 @@ class Tracer:
         else:
             row = _Result(Tally(), [])
         tally.add(before.tally)
-        tally.add(row.tally, certain=certain_rows)
+        # A set-keyed write's row cascade runs once per row it touches: none or more.
+        tally.add(row.tally, certain=certain_rows, times=rows)
         tally.add(after.tally)
         detail = write.kind + (f" [if {guard_text}]" if guard_text else "")
         if write.accumulations:
@@ -1034,6 +1043,17 @@ class Tracer:
             ref=write,
         )
         return _Result(tally, [node])
+
+    def _rows_written(self, write: Write, frame: _Frame) -> float:
+        """The most rows one run of `write` can touch (UNBOUNDED when nothing bounds it)."""
+        if write.keyed_by == "row":
+            return 1
+        if write.max_rows is not None:
+            return write.max_rows
+        if write.rows_from and write.rows_from in frame.transitions:
+            # An aggregate without GROUP BY yields one row even from an empty relation.
+            return max(frame.transition_rows, 1)
+        return UNBOUNDED
 
     # ---- foreign key actions -------------------------------------------------------------
 
