@@ -13,6 +13,7 @@ once; recursion is cut at the first repeated (trigger, event) frame and reported
 
 from __future__ import annotations
 
+import gc
 import math
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -388,7 +389,7 @@ class Tracer:
     # ---- entry ----------------------------------------------------------------------
 
     def trace(self, entry: TraceEntry) -> Cascade:
-        with _deep_recursion():
+        with _tracing():
             try:
                 return self._trace(entry)
             finally:
@@ -1261,19 +1262,30 @@ def trace_document(cascade: Cascade) -> dict[str, object]:
 
 
 @contextmanager
-def _deep_recursion() -> Iterator[None]:
-    """The engine recurses once per trigger level: allow MAX_TRIGGER_DEPTH levels."""
+def _tracing() -> Iterator[None]:
+    """The engine recurses once per trigger level: allow MAX_TRIGGER_DEPTH levels.
+
+    It also allocates millions of small tuples and dicts and frees nearly all of them by
+    reference counting; the cycle collector, triggered by those allocations and walking
+    the whole heap (catalog, syntax trees, memo), took half the time of tracing every
+    table of the `triggers` benchmark corpus. It is paused for the trace; the little a
+    trace leaves in cycles is collected after it.
+    """
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, MAX_TRIGGER_DEPTH * _FRAMES_PER_LEVEL + 1000))
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
+        if collecting:
+            gc.enable()
         sys.setrecursionlimit(previous)
 
 
 def trace_call(tracer: Tracer, function: Function, arguments: tuple[exp.Expr, ...]) -> Cascade:
     """What one call of `function` (an RPC, `SELECT f(…)` or `CALL p(…)`) does."""
-    with _deep_recursion():
+    with _tracing():
         try:
             return _trace_call(tracer, function, arguments)
         finally:
