@@ -1030,9 +1030,11 @@ class Tracer:
         detail = write.kind + (f" [if {guard_text}]" if guard_text else "")
         if write.accumulations:
             detail += " accumulates " + ", ".join(a.column for a in write.accumulations)
-        multiplicity = {"row": "1 row", "set": "per affected row", "table": "all rows"}[
-            write.keyed_by
-        ]
+        multiplicity = {"row": "1 row", "table": "all rows"}.get(
+            write.keyed_by,
+            "per affected row, "
+            + ("no upper bound" if rows == UNBOUNDED else f"at most {int(rows)}"),
+        )
         node = Node(
             "statement",
             table,

@@ -13,13 +13,14 @@ transition table, the rows of the statement that fired the trigger.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from analyzer.analysis import analyze
-from analyzer.cascade import UNBOUNDED, TraceEntry, Tracer, bounded_sum
+from analyzer.cascade import UNBOUNDED, Node, TraceEntry, Tracer, bounded_sum
 from analyzer.config import Config
 from analyzer.effects import Write, analyze_bodies
 from analyzer.graph import build_model
@@ -70,6 +71,12 @@ def written(tmp_path: Path, body: str) -> Write:
     (effects,) = [b for key, b in bodies.functions.items() if key.startswith("public.f(")]
     (write,) = [e for e in effects.effects if isinstance(e, Write)]
     return write
+
+
+def walk(node: Node) -> Iterator[Node]:
+    yield node
+    for child in node.children:
+        yield from walk(child)
 
 
 def counts(tracer: Tracer, rows: int = 1) -> dict[tuple[str, ...], tuple[int, float]]:
@@ -132,6 +139,11 @@ def test_a_write_from_the_transition_table_alone_is_bounded_by_the_statements_ro
         assert found[("write", MESSAGES, kind)] == (0, rows)
         if kind != "insert":
             assert found[("firing", "public.messages.messages_log")] == (0, rows)
+    cascade = tracer(tmp_path, body, STATEMENT_TRIGGER).trace(
+        TraceEntry("public.sessions", "update", columns=("n",), rows=7)
+    )
+    (write,) = [n for n in walk(cascade.tree) if n.kind == "statement" and n.name == MESSAGES]
+    assert write.multiplicity == "per affected row, at most 7"
 
 
 @pytest.mark.parametrize(
@@ -211,6 +223,9 @@ def test_trace_text_shows_an_unbounded_count_as_infinite(tmp_path: Path) -> None
     assert "insert rows public.log 0..∞" in lines
     assert "update rows public.sessions 1" in lines
     assert "row writes total 1..∞" in lines
+    assert any(
+        "public.messages update (per affected row, no upper bound)" in line for line in lines
+    )
     assert any(line.startswith("∞: no upper bound: a set-based write") for line in lines)
 
 
