@@ -211,7 +211,7 @@ def compare(
         hi, lo = high_writes.get(table, zero), low_writes.get(table, zero)
         server = stats.row_writes.get(table, RowWrites())
         measured = {"insert": server.insert, "update": server.update, "delete": server.delete}
-        if hi["upsert"]:
+        if hi["upsert"] != 0:  # None: unbounded
             merged = ("insert", "update", "upsert")
             rows = [
                 (

@@ -20,13 +20,14 @@ import pytest
 from rich.console import Console
 
 from analyzer.analysis import analyze
-from analyzer.cascade import UNBOUNDED, Node, TraceEntry, Tracer, bounded_sum
+from analyzer.cascade import UNBOUNDED, Cascade, Node, Tally, TraceEntry, Tracer, bounded_sum
 from analyzer.config import Config
 from analyzer.effects import Write, analyze_bodies
 from analyzer.graph import build_model
 from analyzer.loader import load
+from analyzer.pgserver import RowWrites, XactStats
 from analyzer.report.trace import render_json, render_text
-from analyzer.verify import Count
+from analyzer.verify import Count, compare
 
 SCHEMA = """
 CREATE TABLE public.sessions (id bigint PRIMARY KEY, user_id bigint NOT NULL, n integer);
@@ -242,3 +243,19 @@ def test_write_amplification_says_unbounded_rather_than_a_number(tmp_path: Path)
         "source row (public.log unbounded, public.messages unbounded, public.sessions 1) "
         "through a trigger chain 2 deep; per operation: UPDATE unbounded"
     ]
+
+
+def test_verify_compares_an_unbounded_upsert_on_inserts_and_updates_together() -> None:
+    written = Tally()
+    written.bump(("write", "public.daily", "upsert"))
+    written.bump(("call", "public.f"))
+    rows = Tally()
+    rows.add(written, certain=False, times=UNBOUNDED)
+    predicted = Cascade(TraceEntry("public.t", "insert"), Tally(), rows, Node("row", "t"), [], [])
+    server = XactStats({"public.f": 3}, {"public.daily": RowWrites(2, 1, 0)})
+    counts, _ = compare(predicted, server, frozenset({"public.f"}))
+    assert counts == (
+        Count("function", "public.f", "calls", 0, None, 3),
+        Count("table", "public.daily", "insert+update", 0, None, 3),
+    )
+    assert all(count.agrees for count in counts)
