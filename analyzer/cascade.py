@@ -316,26 +316,13 @@ class Tracer:
             triggers.sort(key=lambda t: t.name)
 
     @cached_property
-    def _table_bit(self) -> dict[str, int]:
-        names = set(self.catalog.tables) | set(self._triggers)
-        names |= {effect.table for effect in self._writes_of_all() if effect.table}
-        return {name: index for index, name in enumerate(sorted(names))}
-
-    def _writes_of_all(self) -> Iterator[Write]:
-        for body in self.model.bodies.functions.values():
-            for effect in body.effects:
-                if isinstance(effect, Write):
-                    yield effect
-
-    @cached_property
-    def _writable_from(self) -> dict[str, int]:
-        """Per table, the tables (a bit per `_table_bit`) that the cascade of a row event
-        on it may write: through its triggers' functions and the functions they call,
-        and its FK actions, transitively. An over-approximation: every event, every
-        guard."""
-        bit = self._table_bit
+    def _writable_from(self) -> tuple[dict[str, int], dict[str, int]]:
+        """A bit per table, and per table the tables (as bits) that the cascade of a row
+        event on it may write: through its triggers' functions and the functions they
+        call, and its FK actions, transitively. An over-approximation: every event,
+        every guard."""
         graph: nx.DiGraph[str] = nx.DiGraph()
-        graph.add_nodes_from(bit)
+        graph.add_nodes_from(self.catalog.tables)
         for table, triggers in self._triggers.items():
             for trigger in triggers:
                 function = self.model.trigger_function(trigger)
@@ -344,6 +331,7 @@ class Tracer:
         for table in self.catalog.tables:
             for fk in self.catalog.referencing_keys(table):
                 graph.add_edge(table, fk.table)
+        bit = {name: index for index, name in enumerate(sorted(graph))}
         condensed = nx.condensation(graph)
         below: dict[int, int] = {}
         for component in reversed(list(nx.topological_sort(condensed))):
@@ -355,7 +343,7 @@ class Tracer:
                 reach |= below[successor]
             below[component] = reach
         mapping = condensed.graph["mapping"]
-        return {table: below[mapping[table]] for table in bit}
+        return bit, {table: below[mapping[table]] for table in bit}
 
     def _hull(self, first: Tally, second: Tally) -> Tally:
         found = self._hulls.get((first, second))
@@ -365,8 +353,9 @@ class Tracer:
 
     def _may_write(self, table: str, target: str) -> bool:
         """Whether the cascade of a row event on `table` may write `target`."""
-        index = self._table_bit.get(target)
-        return index is None or bool(self._writable_from.get(table, -1) >> index & 1)
+        bit, reach = self._writable_from
+        index = bit.get(target)
+        return index is None or bool(reach.get(table, -1) >> index & 1)
 
     def _tables_written_by(self, function: Function) -> set[str]:
         """Tables `function` and the functions it calls (transitively) write."""
@@ -379,6 +368,8 @@ class Tracer:
             for effect in body.effects if body else ():
                 if isinstance(effect, Write) and effect.table:
                     written.add(effect.table)
+                elif isinstance(effect, DynamicEffect):  # what its template was read as
+                    written.update(w.table for w in effect.inferred if w.table)
                 elif isinstance(effect, CallEffect):
                     callee = self.model.resolve_call(current, effect)
                     if callee is not None and callee.key not in seen:
