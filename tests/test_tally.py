@@ -1,10 +1,11 @@
-"""Tally: (lo, hi) counts summed lazily from scaled parts, and the engine's node facts."""
+"""The engine's bookkeeping: Tally's lazily summed (lo, hi) counts, memo keys, and the
+per-node facts the rules share."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from analyzer.cascade import UNBOUNDED, Node, Tally
+from analyzer.cascade import UNBOUNDED, Node, Tally, TraceEntry, Tracer
 from analyzer.config import Config
 from analyzer.graph import build_model
 from analyzer.loader import load
@@ -87,3 +88,42 @@ def test_trigger_depth_on_a_shared_subtree_reached_at_two_depths(tmp_path: Path)
     assert context.trigger_depth(b) == 3
     assert context.trigger_depth(x) == 3
     assert context.trigger_depth(c) == 2
+
+
+FK_SCHEMA = """
+CREATE TABLE public.sessions (id bigint PRIMARY KEY, n integer NOT NULL DEFAULT 0);
+CREATE TABLE public.messages (id bigint PRIMARY KEY,
+    session_id bigint NOT NULL REFERENCES public.sessions ON DELETE CASCADE);
+CREATE TABLE public.log (id bigserial PRIMARY KEY, note text);
+CREATE FUNCTION public.uncount() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE public.sessions SET n = n - 1 WHERE id = OLD.session_id;
+    RETURN OLD;
+END $$;
+CREATE FUNCTION public.log_it() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.log (note) VALUES ('gone');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER messages_uncount AFTER DELETE ON public.messages
+    FOR EACH ROW EXECUTE FUNCTION public.uncount();
+CREATE TRIGGER log_log AFTER INSERT ON public.log
+    FOR EACH ROW EXECUTE FUNCTION public.log_it();
+"""
+
+
+def test_the_fk_deleted_parent_stays_in_the_memo_where_the_cascade_can_write_it(
+    tmp_path: Path,
+) -> None:
+    """Deleting a session deletes its messages; their trigger's UPDATE of that session
+    finds nothing (the RI action runs after the parent is gone). A message deleted on its
+    own does update its session. One Tracer, both orders: the memo must not mix them."""
+    (tmp_path / "schema.sql").write_text(FK_SCHEMA, encoding="utf-8")
+    catalog = load([str(tmp_path)])
+    update = ("write", "public.sessions", "update")
+    for order in (("public.sessions", "public.messages"), ("public.messages", "public.sessions")):
+        tracer = Tracer(build_model(catalog))
+        found = {t: tracer.trace(TraceEntry(t, "delete")).totals().counts for t in order}
+        assert update not in found["public.sessions"]
+        assert found["public.sessions"][("write", "public.messages", "delete")] == (1, 1)
+        assert found["public.messages"][update] == (1, 1)
