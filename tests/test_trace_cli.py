@@ -564,3 +564,58 @@ def test_text_output_reports_an_unbroken_cycle() -> None:
 
 def test_text_output_is_deterministic() -> None:
     assert invoke(CHAT, *CONFLICT).stdout == invoke(CHAT, *CONFLICT).stdout
+
+
+def _child_row_entries() -> list[tuple[str, dict[str, Any]]]:
+    """Every server-measured entry whose FK action reaches a known number of child rows."""
+    found = []
+    for path in sorted(FIXTURES.glob("*/trace.toml")):
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        for entry in document["entry"]:
+            counts = set(entry.get("child_rows", {}).values())
+            if len(counts) == 1:
+                found.append((path.parent.name, entry))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("folder", "entry"),
+    _child_row_entries(),
+    ids=[f"{folder}:{entry['name']}" for folder, entry in _child_row_entries()],
+)
+def test_children_option_predicts_the_measured_fk_action(
+    folder: str, entry: dict[str, Any]
+) -> None:
+    """`--children N` is the number of rows each FK action reaches per parent row: with
+    the number the server's setup really had, the server's counts are within the trace."""
+    (children,) = set(entry["child_rows"].values())
+    document = trace_json(
+        str(FIXTURES / folder),
+        "--table",
+        entry["table"],
+        "--op",
+        entry["op"],
+        "--children",
+        str(children),
+    )
+    assert document["entry"]["children_per_parent"] == children
+    assert_server_within(document, entry)
+
+
+def test_children_zero_means_no_fk_action_rows() -> None:
+    folder = str(FIXTURES / "sem-fk-actions")
+    three = trace_json(folder, "--table", "orders", "--op", "delete", "--children", "3")
+    none = trace_json(folder, "--table", "orders", "--op", "delete", "--children", "0")
+    assert three["totals"]["row_writes"]["public.order_items"]["delete"] == 3
+    assert three["totals"]["function_calls"] == {"public.release_reserved_stock": 3}
+    assert none["totals"]["row_writes"].get("public.order_items", {}).get("delete", 0) == 0
+    assert none["totals"]["function_calls"] == {}
+    assert none["totals"]["total_row_writes"] == 1
+
+
+def test_children_must_not_be_negative() -> None:
+    result = invoke(
+        str(FIXTURES / "sem-fk-actions"), "--table", "orders", "--op", "delete", "--children", "-1"
+    )
+    assert result.exit_code == 2
+    assert "--children" in result.stderr

@@ -326,6 +326,27 @@ def test_dsn_run_prints_side_by_side_and_changes_nothing(empty_database: str) ->
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize(("children", "deletes"), [(0, 0), (3, 3)])
+def test_children_option_sets_the_rows_an_fk_action_reaches(
+    empty_database: str, children: int, deletes: int
+) -> None:
+    """The workload creates `--children` rows per FK-action child table and the trace
+    predicts the same number: the server deletes exactly that many order lines."""
+    code, out, err = run(
+        "verify", "fixtures/sem-fk-actions", "--table", "orders", "--op", "delete",
+        "--children", str(children), "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    document = json.loads(out)
+    (measurement,) = document["measurements"]
+    lines = measurement["server"]["row_writes"].get("public.order_items", {"delete": 0})
+    assert lines["delete"] == deletes
+    assert measurement["server"]["function_calls"].get("public.release_reserved_stock", 0) == (
+        deletes
+    )
+
+
+@pytest.mark.integration
 def test_a_wrong_prediction_is_a_difference(
     empty_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
