@@ -58,9 +58,9 @@ def render(report: CheckReport, presentation: Presentation) -> str:
         lines.append("")
         lines += ["| Severity | Rule | Location | Message |", "| --- | --- | --- | --- |"]
         for finding in report.findings:
-            severity = finding.severity.value
+            level = finding.severity.value
             lines.append(
-                f"| {_ICON[severity]} {severity} | {escape(finding.code)} {escape(finding.rule)} "
+                f"| {_ICON[level]} {level} | {escape(finding.code)} {escape(finding.rule)} "
                 f"| {_where(finding)} | {escape(finding.message)} |"
             )
         lines.append("")
