@@ -281,8 +281,8 @@ def trace(
             cascade = tracer.trace(entry)
     else:
         assert table is not None and op is not None
-        name = catalog.resolve_table(table.split("."))
-        if name not in catalog.tables:
+        name = catalog.lookup_relation(table)
+        if name is None:
             _usage_error(f"table {table} is not in the schema")
         set_columns = tuple(c.strip() for c in columns.split(",")) if columns else None
         cascade = tracer.trace(
