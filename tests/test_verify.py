@@ -410,6 +410,41 @@ def test_a_rejected_schema_names_file_and_line(empty_database: str, tmp_path: Pa
     assert _catalog_snapshot(empty_database) == before
 
 
+SUPABASE_STYLE = """CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
+CREATE TABLE public.notes (
+    id uuid DEFAULT uuid_generate_v4() PRIMARY KEY,
+    token text NOT NULL DEFAULT encode(gen_random_bytes(8), 'hex'),
+    owner uuid REFERENCES auth.users ON DELETE CASCADE
+);
+CREATE TABLE public.note_log (id uuid);
+CREATE FUNCTION public.log_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.note_log VALUES (NEW.id);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER log_note AFTER INSERT ON public.notes
+  FOR EACH ROW EXECUTE FUNCTION public.log_note();
+ALTER PUBLICATION supabase_realtime ADD TABLE public.notes;
+GRANT ALL ON public.notes TO supabase_auth_admin, dashboard_user;
+"""
+
+
+@pytest.mark.integration
+def test_supabase_prelude_loads_what_supabase_schemas_assume(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """Unqualified extension functions (Supabase puts `extensions` on the search_path),
+    the supabase_realtime publication and the platform's roles."""
+    (tmp_path / "schema.sql").write_text(SUPABASE_STYLE, encoding="utf-8")
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", "notes", "--op", "insert",
+        "--prelude", "supabase", "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    (measurement,) = json.loads(out)["measurements"]
+    assert measurement["server"]["row_writes"]["public.note_log"]["insert"] == 1
+
+
 @pytest.mark.integration
 def test_a_supabase_schema_without_prelude_gets_a_hint(empty_database: str) -> None:
     code, _, err = run(
