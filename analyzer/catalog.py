@@ -283,13 +283,15 @@ class Catalog:
     def lookup_relation(self, text: str) -> str | None:
         """The relation a user names on the command line, in SQL spelling: `orders`,
         `shop.orders`, `"Post"`, `public."Post"`. Unquoted parts fold to lower case, as in
-        PostgreSQL; an unquoted name that matches nothing falls back to the one relation
-        whose name matches ignoring case. Tables defined elsewhere (auth.users of a
+        PostgreSQL; a name that matches nothing that way may be the catalog's own key
+        (`public.Post`, as the JSON output prints it), or, unquoted, the one relation whose
+        name matches ignoring case. Tables defined elsewhere (auth.users of a
         platform) count when the schema puts triggers or foreign keys on them."""
+        known = {*self.tables, *self._triggers_by_table, *self._keys_by_referenced_table}
         parts = split_identifier_path(text)
         if not parts or len(parts) > 2:
-            return None
-        known = {*self.tables, *self._triggers_by_table, *self._keys_by_referenced_table}
+            # Not SQL spelling: the catalog's own key (as JSON output prints it) still names it.
+            return text if text in known else None
         names = [name for name, _ in parts]
         if len(names) == 2:
             candidates = [f"{names[0]}.{names[1]}"]
@@ -298,6 +300,8 @@ class Catalog:
         for candidate in candidates:
             if candidate in known:
                 return candidate
+        if text in known:
+            return text
         if all(quoted for _, quoted in parts):
             return None
         wanted = [c.lower() for c in candidates]

@@ -83,7 +83,7 @@ def column(name: str, type_: str, base: str, category: str, **extra: Any) -> Col
 @pytest.mark.parametrize(
     ("shape", "number", "text"),
     [
-        (column("id", "uuid", "uuid", "U"), 10, "00000000-0000-4000-8000-00000000000a"),
+        (column("id", "uuid", "uuid", "U"), 10, "2e2ac0ea-0000-4000-8000-00000000000a"),
         (column("n", "integer", "int4", "N"), 7, "7"),
         (column("n", "smallint", "int2", "N", minimum=1, maximum=5), 7, "2"),
         (column("rate", "numeric(5,4)", "numeric", "N"), 12, "3"),
@@ -656,3 +656,67 @@ def test_writes_to_partitions_count_for_the_partitioned_table(
         "public.event_log": {"insert": 1, "update": 0, "delete": 0},
         "public.events": {"insert": 1, "update": 0, "delete": 0},
     }
+
+
+CHECKED_AND_PREFIXED = """CREATE TABLE accounts (
+  id int PRIMARY KEY,
+  slug text UNIQUE,
+  personal boolean NOT NULL DEFAULT false,
+  CHECK ((personal AND slug IS NULL) OR (NOT personal AND slug IS NOT NULL))
+);
+CREATE TABLE members (id uuid PRIMARY KEY, handle text UNIQUE NOT NULL);
+CREATE TABLE follows (
+  follower uuid NOT NULL REFERENCES members,
+  followed uuid NOT NULL REFERENCES members,
+  PRIMARY KEY (follower, followed)
+);
+CREATE FUNCTION name_member() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.handle := 'm_' || substr(NEW.id::text, 1, 8);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER name_member BEFORE INSERT ON members FOR EACH ROW EXECUTE FUNCTION name_member();
+CREATE TABLE account_log (id int);
+CREATE FUNCTION log_account() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO account_log VALUES (NEW.id);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER log_account AFTER INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION log_account();
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("table", ["accounts", "follows"])
+def test_synthesised_rows_pass_or_checks_and_prefix_derived_keys(
+    empty_database: str, tmp_path: Path, table: str
+) -> None:
+    """A CHECK that is an OR of two cases wants a nullable column filled; two members
+    whose handle is derived from the first 8 characters of their uuid must not collide."""
+    (tmp_path / "schema.sql").write_text(CHECKED_AND_PREFIXED, encoding="utf-8")
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", table, "--op", "insert",
+        "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    (measurement,) = json.loads(out)["measurements"]
+    assert measurement["server"]["row_writes"][f"public.{table}"]["insert"] == 1
+
+
+@pytest.mark.integration
+def test_a_row_no_value_can_satisfy_is_refused_not_a_difference(
+    empty_database: str, tmp_path: Path
+) -> None:
+    (tmp_path / "schema.sql").write_text(
+        "CREATE TABLE odd (id int PRIMARY KEY, s text NOT NULL CHECK (s <> s));\n"
+        "CREATE TABLE odd_log (id int);\n"
+        "CREATE FUNCTION log_odd() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN INSERT INTO odd_log VALUES (NEW.id); RETURN NULL; END $$;\n"
+        "CREATE TRIGGER log_odd AFTER INSERT ON odd FOR EACH ROW EXECUTE FUNCTION log_odd();\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", "odd", "--op", "insert", "--dsn", empty_database
+    )
+    assert (code, out) == (2, "")
+    assert "cannot make up a row of public.odd that its CHECK constraints accept" in err
