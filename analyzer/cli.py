@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -33,6 +35,34 @@ def _console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=False)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """Everything a finished `check` prints, as the result cache stores it."""
+
+    rendered: str  # the report, on standard output or in -o
+    notices: tuple[str, ...]  # standard error lines before it
+    summary: str  # the standard error line after writing -o
+    failed: bool  # findings at or above --fail-on
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self)).encode("utf-8")
+
+    @classmethod
+    def decode(cls, data: bytes | None) -> CheckOutcome | None:
+        try:
+            fields = json.loads(data) if data is not None else None
+            if fields is None:
+                return None
+            return cls(
+                str(fields["rendered"]),
+                tuple(str(line) for line in fields["notices"]),
+                str(fields["summary"]),
+                bool(fields["failed"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
 
 
 def _check_paths(paths: Sequence[str]) -> None:
@@ -86,6 +116,16 @@ def cli() -> None:
     help="Record the current findings as the baseline and exit 0.",
 )
 @click.option("--show-suppressed", is_flag=True, help="Also show findings suppressed in comments.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Neither read nor write the result cache (also: SQLRIPPLE_NO_CACHE=1, cache = false).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="Cache directory (default: $SQLRIPPLE_CACHE_DIR, else .sqlripple_cache here).",
+)
 def check(
     paths: tuple[str, ...],
     output_format: str,
@@ -97,54 +137,85 @@ def check(
     baseline_file: str | None,
     write_baseline_file: str | None,
     show_suppressed: bool,
+    no_cache: bool,
+    cache_dir: str | None,
 ) -> None:
     """Analyse schema and migration files and report what triggers cost."""
     import dataclasses
     import os
     from typing import Any
 
-    from analyzer.analysis import analyze
-    from analyzer.baseline import BaselineError, compare, parse_baseline, render_baseline
-    from analyzer.config import (
-        ConfigError,
-        RuleSpec,
-        check_rule_references,
-        load_config,
-        unknown_patterns,
-    )
-    from analyzer.findings import Severity
-    from analyzer.report import check_formats
-    from analyzer.report.check import (
-        Presentation,
-        build_report,
-        printable,
-        summary_line,
-        write_atomically,
-    )
-    from analyzer.report.progress import analysing
-    from analyzer.rules import load_rules, selected
-    from analyzer.source import discover
-    from analyzer.suppressions import SUPPRESSION_RULES, apply_suppressions
+    from analyzer.config import ConfigError, load_config, unknown_patterns
+    from analyzer.report.files import write_atomically
 
     _check_paths(paths)
     try:
-        config = load_config(Path.cwd(), config_file)
-        known, _ = load_rules(config)
-        specs = [RuleSpec(c.name, c.code, dict(c.options)) for c in (*known, *SUPPRESSION_RULES)]
-        check_rule_references(config, specs)
+        file_config = load_config(Path.cwd(), config_file)
     except ConfigError as error:
         _usage_error(str(error))
     overrides: dict[str, Any] = {}
     for flag, value in (("select", select), ("ignore", ignore)):
         if value is not None:
             overrides[flag] = _names(value)
-            for pattern in unknown_patterns(overrides[flag], specs):
-                _usage_error(f"--{flag}: unknown rule {pattern!r} (`sqlripple rules` lists them)")
     if fail_on is not None:
         overrides["fail_on"] = fail_on
     if baseline_file is not None:
         overrides["baseline"] = baseline_file
-    config = dataclasses.replace(config, **overrides)
+    config = dataclasses.replace(file_config, **overrides)
+    color = (
+        output is None
+        and output_format == "text"
+        and sys.stdout.isatty()
+        and not os.environ.get("NO_COLOR")
+    )
+
+    def write(path: str, text: str) -> None:
+        try:
+            write_atomically(path, text)
+        except OSError as error:
+            _usage_error(f"{path}: cannot write: {error.strerror or error}")
+
+    def finish(outcome: CheckOutcome) -> NoReturn:
+        for line in outcome.notices:
+            click.echo(line, err=True)
+        if output:
+            write(output, outcome.rendered)
+            click.echo(outcome.summary, err=True)
+        else:
+            click.echo(outcome.rendered, nl=False, color=color)
+        sys.exit(EXIT_FINDINGS if outcome.failed else EXIT_OK)
+
+    cache, key = None, None
+    if write_baseline_file is None and _cache_wanted(no_cache, config):
+        from analyzer.cache import Cache, default_directory, run_key
+
+        cache = Cache(default_directory(cache_dir))
+        options = {"format": output_format, "color": color, "show_suppressed": show_suppressed}
+        key = run_key("check", paths, config, options)
+        stored = CheckOutcome.decode(cache.get("check", key)) if key else None
+        if stored is not None:
+            finish(stored)
+
+    from analyzer.analysis import analyze
+    from analyzer.baseline import BaselineError, compare, parse_baseline, render_baseline
+    from analyzer.config import RuleSpec, check_rule_references
+    from analyzer.findings import Severity
+    from analyzer.report import check_formats
+    from analyzer.report.check import Presentation, build_report, printable, summary_line
+    from analyzer.report.progress import analysing
+    from analyzer.rules import load_rules, selected
+    from analyzer.source import discover
+    from analyzer.suppressions import SUPPRESSION_RULES, apply_suppressions
+
+    try:
+        known, _ = load_rules(file_config)
+        specs = [RuleSpec(c.name, c.code, dict(c.options)) for c in (*known, *SUPPRESSION_RULES)]
+        check_rule_references(file_config, specs)
+    except ConfigError as error:
+        _usage_error(str(error))
+    for flag in ("select", "ignore"):
+        for pattern in unknown_patterns(overrides.get(flag, ()), specs):
+            _usage_error(f"--{flag}: unknown rule {pattern!r} (`sqlripple rules` lists them)")
 
     baseline = None
     if config.baseline is not None and write_baseline_file is None:
@@ -168,12 +239,6 @@ def check(
         result.findings, result.catalog.files, known, {c.name for c in result.rules}, notes
     )
 
-    def write(path: str, text: str) -> None:
-        try:
-            write_atomically(path, text)
-        except OSError as error:
-            _usage_error(f"{path}: cannot write: {error.strerror or error}")
-
     if write_baseline_file is not None:
         write(write_baseline_file, render_baseline(outcome.findings))
         count = len(outcome.findings)
@@ -185,30 +250,35 @@ def check(
         return
     compared = compare(outcome.findings, baseline, config.baseline or "") if baseline else None
     report = build_report(result, outcome, compared, [type(n) for n in notes], config.severity)
-    color = (
-        output is None
-        and output_format == "text"
-        and sys.stdout.isatty()
-        and not os.environ.get("NO_COLOR")
-    )
-    rendered = check_formats()[output_format](report, Presentation(color, show_suppressed))
+    notices = []
     if compared is not None and compared.absent:
         gone = sum(entry.count for entry in compared.absent)
-        click.echo(
+        notices.append(
             f"sqlripple: {printable(compared.path)}: {gone} baseline "
-            f"{'findings no longer occur' if gone != 1 else 'finding no longer occurs'}:",
-            err=True,
+            f"{'findings no longer occur' if gone != 1 else 'finding no longer occurs'}:"
         )
         for entry in compared.absent:
             times = f" (x{entry.count})" if entry.count > 1 else ""
-            click.echo(f"  {entry.rule} {printable(entry.subject)}{times}", err=True)
-    if output:
-        write(output, rendered)
-        click.echo(summary_line(report), err=True)
-    else:
-        click.echo(rendered, nl=False, color=color)
-    if report.failed(config.fail_on):
-        sys.exit(EXIT_FINDINGS)
+            notices.append(f"  {entry.rule} {printable(entry.subject)}{times}")
+    finished = CheckOutcome(
+        rendered=check_formats()[output_format](report, Presentation(color, show_suppressed)),
+        notices=tuple(notices),
+        summary=summary_line(report),
+        failed=report.failed(config.fail_on),
+    )
+    if cache is not None and key is not None:
+        cache.put("check", key, finished.encode())
+        if cache.problem is not None:
+            click.echo(
+                f"sqlripple: cache not written ({cache.problem}); going on without", err=True
+            )
+    finish(finished)
+
+
+def _cache_wanted(no_cache: bool, config: Config) -> bool:
+    import os
+
+    return not no_cache and config.cache and os.environ.get("SQLRIPPLE_NO_CACHE", "") in {"", "0"}
 
 
 def _names(text: str | None) -> tuple[str, ...]:

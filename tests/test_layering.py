@@ -21,6 +21,7 @@ ORDER = [
     "plpgsql",
     "catalog",
     "config",
+    "cache",
     "ddl",
     "guards",
     "loader",
