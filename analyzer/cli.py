@@ -24,6 +24,13 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
 _PATHS = click.argument("paths", nargs=-1, required=True)
+_JOBS = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Processes that analyse function bodies; 1 starts none.  [default: the number of "
+    "cores, one process below 64 bodies]",
+)
 
 
 def _usage_error(message: str) -> NoReturn:
@@ -126,6 +133,7 @@ def cli() -> None:
     type=click.Path(file_okay=False),
     help="Cache directory (default: $SQLRIPPLE_CACHE_DIR, else .sqlripple_cache here).",
 )
+@_JOBS
 def check(
     paths: tuple[str, ...],
     output_format: str,
@@ -139,6 +147,7 @@ def check(
     show_suppressed: bool,
     no_cache: bool,
     cache_dir: str | None,
+    jobs: int | None,
 ) -> None:
     """Analyse schema and migration files and report what triggers cost."""
     import dataclasses
@@ -230,7 +239,7 @@ def check(
 
     files = len(discover(paths, config.include, config.exclude)[0]) if sys.stderr.isatty() else 0
     with analysing(files):
-        result = analyze(paths, config)
+        result = analyze(paths, config, _jobs(jobs))
     notes = [
         cls(None, Severity(config.severity[cls.name]) if cls.name in config.severity else None)
         for cls in selected(SUPPRESSION_RULES, config.select, config.ignore)
@@ -279,6 +288,14 @@ def _cache_wanted(no_cache: bool, config: Config) -> bool:
     import os
 
     return not no_cache and config.cache and os.environ.get("SQLRIPPLE_NO_CACHE", "") in {"", "0"}
+
+
+def _jobs(requested: int | None) -> int:
+    if requested is not None:
+        return requested
+    from analyzer.parallel import available_cores
+
+    return available_cores()
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -356,7 +373,7 @@ def trace(
         _console().print(trace_report.render_text(cascade))
 
 
-def _drawing_input(paths: tuple[str, ...]) -> tuple[Result, Config, str]:
+def _drawing_input(paths: tuple[str, ...], jobs: int | None) -> tuple[Result, Config, str]:
     """Analysis, settings and title shared by `graph` and `report`."""
     from analyzer.analysis import analyze
     from analyzer.config import ConfigError, load_config
@@ -366,7 +383,7 @@ def _drawing_input(paths: tuple[str, ...]) -> tuple[Result, Config, str]:
         config = load_config(Path.cwd())
     except ConfigError as error:
         _usage_error(str(error))
-    result = analyze(paths, config)
+    result = analyze(paths, config, _jobs(jobs))
     for diagnostic in result.diagnostics:
         click.echo(str(diagnostic), err=True)
     title = " ".join("standard input" if p == "-" else p for p in paths)
@@ -399,6 +416,7 @@ def _write_output(output: str, text: str) -> None:
     help="Hops around --focus, in either direction.  [default: 2]",
 )
 @click.option("--entry", help="TABLE:OP: draw only what this write's cascade visits.")
+@_JOBS
 def graph(
     paths: tuple[str, ...],
     output_format: str,
@@ -406,6 +424,7 @@ def graph(
     focus: str | None,
     depth: int | None,
     entry: str | None,
+    jobs: int | None,
 ) -> None:
     """Draw the table -> trigger -> function graph, findings' paths highlighted.
 
@@ -425,7 +444,7 @@ def graph(
         _usage_error("give --focus or --entry, not both")
     if depth is not None and focus is None:
         _usage_error("--depth goes with --focus")
-    result, _, title = _drawing_input(paths)
+    result, _, title = _drawing_input(paths, jobs)
     try:
         trace_entry = parse_entry(result.model, entry) if entry is not None else None
         document = build_document(
@@ -458,11 +477,12 @@ def graph(
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file."
 )
-def report(paths: tuple[str, ...], output: str) -> None:
+@_JOBS
+def report(paths: tuple[str, ...], output: str, jobs: int | None) -> None:
     """Write one HTML audit page: findings, cascades and the graph."""
     from analyzer.report import audit
 
-    result, config, title = _drawing_input(paths)
+    result, config, title = _drawing_input(paths, jobs)
     page = audit.build_audit(result, title, config)
     _write_output(output, audit.render(page))
     click.echo(

@@ -32,9 +32,9 @@ def analyses(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     calls: list[tuple[str, ...]] = []
     real = analysis.analyze
 
-    def counted(paths: Any, config: Any = None) -> Any:
+    def counted(paths: Any, config: Any = None, jobs: int = 1) -> Any:
         calls.append(tuple(paths))
-        return real(paths, config)
+        return real(paths, config, jobs)
 
     monkeypatch.setattr(analysis, "analyze", counted)
     return calls

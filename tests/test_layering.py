@@ -28,6 +28,7 @@ ORDER = [
     "preludes",
     "pgserver",
     "effects",
+    "parallel",
     "graph",
     "cascade",
     "entry_sql",
