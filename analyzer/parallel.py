@@ -15,6 +15,7 @@ again here.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -67,6 +68,9 @@ def _run_workers(
     global _catalog
     found: dict[str, BodyEffects] = {}
     _catalog = catalog
+    # Objects that exist at the fork move to a generation the collector never scans, so
+    # that the workers' collections do not copy every page of the inherited catalog.
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             pending = [pool.apply_async(_analyze_chunk, (chunk,)) for chunk in chunks if chunk]
@@ -78,6 +82,7 @@ def _run_workers(
     except OSError:  # no processes to be had: everything is analysed here
         pass
     finally:
+        gc.unfreeze()
         _catalog = None
     return found
 
