@@ -13,6 +13,7 @@ Nothing here imports the engine: a warm run decides from file bytes and versions
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib.util
@@ -20,6 +21,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, entry_points, version
@@ -30,6 +32,7 @@ from analyzer.source import STDIN, discover
 
 DIRECTORY_NAME = ".sqlripple_cache"
 ENVIRONMENT_VARIABLE = "SQLRIPPLE_CACHE_DIR"
+MAX_ENTRIES = 32  # per kind: a few branches' and configurations' results
 LAYOUT = 1  # bump when the entry format or any cached payload's shape changes
 _HEADER = b"sqlripple-cache %d\n" % LAYOUT
 _DIGEST_SIZE = 32
@@ -60,11 +63,16 @@ class Cache:
         self._prepared = False
 
     def get(self, kind: str, key: str) -> bytes | None:
+        entry = self.directory / kind / key
         try:
-            data = (self.directory / kind / key).read_bytes()
+            data = entry.read_bytes()
         except (OSError, ValueError):
             return None
-        return _payload(data)
+        payload = _payload(data)
+        if payload is not None:
+            with contextlib.suppress(OSError):
+                os.utime(entry)  # recently used: the last to be pruned
+        return payload
 
     def put(self, kind: str, key: str, payload: bytes) -> None:
         if self.problem is not None:
@@ -77,6 +85,8 @@ class Cache:
             replace_atomically(folder / key, _HEADER + digest + b"\n" + payload)
         except OSError as error:
             self.problem = f"{self.directory}: {error.strerror or type(error).__name__}"
+            return
+        _prune(folder)
 
     def _prepare(self) -> None:
         """Create the directory with its .gitignore and CACHEDIR.TAG (once per run)."""
@@ -88,6 +98,25 @@ class Cache:
             if not marker.exists():
                 replace_atomically(marker, text.encode())
         self._prepared = True
+
+
+def _prune(folder: Path) -> None:
+    """Keep the most recently used entries of a kind; temporary files of runs that died
+    go once they are an hour old. Another run may be pruning too: never fail."""
+    try:
+        found = []
+        for item in os.scandir(folder):
+            with contextlib.suppress(OSError):
+                found.append((item.stat().st_mtime, item.name))
+    except OSError:
+        return
+    entries = sorted((t, name) for t, name in found if not name.startswith("."))
+    doomed = [name for _, name in entries[: max(0, len(entries) - MAX_ENTRIES)]]
+    stale = time.time() - 3600
+    doomed.extend(name for t, name in found if name.startswith(".") and t < stale)
+    for name in doomed:
+        with contextlib.suppress(OSError):
+            (folder / name).unlink()
 
 
 def _payload(data: bytes) -> bytes | None:

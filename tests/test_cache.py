@@ -5,6 +5,7 @@ a damaged entry or an unusable directory costs time, never a wrong result or a f
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -253,7 +254,7 @@ def test_concurrent_writers_never_expose_half_an_entry(tmp_path: Path) -> None:
 
 def test_two_processes_share_a_directory(chat: Path) -> None:
     command = [sys.executable, "-m", "analyzer", "check", "chat", "--format", "json"]
-    env = {k: v for k, v in __import__("os").environ.items() if k != "SQLRIPPLE_NO_CACHE"}
+    env = {k: v for k, v in os.environ.items() if k != "SQLRIPPLE_NO_CACHE"}
     processes = [
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         for _ in range(3)
@@ -275,9 +276,27 @@ def test_a_warm_run_imports_neither_sqlglot_nor_networkx(chat: Path) -> None:
         "    pass\n"
         "print(sorted(m for m in ('sqlglot', 'networkx', 'rich') if m in sys.modules))\n"
     )
-    env = {k: v for k, v in __import__("os").environ.items() if k != "SQLRIPPLE_NO_CACHE"}
+    env = {k: v for k, v in os.environ.items() if k != "SQLRIPPLE_NO_CACHE"}
     env["PYTHONPATH"] = str(ROOT)
     cold = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env, text=True)
     warm = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env, text=True)
     assert cold.stdout.splitlines()[-1] == "['networkx', 'rich', 'sqlglot']"
     assert warm.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_least_recently_used_entries_are_pruned(tmp_path: Path) -> None:
+    store = Cache(tmp_path)
+    limit = cache_module.MAX_ENTRIES
+    for n in range(limit):
+        store.put("check", f"k{n:02d}", b"x")
+        os.utime(tmp_path / "check" / f"k{n:02d}", (1000.0 + n, 1000.0 + n))
+    leftover = tmp_path / "check" / ".k00.tmp"
+    leftover.write_bytes(b"half an entry of a run that died")
+    os.utime(leftover, (1000.0, 1000.0))
+    assert store.get("check", "k00") == b"x"  # used: now the most recent
+    store.put("check", "new", b"y")
+    names = sorted(p.name for p in (tmp_path / "check").iterdir())
+    assert len(names) == limit
+    assert "k00" in names and "new" in names
+    assert "k01" not in names  # the least recently used
+    assert ".k00.tmp" not in names
