@@ -320,6 +320,7 @@ def _names(text: str | None) -> tuple[str, ...]:
     default="text",
     show_default=True,
 )
+@_JOBS
 def trace(
     paths: tuple[str, ...],
     table: str | None,
@@ -330,12 +331,14 @@ def trace(
     rows: int,
     sql: str | None,
     output_format: str,
+    jobs: int | None,
 ) -> None:
     """Trace what one insert, update, delete or upsert really does."""
     from analyzer.cascade import TraceEntry, Tracer, trace_call
     from analyzer.entry_sql import CallEntry, EntryError, entry_from_sql
     from analyzer.graph import build_model
     from analyzer.loader import load
+    from analyzer.parallel import analyze_bodies_in_parallel
     from analyzer.report import trace as trace_report
 
     _check_paths(paths)
@@ -344,7 +347,7 @@ def trace(
     if sql is None and (table is None or op is None):
         _usage_error("give either --table and --op, or --sql")
     catalog = load(paths)
-    tracer = Tracer(build_model(catalog))
+    tracer = Tracer(build_model(catalog, analyze_bodies_in_parallel(catalog, _jobs(jobs))))
     if sql is not None:
         try:
             entry = entry_from_sql(catalog, sql, unchanged=unchanged, new_row=new_row, rows=rows)

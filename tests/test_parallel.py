@@ -132,3 +132,13 @@ def test_jobs_must_be_positive(inputs: list[str]) -> None:
     code, _, err = run("check", inputs[1], "--jobs", "0")
     assert code == 2
     assert "Invalid value for '--jobs' / '-j': 0 is not in the range x>=1." in err
+
+
+def test_trace_prints_the_same_bytes_for_any_jobs(inputs: list[str], forks: list[str]) -> None:
+    args = ("trace", *inputs, "--table", "public.chat_messages", "--op", "upsert")
+    one = run(*args, "--format", "json", "--jobs", "1")
+    assert forks == []
+    two = run(*args, "--format", "json", "--jobs", "2")
+    assert forks == ["fork"]
+    assert two == one
+    assert '"total_row_writes"' in one[1]
