@@ -1,7 +1,7 @@
 """sqlripple: what one PostgreSQL write really costs once every trigger has run.
 
-The names below are imported on first use, so that `python -m analyzer` and the command
-line (whose warm, cached runs never need the engine) do not pay for sqlglot and networkx.
+The public names are imported on first use, so that importing one stage module (or the
+command line, for `--help`) does not pay for the whole pipeline.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from analyzer.loader import load
     from analyzer.rules import Rule
 
-_HOMES = {
+_PUBLIC = {
     "Catalog": "analyzer.catalog",
     "Config": "analyzer.config",
     "Diagnostic": "analyzer.findings",
@@ -47,9 +47,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
+    module = _PUBLIC.get(name)
+    if module is None:
         raise AttributeError(f"module 'analyzer' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

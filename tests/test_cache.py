@@ -300,3 +300,32 @@ def test_the_least_recently_used_entries_are_pruned(tmp_path: Path) -> None:
     assert "k00" in names and "new" in names
     assert "k01" not in names  # the least recently used
     assert ".k00.tmp" not in names
+
+
+def test_rule_plugins_are_keyed_by_their_installed_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    dist = site / "sqlripple_extra_rules-1.2.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "entry_points.txt").write_text("[sqlripple.rules]\nextra = extra_rules\n")
+    (dist / "RECORD").write_text("extra_rules/__init__.py,sha256=abc,120\n")
+    other = site / "unrelated-1.0.dist-info"
+    other.mkdir()
+    (other / "entry_points.txt").write_text("[console_scripts]\nx = y:z\n")
+    monkeypatch.syspath_prepend(str(site))
+    cache_module._distributions.cache_clear()
+    try:
+        before = cache_module._plugin_code()
+        assert [Path(entry[0]).name for entry in before] == [dist.name]
+        (dist / "RECORD").write_text("extra_rules/__init__.py,sha256=def,121\n")
+        assert cache_module._plugin_code() != before
+    finally:
+        cache_module._distributions.cache_clear()
+
+
+def test_the_installed_libraries_are_found() -> None:
+    found = dict(cache_module.environment())
+    assert found["sqlglot"].startswith("sqlglot-")
+    assert found["networkx"].startswith("networkx-")
+    assert not found["sqlglot"].endswith(" absent")
