@@ -169,6 +169,7 @@ def check(
     import os
     from typing import Any
 
+    from analyzer.cache import Cache, default_directory, run_key
     from analyzer.config import ConfigError, load_config, unknown_patterns
     from analyzer.report.files import write_atomically
 
@@ -210,11 +211,9 @@ def check(
         sys.exit(EXIT_FINDINGS if outcome.failed else EXIT_OK)
 
     cache, key = None, None
+    options = {"format": output_format, "color": color, "show_suppressed": show_suppressed}
     if write_baseline_file is None and _cache_wanted(no_cache, config):
-        from analyzer.cache import Cache, default_directory, run_key
-
         cache = Cache(default_directory(cache_dir))
-        options = {"format": output_format, "color": color, "show_suppressed": show_suppressed}
         key = run_key("check", paths, config, options)
         stored = CheckOutcome.decode(cache.get("check", key)) if key else None
         if stored is not None:
@@ -290,7 +289,8 @@ def check(
         summary=summary_line(report),
         failed=report.failed(config.fail_on),
     )
-    if cache is not None and key is not None:
+    # Stored only if no input changed while it was analysed: the key was read before.
+    if cache is not None and key is not None and run_key("check", paths, config, options) == key:
         cache.put("check", key, finished.encode())
         if cache.problem is not None:
             click.echo(

@@ -329,3 +329,21 @@ def test_the_installed_libraries_are_found() -> None:
     assert found["sqlglot"].startswith("sqlglot-")
     assert found["networkx"].startswith("networkx-")
     assert not found["sqlglot"].endswith(" absent")
+
+
+def test_a_file_changed_during_the_run_is_not_stored(
+    chat: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = analysis.analyze
+
+    def edited_meanwhile(paths: Any, config: Any = None, jobs: int = 1) -> Any:
+        result = real(paths, config, jobs)
+        (chat / "06-seed.sql").write_text("-- saved by an editor while the run went on\n")
+        return result
+
+    monkeypatch.setattr(analysis, "analyze", edited_meanwhile)
+    run("check", "chat")
+    assert entries(Path(".sqlripple_cache")) == []
+    monkeypatch.setattr(analysis, "analyze", real)
+    run("check", "chat")
+    assert len(entries(Path(".sqlripple_cache"))) == 1
