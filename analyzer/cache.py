@@ -20,7 +20,6 @@ import importlib.util
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
@@ -131,6 +130,8 @@ def _payload(data: bytes) -> bytes | None:
 
 def replace_atomically(target: Path, data: bytes) -> None:
     """Write through a temporary file in the same directory and rename it into place."""
+    import tempfile  # only here: a cache hit writes nothing (5 ms)
+
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
     try:
         with os.fdopen(handle, "wb") as stream:

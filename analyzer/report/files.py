@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -17,6 +16,8 @@ def write_atomically(path: str, text: str) -> None:
             stream.write(text)
         return
     directory = target.parent if str(target.parent) else Path(".")
+    import tempfile  # only here: printing or writing to a device needs none (5 ms)
+
     handle, temporary = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=".tmp", dir=str(directory)
     )
