@@ -3,7 +3,8 @@
 Each function body is analysed on its own against the finished catalog (parsing its
 PL/pgSQL or SQL and working out its effects is most of a cold run), so the bodies can be
 shared out. Workers are forked after the catalog is built and inherit it; only their
-results travel back, pickled. The merge follows the catalog's order, whatever order the
+results travel back (multiprocessing serialises them between our own processes; nothing
+read from disk is deserialised). The merge follows the catalog's order, whatever order the
 workers finish in, so that the output is the same bytes for any number of jobs.
 
 Forking is the only start method used: spawning would have to send the whole catalog to
