@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from types import MappingProxyType
@@ -73,7 +74,7 @@ def _run_workers(
     # that the workers' collections do not copy every page of the inherited catalog.
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, _reset_signals) as pool:
             pending = [pool.apply_async(_analyze_chunk, (chunk,)) for chunk in chunks if chunk]
             for result in pending:
                 try:
@@ -86,6 +87,17 @@ def _run_workers(
         gc.unfreeze()
         _catalog = None
     return found
+
+
+def _reset_signals() -> None:
+    """Workers take the default actions: a handler inherited from the parent (one that
+    turns SIGTERM into an exception, or defers it while cleaning up) would keep the pool's
+    terminate() from ending them, and the parent would wait for them forever. Ctrl-C is
+    the parent's to handle; it ends the pool."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def _analyze_chunk(keys: list[str]) -> list[tuple[str, BodyEffects]]:

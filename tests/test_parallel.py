@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import multiprocessing
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,3 +144,33 @@ def test_trace_prints_the_same_bytes_for_any_jobs(inputs: list[str], forks: list
     assert forks == ["fork"]
     assert two == one
     assert '"total_row_writes"' in one[1]
+
+
+def test_workers_end_even_when_the_parent_defers_sigterm(inputs: list[str]) -> None:
+    """verify's cleanup defers SIGTERM with a handler; forked workers used to inherit it,
+    ignore the pool's terminate() and leave the parent waiting for them forever."""
+    probe = (
+        "import signal, sys\n"
+        "from analyzer.loader import load\n"
+        "from analyzer.parallel import analyze_bodies_in_parallel\n"
+        "signal.signal(signal.SIGTERM, lambda number, frame: None)\n"
+        "bodies = analyze_bodies_in_parallel(load(sys.argv[1:]), 2)\n"
+        "print(len(bodies.functions))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", probe, *inputs],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=600)  # a hang guard: the run takes seconds
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the stuck workers too
+        process.communicate()
+        pytest.fail("the parent waited for its workers forever")
+    assert process.returncode == 0, err
+    assert int(out) == len(load(inputs).functions)
