@@ -40,8 +40,8 @@ _CACHEDIR_TAG = (
     "# For information about cache directory tags, see https://bford.info/cachedir/\n"
 )
 _GITIGNORE = "# Created by sqlripple: the cache is never committed.\n*\n"
-# The packages whose code decides a result: their versions are part of every key.
 PLUGIN_GROUP = "sqlripple.rules"  # rules.ENTRY_POINT_GROUP; the rule engine is not imported
+# The distributions whose code decides a result: part of every key.
 _DEPENDENCIES = ("sqlripple", "sqlglot", "sqlglotc", "networkx")
 
 
@@ -53,7 +53,7 @@ def default_directory(explicit: str | None = None) -> Path:
 
 
 class Cache:
-    """Entries of one kind (`runs`, …) below one directory. Never raises on I/O."""
+    """Entries of each kind (`check`, …) below one directory. Never raises on I/O."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -128,6 +128,14 @@ def _payload(data: bytes) -> bytes | None:
     return payload if recorded == actual and data[start - 1 : start] == b"\n" else None
 
 
+@lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process's umask, read once (reading it means setting it for a moment)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 def replace_atomically(target: Path, data: bytes) -> None:
     """Write through a temporary file in the same directory and rename it into place."""
     import tempfile  # only here: a cache hit writes nothing (5 ms)
@@ -136,9 +144,7 @@ def replace_atomically(target: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # shareable like any file the user creates
+        os.chmod(temporary, 0o666 & ~_umask())  # shareable like any file the user creates
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

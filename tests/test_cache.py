@@ -347,3 +347,15 @@ def test_a_file_changed_during_the_run_is_not_stored(
     monkeypatch.setattr(analysis, "analyze", real)
     run("check", "chat")
     assert len(entries(Path(".sqlripple_cache"))) == 1
+
+
+def test_entries_follow_the_umask_like_any_file_the_user_creates(tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    cache_module._umask.cache_clear()
+    try:
+        Cache(tmp_path).put("check", "key", b"payload")
+    finally:
+        os.umask(previous)
+        cache_module._umask.cache_clear()
+    assert (tmp_path / "check" / "key").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / ".gitignore").stat().st_mode & 0o777 == 0o640
