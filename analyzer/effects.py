@@ -1093,10 +1093,15 @@ def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -
 
 def analyze_bodies(catalog: Catalog) -> Bodies:
     functions = {key: analyze_function(catalog, f) for key, f in catalog.functions.items()}
+    return Bodies(MappingProxyType(functions), analyze_blocks(catalog))
+
+
+def analyze_blocks(catalog: Catalog) -> tuple[BodyEffects, ...]:
+    """The effects of every PL/pgSQL DO block, in input order."""
     blocks = []
     for index, block in enumerate(catalog.anonymous_blocks):
         scope = _Scope(catalog, catalog.search_path, frozenset(), block.location.path)
         owner = f"DO block {block.location.path}:{block.location.line}#{index}"
         if block.language == "plpgsql":
             blocks.append(_plpgsql_effects(scope, owner, block.body, block.body_location))
-    return Bodies(MappingProxyType(functions), tuple(blocks))
+    return tuple(blocks)
