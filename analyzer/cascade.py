@@ -25,6 +25,7 @@ from analyzer.catalog import Function, Trigger
 from analyzer.effects import (
     CallEffect,
     DynamicEffect,
+    Origins,
     Read,
     ReturnEffect,
     RowAssignment,
@@ -48,7 +49,8 @@ Key = tuple[str, ...]
 
 class Tally:
     """Counts as (lo, hi) pairs per key: ('firing', trigger), ('call', function),
-    ('write', table, kind), ('scan', table)."""
+    ('write', table, kind), ('scan', table), and ('reentry', trigger) where a trigger loop
+    comes round again and is cut."""
 
     def __init__(self) -> None:
         self.counts: dict[Key, tuple[int, int]] = {}
@@ -192,6 +194,21 @@ class _Run:
     returns_null: Truth
     assigned: set[str]
     maybe_assigned: set[str]
+
+
+@dataclass(frozen=True, order=True)
+class _RowValue:
+    """A column of the row a row-level trigger fired for, as its function sees it."""
+
+    table: str
+    event: str  # INSERT | UPDATE | DELETE
+    timing: str  # BEFORE | AFTER | INSTEAD OF
+    row: str  # new | old
+    column: str
+
+
+# Parameter name -> the trigger-row values an argument may hold (None: anything else).
+_Bindings = Mapping[str, frozenset[_RowValue] | None]
 
 
 @dataclass(frozen=True)
@@ -399,7 +416,7 @@ class Tracer:
         `path` is insert | update | delete | upsert-conflict | ignore-conflict;
         `conflict_guard` is an upsert's DO UPDATE … WHERE condition.
         """
-        key = (
+        key: tuple[object, ...] = (
             table,
             path,
             set_columns,
@@ -412,16 +429,15 @@ class Tracer:
             conflict_guard,
         )
         cached = self.memo.get(key)
+        if cached is not None and key in self._in_progress:
+            # The same row event again while it is being computed: a trigger loop.
+            self._loop_closed(key, frame)
+            loop = self._loop_frames(frame.stack[self._in_progress[key] :])
+            cut = Tally()
+            if loop:
+                cut.bump(("reentry", loop[0]))  # the loop certainly comes round again
+            return _Result(cut, [])
         if cached is not None:
-            entered = self._in_progress.get(key)
-            if entered is not None:
-                # The same row event again while it is being computed: a trigger loop.
-                loop = [f for f in frame.stack[entered:] if not f.startswith("function:")]
-                if loop:
-                    self._record_loop(tuple(f.rsplit(":", 1)[0] for f in loop))
-                # Results computed inside the loop saw it cut here: keep them for this trace
-                # only, so a trace that enters the loop elsewhere computes it afresh.
-                self._tainted.update(k for k, at in self._in_progress.items() if at >= entered)
             return cached
         self.memo[key] = _Result(Tally(), [])  # a re-entry while computing this adds nothing
         self._in_progress[key] = len(frame.stack)
@@ -433,6 +449,17 @@ class Tracer:
             del self._in_progress[key]
         self.memo[key] = result
         return result
+
+    def _loop_closed(self, key: tuple[object, ...], frame: _Frame) -> None:
+        entered = self._in_progress[key]
+        self._record_loop(self._loop_frames(frame.stack[entered:]))
+        # Results computed inside the loop saw it cut: keep them for this trace only, so a
+        # trace that enters the loop elsewhere computes it afresh.
+        self._tainted.update(k for k, at in self._in_progress.items() if at >= entered)
+
+    @staticmethod
+    def _loop_frames(frames: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(f.rsplit(":", 1)[0] for f in frames if not f.startswith("function:"))
 
     def _row_uncached(
         self,
@@ -596,13 +623,14 @@ class Tracer:
                 Node("unknown", trigger.key, "cascade too deep: cut here", trigger.location)
             )
             return Tracer._Fired(Tally(), [node], None, certain)
+        tally = Tally()
         if frame_key in frame.stack:
             self._record_cycle(frame.stack, frame_key, trigger)
             node.children.append(
                 Node("cycle", trigger.key, "recursion cut here", trigger.location, certain)
             )
-            return Tracer._Fired(Tally(), [node], None, certain)
-        tally = Tally()
+            tally.bump(("reentry", trigger.key), 1 if certain else 0, 1)
+            return Tracer._Fired(tally, [node], None, certain)
         tally.bump(("firing", trigger.key), 1 if certain else 0, 1)
         function = self.model.trigger_function(trigger)
         builtin = _builtin_trigger_run(trigger, context) if function is None else None
@@ -620,7 +648,7 @@ class Tracer:
             transitions=frozenset(name for _, name in trigger.referencing),
             empty_relations=empty,
         )
-        run = self._run(function, context, inner, {})
+        run = self._run(function, context, inner, {}, {})
         tally.add(run.tally, certain=certain)
         node.children.extend(run.nodes)
         return Tracer._Fired(tally, [node], run, certain)
@@ -630,7 +658,7 @@ class Tracer:
         return guard.evaluate(context.decide)
 
     def _record_cycle(self, stack: tuple[str, ...], frame_key: str, trigger: Trigger) -> None:
-        start = stack.index(frame_key)
+        start = len(stack) - 1 - stack[::-1].index(frame_key)
         self._record_loop(
             tuple(
                 f.rsplit(":", 1)[0]
@@ -679,6 +707,7 @@ class Tracer:
         context: FiringContext,
         frame: _Frame,
         arguments: Mapping[str, exp.Expr],
+        bindings: _Bindings,
     ) -> _Run:
         tally = Tally()
         tally.bump(("call", function.name))
@@ -702,7 +731,8 @@ class Tracer:
             if _from_empty_transition(effect, frame.empty_relations):
                 continue
             if isinstance(effect, Write):
-                result = self._write(effect, frame, guard_text)
+                exists = self._target_row_exists(effect, context, bindings)
+                result = self._write(effect, frame, guard_text, exists)
                 tally.add(result.tally, certain)
                 nodes.extend(result.nodes)
             elif isinstance(effect, Read):
@@ -712,7 +742,7 @@ class Tracer:
                     tally.bump(("scan", effect.table), 1 if certain else 0, 1)
                     nodes.append(_read_node(effect, certain, guard_text))
             elif isinstance(effect, CallEffect):
-                result = self._call(function, effect, context, frame, guard_text)
+                result = self._call(function, effect, context, frame, guard_text, bindings)
                 tally.add(result.tally, certain)
                 nodes.extend(result.nodes)
             elif isinstance(effect, DynamicEffect):
@@ -743,6 +773,7 @@ class Tracer:
         context: FiringContext,
         frame: _Frame,
         guard_text: str,
+        bindings: _Bindings,
     ) -> _Result:
         callee = self.model.resolve_call(caller, call)
         if callee is None:
@@ -764,7 +795,13 @@ class Tracer:
         arguments = _constant_arguments(callee, call.arguments)
         callee_context = FiringContext(depth=context.depth, arguments=arguments)
         inner = replace(frame, stack=(*frame.stack, frame_key))
-        run = self._run(callee, callee_context, inner, arguments)
+        inputs = [a for a in callee.arguments if a.mode in {"in", "inout", "variadic"}]
+        callee_bindings = {
+            parameter.name: _row_values(origins, context, bindings)
+            for parameter, origins in zip(inputs, call.argument_origins, strict=False)
+            if parameter.name
+        }
+        run = self._run(callee, callee_context, inner, arguments, callee_bindings)
         detail = "call" + (f" [if {guard_text}]" if guard_text else "")
         node = Node(
             "function",
@@ -779,12 +816,77 @@ class Tracer:
 
     # ---- writes made by a body ----------------------------------------------------------
 
-    def _write(self, write: Write, frame: _Frame, guard_text: str) -> _Result:
+    def _target_row_exists(self, write: Write, context: FiringContext, bindings: _Bindings) -> bool:
+        """Whether the row an UPDATE/DELETE picks by its key certainly exists.
+
+        PostgreSQL updates 0 rows when no row has the key, so a row-keyed write counts
+        for sure only where the schema guarantees the row: the key is the trigger row's
+        NOT NULL foreign key to exactly the target's referenced columns (enforced once the
+        row is written: NEW in an AFTER INSERT/UPDATE trigger, or OLD), or the target is
+        the trigger row itself (NEW after it is written, OLD before it changes). Values reach the
+        key unchanged through variables and helper-function parameters.
+        """
+        if write.kind not in {"update", "delete"}:
+            return True
+        if not write.where_is_key or write.table is None or not write.key_origins:
+            return False
+        sources: dict[tuple[str, str, str, str], dict[str, str]] = {}
+        for column, origins in write.key_origins:
+            values = _row_values(origins, context, bindings)
+            if not values:
+                return False
+            for value in values:
+                source = sources.setdefault((value.table, value.event, value.timing, value.row), {})
+                if source.setdefault(column, value.column) != value.column:
+                    return False
+        keys = {column for column, _ in write.key_origins}
+        return all(
+            set(columns) == keys and self._row_guaranteed(write.table, source, columns)
+            for source, columns in sources.items()
+        )
+
+    def _row_guaranteed(
+        self, target: str, source: tuple[str, str, str, str], columns: Mapping[str, str]
+    ) -> bool:
+        """`target` has a row whose columns equal those of the trigger row `source`."""
+        table_name, event, timing, row = source
+        if row == "new" and not (event in {"INSERT", "UPDATE"} and timing == "AFTER"):
+            return False  # BEFORE: the row is not checked yet; DELETE: NEW is NULL
+        if row == "old" and event not in {"UPDATE", "DELETE"}:
+            return False
+        table = self.catalog.tables.get(table_name)
+        if table is None:
+            return False
+        if target == table_name and (row == "new" or timing == "BEFORE"):
+            # The trigger row itself: written (AFTER, NEW) or not yet deleted or updated
+            # (BEFORE, OLD).
+            unique = [table.primary_key, *table.unique]
+            return all(c == v for c, v in columns.items()) and any(
+                key and set(key) <= set(columns) for key in unique
+            )
+        referenced = self.catalog.tables.get(target)
+        if referenced is None or "disabled" in {
+            table.internal_triggers,
+            referenced.internal_triggers,
+        }:
+            return False  # DISABLE TRIGGER ALL: the foreign keys are not enforced
+        for fk in table.foreign_keys:
+            if fk.ref_table != target or set(fk.ref_columns) != set(columns):
+                continue
+            pairs = dict(zip(fk.ref_columns, fk.columns, strict=False))
+            if all(columns[c] == pairs[c] for c in columns) and all(
+                (col := table.column(c)) is not None and (col.not_null or c in table.primary_key)
+                for c in fk.columns
+            ):
+                return True  # MATCH SIMPLE checks nothing when a column is NULL
+        return False
+
+    def _write(self, write: Write, frame: _Frame, guard_text: str, exists: bool) -> _Result:
         if write.table is None:
             self._unknown("write to a table known only at run time", write.text, write.location)
             return _Result(Tally(), [Node("unknown", "?", write.text, write.location, False)])
         table = write.table
-        certain_rows = write.keyed_by == "row"
+        certain_rows = write.keyed_by == "row" and exists
         if write.kind in {"update", "delete"} and any(
             table == gone and key and set(key) <= set(write.key_columns)
             for gone, key in frame.deleting
@@ -872,6 +974,8 @@ class Tracer:
         multiplicity = {"row": "1 row", "set": "per affected row", "table": "all rows"}[
             write.keyed_by
         ]
+        if write.keyed_by == "row" and not exists:
+            multiplicity = "0 or 1 row"
         node = Node(
             "statement",
             table,
@@ -960,6 +1064,31 @@ def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | Non
         assigned = set(arguments[:1])
         return _Run(Tally(), [], False, assigned, set())
     return None
+
+
+def _row_values(
+    origins: Origins, context: FiringContext, bindings: _Bindings
+) -> frozenset[_RowValue] | None:
+    """The trigger-row values a value may be, where its guards may hold; None when it may
+    be anything else."""
+    values: set[_RowValue] = set()
+    for guard, origin in origins:
+        if guard.evaluate(context.decide) is False:
+            continue
+        if origin is None:
+            return None
+        if origin.source == "parameter":
+            bound = bindings.get(origin.name)
+            if bound is None:
+                return None
+            values |= bound
+        elif context.level == "ROW" and context.table and context.op and context.timing:
+            values.add(
+                _RowValue(context.table, context.op, context.timing, origin.source, origin.name)
+            )
+        else:
+            return None
+    return frozenset(values)
 
 
 def _from_empty_transition(effect: object, empty: frozenset[str]) -> bool:
@@ -1096,7 +1225,7 @@ def _trace_call(tracer: Tracer, function: Function, arguments: tuple[exp.Expr, .
     tracer.unknowns = {}
     frame = _Frame(depth=0, stack=(f"function:{function.key}",))
     constants = _constant_arguments(function, arguments)
-    run = tracer._run(function, FiringContext(depth=0, arguments=constants), frame, constants)
+    run = tracer._run(function, FiringContext(depth=0, arguments=constants), frame, constants, {})
     entry = TraceEntry(function.name, "call")
     root = Node(
         "call",
