@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
+import networkx as nx
 from sqlglot import exp
 
 from analyzer.builtins import is_builtin
@@ -32,7 +33,7 @@ from analyzer.effects import (
     Write,
 )
 from analyzer.findings import Location
-from analyzer.graph import Model
+from analyzer.graph import Model, table_node
 from analyzer.guards import ChangeAtom, DepthAtom, FiringContext, Guard, Truth, guard_of
 from analyzer.parse import parse_expression
 
@@ -49,8 +50,8 @@ Key = tuple[str, ...]
 
 class Tally:
     """Counts as (lo, hi) pairs per key: ('firing', trigger), ('call', function),
-    ('write', table, kind), ('scan', table), and ('reentry', trigger) where a trigger loop
-    comes round again and is cut."""
+    ('write', table, kind), ('scan', table), and ('reentry', trigger) where a trigger loop,
+    in its second round, comes round again and is cut."""
 
     def __init__(self) -> None:
         self.counts: dict[Key, tuple[int, int]] = {}
@@ -223,6 +224,12 @@ class _Frame:
     # Transition tables (REFERENCING … AS name) of this firing, and those known to be empty.
     transitions: frozenset[str] = frozenset()
     empty_relations: frozenset[str] = frozenset()
+    # (column of the row being processed, table of an earlier row on the way here, its
+    # column) whose values are equal: copied by an UPDATE's SET or picked by its key.
+    # Only earlier tables this row's cascade can write again are kept.
+    copies: frozenset[tuple[str, str, str]] = frozenset()
+    # A trigger loop came round: this is its second round, and a third is cut.
+    again: bool = False
 
 
 class Tracer:
@@ -245,6 +252,7 @@ class Tracer:
             if isinstance(atom, DepthAtom)
         ]
         self.depth_cap = max(thresholds) + 1 if thresholds else 0
+        self._loops: dict[str, int] | None = None
         self._triggers: dict[str, list[Trigger]] = {}
         for trigger in self.catalog.triggers.values():
             self._triggers.setdefault(trigger.table, []).append(trigger)
@@ -427,16 +435,24 @@ class Tracer:
             frame.deleting,
             self.children,
             conflict_guard,
+            frame.copies,
+            frame.again,
         )
         cached = self.memo.get(key)
         if cached is not None and key in self._in_progress:
-            # The same row event again while it is being computed: a trigger loop.
+            # The same row event again while it is being computed: a trigger loop. It
+            # happens once more (the second round), its triggers fire and their guards
+            # decide under that round's state; the third round is cut.
             self._loop_closed(key, frame)
-            loop = self._loop_frames(frame.stack[self._in_progress[key] :])
-            cut = Tally()
-            if loop:
-                cut.bump(("reentry", loop[0]))  # the loop certainly comes round again
-            return _Result(cut, [])
+            if frame.again:
+                loop = self._loop_frames(frame.stack[self._in_progress[key] :])
+                cut = Tally()
+                if loop:
+                    cut.bump(("reentry", loop[0]))  # the loop certainly comes round again
+                return _Result(cut, [])
+            frame = replace(frame, again=True)
+            key = (*key[:-1], True)
+            cached = self.memo.get(key)
         if cached is not None:
             return cached
         self.memo[key] = _Result(Tally(), [])  # a re-entry while computing this adds nothing
@@ -605,14 +621,17 @@ class Tracer:
         when: Truth = True
         if trigger.when is not None:
             when = self._when_truth(trigger, context)
+        frame_key = f"{trigger.key}:{event}"
         if when is False:
+            if frame_key in frame.stack:
+                # The loop comes round and its WHEN clause stops it: still a loop to report.
+                self._record_cycle(frame.stack, frame_key, trigger)
             return Tracer._Fired(Tally(), [], None, False)
         certain = certain and when is True
         label = f"{trigger.timing.upper()} {event.upper()} {trigger.level.upper()}"
         if trigger.when:
             label += f" WHEN ({trigger.when})"
         node = Node("trigger", trigger.key, label, trigger.location, certain, ref=trigger)
-        frame_key = f"{trigger.key}:{event}"
         if frame.depth > MAX_TRIGGER_DEPTH:
             self._unknown(
                 f"cascade deeper than {MAX_TRIGGER_DEPTH} trigger levels: not followed",
@@ -624,15 +643,23 @@ class Tracer:
             )
             return Tracer._Fired(Tally(), [node], None, certain)
         tally = Tally()
-        if frame_key in frame.stack:
+        repeated = frame_key in frame.stack
+        if repeated:
+            # A trigger loop: the trigger fires again and its guards decide under this
+            # round's state (a copy coming back unchanged stops at a change test); in the
+            # second round, any trigger that fires again is cut.
             self._record_cycle(frame.stack, frame_key, trigger)
+        tally.bump(("firing", trigger.key), 1 if certain else 0, 1)
+        function = self.model.trigger_function(trigger)
+        if repeated and frame.again:
+            # It fires and its function is called; what the body does is not followed.
+            if function is not None:
+                tally.bump(("call", function.name), 1 if certain else 0, 1)
             node.children.append(
                 Node("cycle", trigger.key, "recursion cut here", trigger.location, certain)
             )
             tally.bump(("reentry", trigger.key), 1 if certain else 0, 1)
             return Tracer._Fired(tally, [node], None, certain)
-        tally.bump(("firing", trigger.key), 1 if certain else 0, 1)
-        function = self.model.trigger_function(trigger)
         builtin = _builtin_trigger_run(trigger, context) if function is None else None
         if builtin is not None:
             node.detail += f"  (built-in {trigger.function.rsplit('.', 1)[-1]})"
@@ -647,6 +674,7 @@ class Tracer:
             stack=(*frame.stack, frame_key),
             transitions=frozenset(name for _, name in trigger.referencing),
             empty_relations=empty,
+            again=frame.again or repeated,
         )
         run = self._run(function, context, inner, {}, {})
         tally.add(run.tally, certain=certain)
@@ -670,6 +698,9 @@ class Tracer:
     def _record_loop(self, loop: tuple[str, ...]) -> None:
         if not loop:
             return
+        canonical = min(loop[i:] + loop[:i] for i in range(len(loop)))
+        if canonical in self.cycles:
+            return  # loops are closed again on every round: describe each once
         first = self.catalog.triggers.get(loop[0])
         breakers = []
         for name in loop:
@@ -690,10 +721,8 @@ class Tracer:
                     for atom in effect.guard.atoms():
                         if isinstance(atom, (DepthAtom, ChangeAtom)):
                             breakers.append(f"{atom} in {function.name if function else ''}")
-        canonical = min(loop[i:] + loop[:i] for i in range(len(loop)))
-        self.cycles.setdefault(
-            canonical,
-            Cycle(loop, tuple(sorted(set(breakers))), first.location if first else None),
+        self.cycles[canonical] = Cycle(
+            loop, tuple(sorted(set(breakers))), first.location if first else None
         )
 
     def _unknown(self, reason: str, name: str, location: Location | None) -> None:
@@ -731,8 +760,11 @@ class Tracer:
             if _from_empty_transition(effect, frame.empty_relations):
                 continue
             if isinstance(effect, Write):
-                exists = self._target_row_exists(effect, context, bindings)
-                result = self._write(effect, frame, guard_text, exists)
+                copies, same_row, writes_back = self._copies(effect, context, bindings, frame)
+                exists = (same_row and effect.where_is_key) or self._target_row_exists(
+                    effect, context, bindings
+                )
+                result = self._write(effect, frame, guard_text, exists, copies, writes_back)
                 tally.add(result.tally, certain)
                 nodes.extend(result.nodes)
             elif isinstance(effect, Read):
@@ -881,7 +913,93 @@ class Tracer:
                 return True  # MATCH SIMPLE checks nothing when a column is NULL
         return False
 
-    def _write(self, write: Write, frame: _Frame, guard_text: str, exists: bool) -> _Result:
+    def _copies(
+        self, write: Write, context: FiringContext, bindings: _Bindings, frame: _Frame
+    ) -> tuple[frozenset[tuple[str, str, str]], bool, bool]:
+        """What the row an UPDATE writes shares with earlier rows of the cascade (see
+        `_Frame.copies`); whether its key picks an earlier row of its own table (which
+        exists); and whether it only writes back the values that row already holds: every
+        SET column a copy of its own value. Such a write changes nothing, and change tests
+        stop the loop.
+
+        Values are followed from NEW of an AFTER INSERT/UPDATE row trigger, the row as
+        written.
+        """
+        here = context.table
+        if (
+            write.kind != "update"
+            or write.table is None
+            or here is None
+            or context.level != "ROW"
+            or context.timing != "AFTER"
+            or context.op not in {"INSERT", "UPDATE"}
+        ):
+            return frozenset(), False, False
+
+        def equal_to(origins: Origins) -> set[tuple[str, str]]:
+            values = _row_values(origins, context, bindings)
+            if not values or len(values) != 1:
+                return set()
+            (value,) = values
+            if (value.table, value.event, value.timing, value.row) != (
+                here,
+                context.op,
+                "AFTER",
+                "new",
+            ):
+                return set()
+            return {(here, value.column)} | {
+                (table, column) for own, table, column in frame.copies if own == value.column
+            }
+
+        target = write.table
+        keys = {column: equal_to(origins) for column, origins in write.key_origins}
+        sets = {column: equal_to(origins) for column, origins in write.set_origins}
+        table = self.catalog.tables.get(target)
+        unique = [table.primary_key, *table.unique] if table else []
+        same_row = any(key and all((target, k) in keys.get(k, ()) for k in key) for key in unique)
+        writes_back = (
+            same_row
+            and bool(write.columns)
+            and set(sets) == set(write.columns)
+            and all((target, column) in sets[column] for column in write.columns)
+        )
+        # An earlier row matters only if this row's cascade can write its table again:
+        # it wrote this table, so that is when both lie on one loop.
+        loop = self._loop_of(target)
+        copies = frozenset(
+            (column, table_name, source)
+            for column, equal in {**keys, **sets}.items()
+            for table_name, source in equal
+            if table_name != target and self._loop_of(table_name) == loop
+        )
+        return copies, same_row, writes_back
+
+    def _loop_of(self, table: str) -> int:
+        """The trigger loop `table` lies on: tables that write each other, through
+        triggers and FK actions, share a number (strongly connected components)."""
+        if self._loops is None:
+            graph = self.model.graph
+            followed = {"fires", "executes", "calls", "writes", "fk_cascade"}
+            view = nx.subgraph_view(
+                graph, filter_edge=lambda u, v, k: graph.edges[u, v, k]["kind"] in followed
+            )
+            self._loops = {
+                node: index
+                for index, component in enumerate(nx.strongly_connected_components(view))
+                for node in component
+            }
+        return self._loops.get(table_node(table), -1)
+
+    def _write(
+        self,
+        write: Write,
+        frame: _Frame,
+        guard_text: str,
+        exists: bool,
+        copies: frozenset[tuple[str, str, str]] = frozenset(),
+        writes_back: bool = False,
+    ) -> _Result:
         if write.table is None:
             self._unknown("write to a table known only at run time", write.text, write.location)
             return _Result(Tally(), [Node("unknown", "?", write.text, write.location, False)])
@@ -904,6 +1022,8 @@ class Tracer:
         columns = frozenset(write.columns) or self._set_columns(table, None)
         tally = Tally()
         nodes: list[Node] = []
+        if frame.copies:
+            frame = replace(frame, copies=frozenset())  # those describe the writer's row
         events = {
             "upsert": ("insert", "update"),
             "insert-or-ignore": ("insert",),
@@ -917,11 +1037,11 @@ class Tracer:
             nodes.extend(result.nodes)
         # An accumulation always changes its column; other SET columns may keep their value.
         changed = frozenset(a.column for a in write.accumulations)
-        maybe = frozenset(write.columns) - changed
+        maybe = frozenset() if writes_back else frozenset(write.columns) - changed
         if write.kind == "insert":
             row = self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
         elif write.kind == "update":
-            row = self._row(table, "update", columns, changed, maybe, frame)
+            row = self._row(table, "update", columns, changed, maybe, replace(frame, copies=copies))
         elif write.kind == "delete":
             row = self._row(table, "delete", frozenset(), frozenset(), frozenset(), frame)
         elif write.kind == "upsert":
@@ -969,6 +1089,8 @@ class Tracer:
         tally.add(row.tally, certain=certain_rows)
         tally.add(after.tally)
         detail = write.kind + (f" [if {guard_text}]" if guard_text else "")
+        if writes_back:
+            detail += " writes back the values it copied"
         if write.accumulations:
             detail += " accumulates " + ", ".join(a.column for a in write.accumulations)
         multiplicity = {"row": "1 row", "set": "per affected row", "table": "all rows"}[
@@ -1009,10 +1131,10 @@ class Tracer:
             parent_key = tuple(fk.ref_columns or (parent.primary_key if parent else ()))
             # Only the parent this action is deleting for: keeping every ancestor would make
             # each FK path a memo key of its own.
-            child_frame = (
-                replace(frame, deleting=frozenset({(table, parent_key)}))
-                if event == "delete"
-                else frame
+            child_frame = replace(
+                frame,
+                deleting=frozenset({(table, parent_key)}) if event == "delete" else frame.deleting,
+                copies=frozenset(),
             )
             columns = frozenset(fk.columns)
             if event == "delete" and action == "cascade":

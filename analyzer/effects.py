@@ -135,6 +135,8 @@ class Write:
     # tests nothing but those keys (then the row exists whenever its key values do).
     key_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
     where_is_key: bool = field(default=False, metadata=INTERNAL)
+    # UPDATE: where each SET column's new value comes from.
+    set_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
 
     @property
     def row_kinds(self) -> tuple[str, ...]:
@@ -586,12 +588,21 @@ class SqlEffects:
         write = self._keyed_write(
             node, "update", name, table, names, "from_", guard, location, ctes, inferred
         )
+        set_origins = tuple(
+            (
+                _column_name(assignment.this),
+                _restricted(self.origin_of(assignment.expression), guard),
+            )
+            for assignment in node.expressions
+            if isinstance(assignment, exp.EQ) and not isinstance(assignment.this, exp.Tuple)
+        )
         return [
             replace(
                 write,
                 columns=tuple(columns),
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
+                set_origins=set_origins,
             )
         ]
 

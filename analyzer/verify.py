@@ -227,7 +227,7 @@ def _outcome(label: str, cascade: Cascade, error: ServerError | None) -> Differe
 
     Running out of stack agrees with any cycle the trace reports (guards it lists may
     not stop it); finishing disagrees with a cycle nothing breaks that certainly comes
-    round again.
+    round a third time.
     """
     if error is not None:
         if cascade.cycles and error.sqlstate == _STACK_DEPTH_EXCEEDED:
