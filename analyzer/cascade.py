@@ -751,6 +751,9 @@ class Tracer:
             context = replace(context, arguments=dict(arguments))
         if body.incomplete:
             self._unknown("body not fully understood", function.key, function.location)
+        # (table, key values) of rows an earlier statement of this body certainly made or
+        # found: `INSERT … ON CONFLICT DO NOTHING; UPDATE … WHERE key = …` updates one row.
+        made: set[tuple[str | None, tuple[tuple[str, str], ...]]] = set()
         for effect in body.effects:
             truth = effect.guard.evaluate(context.decide)
             if truth is False:
@@ -761,12 +764,15 @@ class Tracer:
                 continue
             if isinstance(effect, Write):
                 copies, same_row, writes_back = self._copies(effect, context, bindings, frame)
-                exists = (same_row and effect.where_is_key) or self._target_row_exists(
-                    effect, context, bindings
-                )
+                keyed = (effect.table, tuple(sorted(effect.key_values)))
+                exists = (
+                    (same_row or keyed in made) and effect.where_is_key
+                ) or self._target_row_exists(effect, context, bindings)
                 result = self._write(effect, frame, guard_text, exists, copies, writes_back)
                 tally.add(result.tally, certain)
                 nodes.extend(result.nodes)
+                if certain and effect.key_values and self._makes_row(effect, result.tally):
+                    made.add(keyed)
             elif isinstance(effect, Read):
                 # Aggregating a transition table reads only the statement's own rows.
                 transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
@@ -974,6 +980,23 @@ class Tracer:
             if table_name != target and self._loop_of(table_name) == loop
         )
         return copies, same_row, writes_back
+
+    def _makes_row(self, write: Write, result: Tally) -> bool:
+        """After this single-row INSERT, a row with its key values certainly exists."""
+        table = write.table
+        if write.kind in {"insert", "upsert"}:
+            return result.counts.get(("write", table or "", write.kind), (0, 0))[0] > 0
+        if write.kind != "insert-or-ignore" or table is None:
+            return False
+        # DO NOTHING keeps the row that conflicts, which has the key only when the table
+        # has no other unique key; a BEFORE INSERT trigger may skip the row altogether.
+        shape = self.catalog.tables.get(table)
+        keys = [k for k in (shape.primary_key, *shape.unique) if k] if shape else []
+        return (
+            len(keys) == 1
+            and set(keys[0]) == {column for column, _ in write.key_values}
+            and not self._row_triggers(table, "before", "insert", frozenset())
+        )
 
     def _loop_of(self, table: str) -> int:
         """The trigger loop `table` lies on: tables that write each other, through

@@ -2,8 +2,9 @@
 
 PostgreSQL updates 0 rows when no row has the key. The schema guarantees the row when the
 key is the trigger row's NOT NULL foreign key to exactly the target's referenced columns
-(NEW after the row is written, or OLD), or the trigger row itself; values reach the key
-unchanged through variables and helper-function parameters. Anything else is 0..1.
+(NEW after the row is written, or OLD), or the trigger row itself, or an earlier
+statement of the same body certainly made or found it (INSERT … ON CONFLICT); values reach
+the key unchanged through variables and helper-function parameters. Anything else is 0..1.
 """
 
 from __future__ import annotations
@@ -180,3 +181,39 @@ def test_foreign_keys_are_not_enforced_after_disable_trigger_all() -> None:
         "ALTER TABLE public.children ENABLE TRIGGER children_count;"
     )
     assert parent_updates(tracer(function, after=after), "insert") == (0, 1)
+
+
+COUNTERS = """
+CREATE TABLE public.daily_counts (day date PRIMARY KEY, n integer NOT NULL DEFAULT 0);
+"""
+
+
+def counter_updates(body: str) -> tuple[int, int]:
+    t = tracer(COUNTERS + trigger_function(body), trigger="AFTER INSERT")
+    totals = t.trace(TraceEntry("public.children", "insert")).totals()
+    return totals.counts.get(("write", "public.daily_counts", "update"), (0, 0))
+
+
+ENSURE = "INSERT INTO public.daily_counts (day) VALUES (current_date) ON CONFLICT {};"
+COUNT = "UPDATE public.daily_counts SET n = n + 1 WHERE day = current_date;"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # The row is made (or found) by the statement before: the update finds it.
+        (ENSURE.format("DO NOTHING") + COUNT, (1, 1)),
+        (ENSURE.format("(day) DO NOTHING") + COUNT, (1, 1)),
+        (ENSURE.format("(day) DO UPDATE SET n = daily_counts.n") + COUNT, (1, 1)),
+        # Made only under a condition, or for another key: not for sure.
+        (f"IF NEW.note IS NULL THEN {ENSURE.format('DO NOTHING')} END IF; {COUNT}", (0, 1)),
+        (
+            ENSURE.format("DO NOTHING")
+            + "UPDATE public.daily_counts SET n = n + 1 WHERE day = current_date - 1;",
+            (0, 1),
+        ),
+        (COUNT, (0, 1)),
+    ],
+)
+def test_a_row_made_by_an_earlier_statement_exists(body: str, expected: tuple[int, int]) -> None:
+    assert counter_updates(body) == expected
