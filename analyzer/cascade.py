@@ -860,7 +860,8 @@ class Tracer:
         PostgreSQL updates 0 rows when no row has the key, so a row-keyed write counts
         for sure only where the schema guarantees the row: the key is the trigger row's
         NOT NULL foreign key to exactly the target's referenced columns (enforced once the
-        row is written: NEW in an AFTER INSERT/UPDATE trigger, or OLD), or the target is
+        row is written: NEW in an AFTER INSERT/UPDATE trigger, or OLD; not DEFERRABLE, not
+        NOT VALID), or the target is
         the trigger row itself (NEW after it is written, OLD before it changes). Values reach the
         key unchanged through variables and helper-function parameters.
         """
@@ -909,7 +910,12 @@ class Tracer:
         }:
             return False  # DISABLE TRIGGER ALL: the foreign keys are not enforced
         for fk in table.foreign_keys:
-            if fk.ref_table != target or set(fk.ref_columns) != set(columns):
+            if (
+                fk.ref_table != target
+                or set(fk.ref_columns) != set(columns)
+                or fk.deferrable
+                or not fk.validated
+            ):
                 continue
             pairs = dict(zip(fk.ref_columns, fk.columns, strict=False))
             if all(columns[c] == pairs[c] for c in columns) and all(

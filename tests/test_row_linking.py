@@ -217,3 +217,49 @@ COUNT = "UPDATE public.daily_counts SET n = n + 1 WHERE day = current_date;"
 )
 def test_a_row_made_by_an_earlier_statement_exists(body: str, expected: tuple[int, int]) -> None:
     assert counter_updates(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "after", "expected"),
+    [
+        ("REFERENCES public.parents (id)", "", (1, 1)),
+        ("REFERENCES public.parents (id) NOT DEFERRABLE", "", (1, 1)),
+        # Checked at commit: until then a child may reference a parent that is not there.
+        ("REFERENCES public.parents (id) DEFERRABLE INITIALLY DEFERRED", "", (0, 1)),
+        # SET CONSTRAINTS … DEFERRED can defer it in any transaction.
+        ("REFERENCES public.parents (id) DEFERRABLE", "", (0, 1)),
+        # Rows from before the key was added were never checked.
+        (
+            "",
+            "ALTER TABLE public.kids ADD CONSTRAINT kids_parent FOREIGN KEY (parent_id) "
+            "REFERENCES public.parents (id) NOT VALID;",
+            (0, 1),
+        ),
+        (
+            "",
+            "ALTER TABLE public.kids ADD CONSTRAINT kids_parent FOREIGN KEY (parent_id) "
+            "REFERENCES public.parents (id);",
+            (1, 1),
+        ),
+    ],
+)
+def test_deferrable_and_not_valid_keys_guarantee_nothing(
+    key: str, after: str, expected: tuple[int, int]
+) -> None:
+    text = f"""
+CREATE TABLE public.parents (id bigint PRIMARY KEY, children integer NOT NULL DEFAULT 0);
+CREATE TABLE public.kids (id bigint PRIMARY KEY, parent_id bigint NOT NULL {key});
+{after}
+CREATE FUNCTION public.count_kid() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE public.parents SET children = children + 1 WHERE id = NEW.parent_id;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER kids_count AFTER UPDATE ON public.kids
+    FOR EACH ROW EXECUTE FUNCTION public.count_kid();
+"""
+    t = Tracer(build_model(build_catalog([SourceFile.from_text("k.sql", text)])))
+    # An update of an old row: NOT VALID never checked it.
+    totals = t.trace(TraceEntry("public.kids", "update", columns=("id",))).totals()
+    assert totals.counts[("write", "public.parents", "update")] == expected
