@@ -25,10 +25,13 @@ from analyzer.catalog import Function, Trigger
 from analyzer.effects import (
     CallEffect,
     DynamicEffect,
+    Effect,
     Read,
     ReturnEffect,
     RowAssignment,
     Write,
+    executed_effects,
+    fold_dynamic,
 )
 from analyzer.findings import Location
 from analyzer.graph import Model
@@ -229,6 +232,7 @@ class Tracer:
         ]
         self.depth_cap = max(thresholds) + 1 if thresholds else 0
         self._triggers: dict[str, list[Trigger]] = {}
+        self._folded: dict[tuple[str, Location, str], list[Effect] | None] = {}
         for trigger in self.catalog.triggers.values():
             self._triggers.setdefault(trigger.table, []).append(trigger)
         for triggers in self._triggers.values():
@@ -363,6 +367,8 @@ class Tracer:
                     level="STATEMENT",
                     table=table,
                     depth=frame.depth,
+                    trigger_arguments=tuple(a.strip("'") for a in trigger.arguments),
+                    trigger_name=trigger.name,
                 )
                 empty = (
                     frozenset(name for _, name in trigger.referencing)
@@ -555,6 +561,7 @@ class Tracer:
             changed_columns=frozenset(changed) if event == "update" else None,
             maybe_changed=frozenset(maybe),
             trigger_arguments=tuple(a.strip("'") for a in trigger.arguments),
+            trigger_name=trigger.name,
         )
 
     # ---- firing a trigger ------------------------------------------------------------
@@ -693,7 +700,7 @@ class Tracer:
             context = replace(context, arguments=dict(arguments))
         if body.incomplete:
             self._unknown("body not fully understood", function.key, function.location)
-        for effect in body.effects:
+        for effect in self._executed(function, body.effects, context):
             truth = effect.guard.evaluate(context.decide)
             if truth is False:
                 continue
@@ -735,6 +742,24 @@ class Tracer:
             elif isinstance(effect, RowAssignment):
                 (assigned if certain else maybe_assigned).add(effect.column)
         return _Run(tally, nodes, returns_null, assigned, maybe_assigned)
+
+    def _executed(
+        self, function: Function, effects: Iterable[Effect], context: FiringContext
+    ) -> Iterator[Effect]:
+        """The body's effects, with each EXECUTE whose text this firing determines
+        (TG_TABLE_NAME, TG_ARGV, constant arguments) replaced by the effects of that text."""
+        for effect in effects:
+            if isinstance(effect, DynamicEffect) and effect.template is not None:
+                text = fold_dynamic(effect, context)
+                if text is not None:
+                    key = (function.key, effect.location, text)
+                    if key not in self._folded:
+                        self._folded[key] = executed_effects(self.catalog, function, effect, text)
+                    folded = self._folded[key]
+                    if folded is not None:
+                        yield from folded
+                        continue
+            yield effect
 
     def _call(
         self,

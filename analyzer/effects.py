@@ -20,7 +20,8 @@ from sqlglot import exp
 
 from analyzer.catalog import Catalog, Function, Table
 from analyzer.findings import Diagnostic, Location
-from analyzer.guards import ErrorAtom, Guard, OpaqueAtom, guard_of
+from analyzer.folding import UNKNOWN, Value, fold
+from analyzer.guards import ErrorAtom, FiringContext, Guard, OpaqueAtom, guard_of
 from analyzer.parse import parse_expression, split_statements
 from analyzer.plpgsql import (
     Assign,
@@ -31,6 +32,7 @@ from analyzer.plpgsql import (
     ExecSql,
     Exit,
     Fragment,
+    GetDiagnostics,
     If,
     Loop,
     Open,
@@ -155,12 +157,19 @@ class ReturnEffect:
 
 @dataclass(frozen=True)
 class DynamicEffect:
-    """EXECUTE of SQL known only at run time; `inferred` holds what its text shows."""
+    """EXECUTE of SQL known only at run time; `inferred` holds what its text shows.
+
+    `template` is the query expression (constant local variables substituted) when its
+    text may be determined by the firing: TG_* variables, TG_ARGV, constant parameters;
+    `using` the text of the USING expressions that `$1`, `$2`, … stand for.
+    """
 
     text: str | None
     location: Location
     guard: Guard
     inferred: tuple[Write, ...] = ()
+    template: exp.Expr | None = field(default=None, compare=False, repr=False)
+    using: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -824,12 +833,67 @@ def constant_text(node: exp.Expr | None) -> tuple[str | None, bool]:
 # ---- PL/pgSQL walk --------------------------------------------------------------------
 
 
+_LOCAL_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def _assigned_names(statement: Statement) -> list[str]:
+    """Variables a statement assigns (INTO, loop targets, GET DIAGNOSTICS, :=)."""
+    names: list[str] = []
+    if isinstance(statement, Assign):
+        names.append(statement.target)
+    into = getattr(statement, "into", None)
+    if into is not None:
+        names.extend(into.targets)
+    names.extend(getattr(statement, "targets", ()))
+    variable = getattr(statement, "variable", None)
+    if isinstance(variable, str):
+        names.append(variable)
+    if isinstance(statement, GetDiagnostics):
+        names.extend(item.target for item in statement.items)
+    if isinstance(statement, Block):
+        names.extend(d.name for d in statement.declarations if d.default is not None)
+    return [n.strip().lower() for n in names]
+
+
+def _assignment_counts(statements: Iterable[Statement], counts: dict[str, int]) -> None:
+    for statement in statements:
+        for name in _assigned_names(statement):
+            counts[name] = counts.get(name, 0) + 1
+        for nested in statement.bodies():
+            _assignment_counts(nested, counts)
+
+
 class _Walker:
-    def __init__(self, scope: _Scope) -> None:
+    def __init__(self, scope: _Scope, assignment_counts: Mapping[str, int]) -> None:
         self.scope = scope
         self.sql = SqlEffects(scope)
         self.effects: list[Effect] = []
         self.diagnostics: list[Diagnostic] = []
+        # Variables assigned exactly once in the whole body, with the value and the guard
+        # under which that assignment ran: their value is known wherever that guard holds.
+        self.counts = assignment_counts
+        self.constants: dict[str, tuple[exp.Expr, Guard]] = {}
+
+    def assigned(self, name: str, value: Fragment | None, live: Guard) -> None:
+        key = name.strip().lower()
+        if self.counts.get(key) == 1 and value is not None and value.tree is not None:
+            self.constants[key] = (value.tree, live)
+
+    def with_constants(self, tree: exp.Expr, live: Guard, depth: int = 0) -> exp.Expr:
+        """`tree` with each constant local variable replaced by the value assigned to it."""
+
+        def substitute(node: exp.Expr) -> exp.Expr:
+            if not isinstance(node, exp.Column) or node.table or depth > 8:
+                return node
+            known = self.constants.get(node.name.lower())
+            if known is None or not _LOCAL_NAME.fullmatch(node.name.lower()):
+                return node
+            value, assigned_under = known
+            if not (assigned_under.is_always or assigned_under == live):
+                return node
+            return self.with_constants(value.copy(), live, depth + 1)
+
+        return tree.copy().transform(substitute)
 
     def condition(self, fragment: Fragment) -> Guard:
         return guard_of(fragment.tree, fragment.text, self.scope.parameters)
@@ -852,6 +916,8 @@ class _Walker:
         if isinstance(statement, Block):
             for declaration in statement.declarations:
                 self.fragment(declaration.default, live)
+                if declaration.default is not None:
+                    self.assigned(declaration.name, declaration.default, live)
             after = self.run(statement.body, live)
             for handler in statement.handlers:
                 on_error = live.and_(Guard.of(ErrorAtom(" OR ".join(handler.conditions))))
@@ -901,6 +967,7 @@ class _Walker:
             return live
         if isinstance(statement, Assign):
             self.fragment(statement.value, live)
+            self.assigned(statement.target, statement.value, live)
             self.row_targets((statement.target,), statement.location, live)
             return live
         if isinstance(statement, (ExecSql, Perform)):
@@ -920,7 +987,7 @@ class _Walker:
                 )
             return live
         if isinstance(statement, DynExecute):
-            self.dynamic(statement.query, live)
+            self.dynamic(statement.query, live, statement.using)
             for fragment in statement.using:
                 self.fragment(fragment, live)
             return live
@@ -950,14 +1017,15 @@ class _Walker:
                 column = column.strip('"') if column.startswith('"') else column.lower()
                 self.effects.append(RowAssignment(column, location, live))
 
-    def dynamic(self, fragment: Fragment, live: Guard) -> None:
+    def dynamic(self, fragment: Fragment, live: Guard, using: Sequence[Fragment] = ()) -> None:
         if live.is_never:
             return
-        tree = fragment.tree
+        tree = self.with_constants(fragment.tree, live) if fragment.tree is not None else None
         text, exact = constant_text(tree)
+        bound = tuple(" ".join(u.text.split()) for u in using)
         inferred: list[Write] = []
         if text is not None:
-            parsed = parse_expression(text)
+            parsed = parse_expression(bind_parameters(text, bound) if exact else text)
             if parsed is not None:
                 found = self.sql.of(parsed, live, fragment.location, inferred=True)
                 if exact:
@@ -966,7 +1034,9 @@ class _Walker:
                 inferred = [e for e in found if isinstance(e, Write)]
         elif tree is not None:
             self.effects.extend(self.sql._calls(tree, live, fragment.location))
-        self.effects.append(DynamicEffect(text, fragment.location, live, tuple(inferred)))
+        self.effects.append(
+            DynamicEffect(text, fragment.location, live, tuple(inferred), tree, bound)
+        )
 
     def call_statement(self, fragment: Fragment, live: Guard) -> None:
         text = fragment.text.strip()
@@ -1051,8 +1121,8 @@ def _sql_body_effects(
     return effects, diagnostics
 
 
-def analyze_function(catalog: Catalog, function: Function) -> BodyEffects:
-    scope = _Scope(
+def _function_scope(catalog: Catalog, function: Function) -> _Scope:
+    return _Scope(
         catalog,
         function.search_path
         if function.search_path is not None
@@ -1060,6 +1130,10 @@ def analyze_function(catalog: Catalog, function: Function) -> BodyEffects:
         frozenset(a.name for a in function.arguments if a.name),
         function.location.path,
     )
+
+
+def analyze_function(catalog: Catalog, function: Function) -> BodyEffects:
+    scope = _function_scope(catalog, function)
     if function.body is None or function.body_location is None:
         return BodyEffects(function.key, (), Guard.never())
     language = function.language.lower()
@@ -1075,7 +1149,10 @@ def analyze_function(catalog: Catalog, function: Function) -> BodyEffects:
 
 def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -> BodyEffects:
     parsed = parse_plpgsql(body, path=location.path, line=location.line, column=location.column)
-    walker = _Walker(scope)
+    counts: dict[str, int] = {}
+    if parsed.block is not None:
+        _assignment_counts((parsed.block,), counts)
+    walker = _Walker(scope, counts)
     falls_off = Guard.always()
     if parsed.block is not None:
         falls_off = walker.run((parsed.block,), Guard.always())
@@ -1089,6 +1166,82 @@ def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -
         parsed.incomplete or bool(walker.diagnostics),
         tuple(diagnostics),
     )
+
+
+_PARAMETER_REF = re.compile(r"(?<![\w$])\$(\d+)(?!\d)")
+_SIMPLE_VALUE = re.compile(r'[\w."]+')
+
+
+def bind_parameters(text: str, using: Sequence[str]) -> str:
+    """`$n` in EXECUTE text replaced by the n-th USING expression, so that the statement
+    says what it is keyed by (`WHERE id = $1` with `USING NEW.id` is `WHERE id = NEW.id`)."""
+
+    def bind(match: re.Match[str]) -> str:
+        index = int(match.group(1)) - 1
+        if index >= len(using):
+            return match.group(0)
+        value = using[index]
+        return value if _SIMPLE_VALUE.fullmatch(value) else f"({value})"
+
+    return _PARAMETER_REF.sub(bind, text) if using else text
+
+
+_TG_ARGV = re.compile(r"(?i)tg_argv\[(\d+)\]")
+
+
+def fold_dynamic(effect: DynamicEffect, context: FiringContext) -> str | None:
+    """The SQL text an EXECUTE runs in this firing, USING values bound; None when the
+    text depends on more than the trigger, its table, its arguments and constants."""
+    if effect.template is None:
+        return None
+
+    def resolve(node: exp.Expr) -> Value:
+        if isinstance(node, exp.Bracket):
+            index = _TG_ARGV.fullmatch(node.sql(dialect="postgres"))
+            arguments = context.trigger_arguments
+            if index is None or arguments is None:
+                return UNKNOWN
+            position = int(index.group(1))
+            return arguments[position] if position < len(arguments) else None
+        if not isinstance(node, exp.Column) or node.table:
+            return UNKNOWN
+        name = node.name
+        table = context.table.split(".", 1) if context.table and "." in context.table else None
+        variable = {
+            "TG_TABLE_NAME": table[1] if table else None,
+            "TG_RELNAME": table[1] if table else None,
+            "TG_TABLE_SCHEMA": table[0] if table else None,
+            "TG_OP": context.op,
+            "TG_WHEN": context.timing,
+            "TG_LEVEL": context.level,
+            "TG_NAME": context.trigger_name,
+        }
+        if name.upper() in variable:
+            value = variable[name.upper()]
+            return UNKNOWN if value is None else value
+        argument = context.arguments.get(name.lower())
+        if isinstance(argument, exp.Null):
+            return None
+        if isinstance(argument, exp.Literal):
+            return str(argument.this)
+        return UNKNOWN
+
+    text = fold(effect.template, resolve)
+    if not isinstance(text, str):
+        return None
+    return bind_parameters(text, effect.using)
+
+
+def executed_effects(
+    catalog: Catalog, function: Function, effect: DynamicEffect, text: str
+) -> list[Effect] | None:
+    """The effects of EXECUTE running `text` (folded for one firing) inside `function`;
+    None when the text does not parse."""
+    tree = parse_expression(text)
+    if tree is None:
+        return None
+    scope = _function_scope(catalog, function)
+    return SqlEffects(scope).of(tree, effect.guard, effect.location)
 
 
 def analyze_bodies(catalog: Catalog) -> Bodies:

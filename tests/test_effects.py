@@ -367,3 +367,94 @@ def test_tg_argv_and_tg_table_name_tests_are_decided_per_trigger(tmp_path: Path)
     logs = tracer.trace(TraceEntry("public.audit_log", "insert")).totals(1).counts
     assert ("write", "public.accounts", "update") not in logs
     assert logs[("write", "public.daily", "insert")] == (1, 1)
+
+
+def _trace_counts(tmp_path: Path, sql: str, table: str, operation: str) -> dict[object, object]:
+    from analyzer.cascade import TraceEntry, Tracer
+    from analyzer.graph import build_model
+
+    path = tmp_path / "schema.sql"
+    path.write_text(SCHEMA + sql, encoding="utf-8")
+    tracer = Tracer(build_model(load([str(path)])))
+    cascade = tracer.trace(TraceEntry(table, operation))
+    counts: dict[object, object] = dict(cascade.totals(1).counts)
+    counts["unknowns"] = [u.reason for u in cascade.unknowns]
+    return counts
+
+
+GENERIC_TOUCH = (
+    "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+    "EXECUTE format('UPDATE public.%I SET n = n + 1 WHERE day = current_date "
+    "AND account_id = $1.%I', TG_ARGV[0], TG_ARGV[1]) USING NEW;\n"
+    "RETURN NULL;\nEND $$;\n"
+)
+
+
+def test_execute_is_folded_per_trigger_from_tg_argv(tmp_path: Path) -> None:
+    sql = (
+        GENERIC_TOUCH + "CREATE TRIGGER t AFTER INSERT ON entries FOR EACH ROW "
+        "EXECUTE FUNCTION touch('daily', 'account_id');\n"
+        "CREATE TRIGGER t AFTER DELETE ON audit_log FOR EACH ROW "
+        "EXECUTE FUNCTION touch('accounts');\n"
+    )
+    entries = _trace_counts(tmp_path, sql, "public.entries", "insert")
+    assert entries[("write", "public.daily", "update")] == (1, 1)
+    assert entries["unknowns"] == []
+    # The second trigger passes no key column: %I of NULL raises on the server, and
+    # the trace keeps the EXECUTE unknown rather than guess.
+    log = _trace_counts(tmp_path, sql, "public.audit_log", "delete")
+    assert ("write", "public.accounts", "update") not in log
+    assert log["unknowns"] == ["dynamic SQL"]
+
+
+def test_execute_binds_using_values_into_the_statement(tmp_path: Path) -> None:
+    from analyzer.effects import fold_dynamic
+    from analyzer.guards import FiringContext
+
+    body = body_effects(
+        tmp_path,
+        trigger_body(
+            "EXECUTE format('DELETE FROM public.%I WHERE id = $1 AND account_id = $2', "
+            "TG_TABLE_NAME) USING OLD.id, OLD.account_id + 0;"
+        ),
+    )
+    (dynamic,) = [e for e in body.effects if isinstance(e, DynamicEffect)]
+    context = FiringContext(op="DELETE", table="public.entries")
+    assert fold_dynamic(dynamic, context) == (
+        "DELETE FROM public.entries WHERE id = OLD.id AND account_id = (OLD.account_id + 0)"
+    )
+    assert fold_dynamic(dynamic, FiringContext(op="DELETE")) is None
+
+
+@pytest.mark.parametrize(
+    ("statements", "declare", "folds"),
+    [
+        # assigned once before the EXECUTE, on every path: its value is known
+        ("v := 'INSERT INTO public.' || quote_ident(TG_TABLE_NAME || '_log');", "", True),
+        ("", "v text := 'DELETE FROM public.' || TG_TABLE_NAME;", True),
+        # assigned twice: which value reaches the EXECUTE depends on the path
+        (
+            "v := 'DELETE FROM public.audit_log';\n"
+            "IF NEW.id > 0 THEN v := 'DELETE FROM public.entries'; END IF;",
+            "",
+            False,
+        ),
+        # assigned only under a condition: NULL on the other path
+        ("IF NEW.id > 0 THEN v := 'DELETE FROM public.entries'; END IF;", "", False),
+        # assigned from a query
+        ("SELECT note INTO v FROM audit_log LIMIT 1;", "", False),
+    ],
+)
+def test_constant_local_variables_fold(
+    tmp_path: Path, statements: str, declare: str, folds: bool
+) -> None:
+    from analyzer.effects import fold_dynamic
+    from analyzer.guards import FiringContext
+
+    body = body_effects(
+        tmp_path,
+        trigger_body(f"{statements}\nEXECUTE v;", declare=f"DECLARE\n  {declare or 'v text;'}\n"),
+    )
+    (dynamic,) = [e for e in body.effects if isinstance(e, DynamicEffect)]
+    text = fold_dynamic(dynamic, FiringContext(op="INSERT", table="public.entries"))
+    assert (text is not None) == folds

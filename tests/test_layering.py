@@ -22,6 +22,7 @@ ORDER = [
     "catalog",
     "config",
     "ddl",
+    "folding",
     "guards",
     "loader",
     "preludes",

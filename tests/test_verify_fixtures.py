@@ -59,11 +59,6 @@ EXISTING_ROW = (*UPDATES, "delete")
 # Why the server and the trace disagree, per case. Every cause lies in the analyzer
 # (cascade.py / effects.py), not in verify: each case is a strict xfail, so the run
 # fails once the cause is fixed and the entry can come off this list.
-DYNAMIC_SQL = (
-    "dynamic SQL: the trigger functions write through EXECUTE format(...) "
-    "(contracts_history, employees, departments, and touch_parent called again through it), "
-    "which the trace records as unknown instead of writes"
-)
 NO_RETURN = (
     "the trace does not predict the run-time error 'control reached end of trigger "
     "procedure without RETURN' ({}), and counts the writes of a statement that fails"
@@ -75,13 +70,6 @@ UNLINKED_ROW = (
 )
 ENDLESS = " (and the 'endless' cycle through it never starts)"
 KNOWN_DISAGREEMENTS: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            *_each("rules-dynamic-sql:public.contracts", "insert", *EXISTING_ROW, "upsert-new-row"),
-            *_each("rules-dynamic-sql:public.employees", "insert", *UPDATES, "upsert-new-row"),
-        ],
-        DYNAMIC_SQL,
-    ),
     **dict.fromkeys(
         _each("rules-missing-trigger-return:public.shop_orders", "insert", "upsert-new-row"),
         NO_RETURN.format("AFTER INSERT trigger function apply_coupon_use()"),

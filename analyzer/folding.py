@@ -1,0 +1,152 @@
+"""Fold a PL/pgSQL string expression to its text, as the server computes it at run time.
+
+Dynamic SQL (`EXECUTE format('UPDATE %I …', TG_ARGV[0])`) is often fully determined by
+the trigger that fires it: its name, table, arguments and operation. `fold` computes the
+text of string literals, `||`, `format()` (%s %I %L %%, positions `%1$I`, widths),
+`quote_ident`, `quote_literal`, `quote_nullable` and `concat`, asking `resolve` for the
+value of every other leaf (a TG_* variable, a parameter). NULL is `None`, as in SQL:
+`||` with NULL is NULL, `format('%s', NULL)` is '' and `%L` of NULL is `NULL`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Final
+
+from sqlglot import exp
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = _Unknown()
+Value = str | None | _Unknown
+Resolver = Callable[[exp.Expr], Value]
+
+# Keywords quote_ident() quotes: every keyword category except the unreserved ones.
+_QUOTED_KEYWORD_LIST = """
+    all analyse analyze and any array as asc asymmetric authorization between bigint binary
+    bit boolean both case cast char character check coalesce collate collation column
+    concurrently constraint create cross current_catalog current_date current_role
+    current_schema current_time current_timestamp current_user dec decimal default
+    deferrable desc distinct do else end except exists extract false fetch float for
+    foreign freeze from full grant greatest group grouping having ilike in initially inner
+    inout int integer intersect interval into is isnull join json lateral leading least left
+    like limit localtime localtimestamp national natural nchar none normalize not notnull
+    null nullif numeric offset on only or order out outer overlaps overlay placing position
+    precision primary real references returning right row select session_user setof
+    similar smallint some substring symmetric system_user table tablesample then time
+    timestamp to trailing treat trim true union unique user using values varchar variadic
+    verbose when where window with xmlattributes xmlconcat xmlelement xmlexists xmlforest
+    xmlnamespaces xmlparse xmlpi xmlroot xmlserialize xmltable
+"""
+_QUOTED_KEYWORDS = frozenset(_QUOTED_KEYWORD_LIST.split())
+_PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_$]*")
+_SPEC = re.compile(r"%(?:(\d+)\$)?(-)?(\d+)?([sIL%])")
+
+
+def quote_ident(text: str) -> str:
+    if _PLAIN_IDENTIFIER.fullmatch(text) and text not in _QUOTED_KEYWORDS:
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    if "\\" in text:
+        return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+    return "'" + text.replace("'", "''") + "'"
+
+
+def fold(node: exp.Expr | None, resolve: Resolver) -> Value:
+    """The text `node` evaluates to, None for NULL, UNKNOWN when it cannot be told."""
+    if node is None:
+        return UNKNOWN
+    if isinstance(node, exp.Paren):
+        return fold(node.this, resolve)
+    if isinstance(node, exp.Literal):
+        return str(node.this)
+    if isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES):
+        return fold(node.this, resolve)
+    if isinstance(node, exp.DPipe):
+        left, right = fold(node.this, resolve), fold(node.expression, resolve)
+        if left is None or right is None:
+            return None
+        if isinstance(left, _Unknown) or isinstance(right, _Unknown):
+            return UNKNOWN
+        return left + right
+    if isinstance(node, exp.Format):
+        return _format([node.this, *node.expressions], resolve)
+    if isinstance(node, exp.Concat):
+        return _concat(node.expressions, resolve)
+    if isinstance(node, exp.Anonymous):
+        name = str(node.this).lower()
+        arguments = list(node.expressions)
+        if name == "format" and arguments:
+            return _format(arguments, resolve)
+        if name == "concat":
+            return _concat(arguments, resolve)
+        if name in {"quote_ident", "quote_literal", "quote_nullable"} and len(arguments) == 1:
+            value = fold(arguments[0], resolve)
+            if isinstance(value, _Unknown):
+                return UNKNOWN
+            if value is None:
+                return "NULL" if name == "quote_nullable" else None
+            return quote_ident(value) if name == "quote_ident" else quote_literal(value)
+        return UNKNOWN
+    if isinstance(node, (exp.Column, exp.Bracket)):
+        return resolve(node)
+    return UNKNOWN
+
+
+def _concat(arguments: list[exp.Expr], resolve: Resolver) -> Value:
+    parts = [fold(a, resolve) for a in arguments]
+    if any(isinstance(p, _Unknown) for p in parts):
+        return UNKNOWN
+    return "".join(p for p in parts if isinstance(p, str))
+
+
+def _format(arguments: list[exp.Expr], resolve: Resolver) -> Value:
+    """format(template, args…) with PostgreSQL's rules for positions and NULLs."""
+    template = fold(arguments[0], resolve)
+    if not isinstance(template, str):
+        return template
+    values = [fold(a, resolve) for a in arguments[1:]]
+    out: list[str] = []
+    position = 0
+    last = 0
+    for match in _SPEC.finditer(template):
+        if "%" in template[last : match.start()]:
+            return UNKNOWN  # a specifier this folder does not know (`%*s`): do not guess
+        out.append(template[last : match.start()])
+        last = match.end()
+        explicit, left_align, width, spec = match.groups()
+        if spec == "%":
+            out.append("%")
+            continue
+        index = int(explicit) - 1 if explicit else position
+        position = index + 1
+        if index >= len(values):
+            return UNKNOWN  # the server raises "too few arguments for format()"
+        value = values[index]
+        if isinstance(value, _Unknown):
+            return UNKNOWN
+        if spec == "I":
+            if value is None:
+                return UNKNOWN  # "null values cannot be formatted as an SQL identifier"
+            text = quote_ident(value)
+        elif spec == "L":
+            text = "NULL" if value is None else quote_literal(value)
+        else:
+            text = value or ""
+        if width:
+            text = text.ljust(int(width)) if left_align else text.rjust(int(width))
+        out.append(text)
+    if "%" in template[last:]:
+        return UNKNOWN  # a specifier this folder does not know (`%*s`): do not guess
+    out.append(template[last:])
+    return "".join(out)
