@@ -13,6 +13,7 @@ once; recursion is cut at the first repeated (trigger, event) frame and reported
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,13 +24,16 @@ from sqlglot import exp
 from analyzer.builtins import is_builtin
 from analyzer.catalog import Function, Trigger
 from analyzer.effects import (
+    BodyEffects,
     CallEffect,
     DynamicEffect,
     Effect,
+    RaiseEffect,
     Read,
     ReturnEffect,
     RowAssignment,
     Write,
+    catches,
     executed_effects,
     fold_dynamic,
 )
@@ -139,6 +143,52 @@ class Unknown:
     location: Location | None
 
 
+NO_RETURN = "control reached end of trigger procedure without RETURN"
+NO_RETURN_CONDITION = "function_executed_no_return_statement"  # SQLSTATE 2F005
+
+
+@dataclass(frozen=True)
+class PredictedError:
+    """An error that ends the statement: a RAISE EXCEPTION, or a trigger function falling
+    off its end. `certain` when it happens on every path the entry reaches."""
+
+    condition: str  # condition name or SQLSTATE
+    message: str | None  # RAISE's format string (`%` = a parameter); None: known at run time
+    path: str
+    line: int
+    certain: bool
+
+    def matches(self, server_message: str) -> bool:
+        """Whether the server's error message is one this RAISE can produce."""
+        if self.message is None:
+            return True
+        parts = self.message.split("%%")
+        pattern = "%".join(".*".join(re.escape(p) for p in part.split("%")) for part in parts)
+        return re.fullmatch(pattern, server_message, re.S) is not None
+
+    def describe(self) -> str:
+        return f"{self.message or self.condition} ({self.path}:{self.line})"
+
+
+def _error_key(condition: str, message: str | None, location: Location) -> Key:
+    # A key of the tally like any count, so errors travel through the memo, guards and
+    # hulls exactly as writes do: lo > 0 means the error is certain.
+    return ("error", condition, message or "", location.path, str(location.line))
+
+
+def _without_caught(tally: Tally, conditions: frozenset[str]) -> Tally:
+    """`tally` without the errors an EXCEPTION handler for `conditions` catches."""
+    if not any(key[0] == "error" and catches(conditions, key[1]) for key in tally.counts):
+        return tally
+    kept = Tally()
+    kept.counts = {
+        key: pair
+        for key, pair in tally.counts.items()
+        if key[0] != "error" or not catches(conditions, key[1])
+    }
+    return kept
+
+
 @dataclass(frozen=True)
 class TraceEntry:
     table: str
@@ -178,6 +228,24 @@ class Cascade:
         result.add(self.statement_totals)
         result.add(self.row_totals, times=count)
         return result
+
+    @property
+    def errors(self) -> list[PredictedError]:
+        """Errors that can end the statement, certain ones first."""
+        found = [
+            PredictedError(key[1], key[2] or None, key[3], int(key[4]), lo > 0)
+            for key, (lo, hi) in self.totals().counts.items()
+            if key[0] == "error" and hi > 0
+        ]
+        return sorted(found, key=lambda e: (not e.certain, e.path, e.line, e.condition))
+
+    @property
+    def fails(self) -> str:
+        """certainly | possibly | no: whether the statement ends in an error."""
+        errors = self.errors
+        if any(e.certain for e in errors):
+            return "certainly"
+        return "possibly" if errors else "no"
 
 
 @dataclass
@@ -710,7 +778,7 @@ class Tracer:
                 continue
             if isinstance(effect, Write):
                 result = self._write(effect, frame, guard_text)
-                tally.add(result.tally, certain)
+                tally.add(self._uncaught(body, effect, result.tally), certain)
                 nodes.extend(result.nodes)
             elif isinstance(effect, Read):
                 # Aggregating a transition table reads only the statement's own rows.
@@ -720,8 +788,23 @@ class Tracer:
                     nodes.append(_read_node(effect, certain, guard_text))
             elif isinstance(effect, CallEffect):
                 result = self._call(function, effect, context, frame, guard_text)
-                tally.add(result.tally, certain)
+                tally.add(self._uncaught(body, effect, result.tally), certain)
                 nodes.extend(result.nodes)
+            elif isinstance(effect, RaiseEffect):
+                tally.bump(
+                    _error_key(effect.condition, effect.message, effect.location),
+                    1 if certain else 0,
+                )
+                detail = f"RAISE EXCEPTION {effect.message or effect.condition}"
+                nodes.append(
+                    Node(
+                        "error",
+                        function.name,
+                        detail + (f" [if {guard_text}]" if guard_text else ""),
+                        effect.location,
+                        certain,
+                    )
+                )
             elif isinstance(effect, DynamicEffect):
                 self._unknown("dynamic SQL", effect.text or "EXECUTE", effect.location)
                 nodes.append(
@@ -741,7 +824,31 @@ class Tracer:
                     returns_null = None
             elif isinstance(effect, RowAssignment):
                 (assigned if certain else maybe_assigned).add(effect.column)
+        if context.level is not None and function.returns_trigger:
+            falls_off = body.falls_off_end.evaluate(context.decide)
+            if falls_off is not False:
+                tally.bump(
+                    _error_key(
+                        "function_executed_no_return_statement", NO_RETURN, function.location
+                    ),
+                    1 if falls_off else 0,
+                )
+                guard_text = "" if falls_off else str(body.falls_off_end.restrict(context.decide))
+                nodes.append(
+                    Node(
+                        "error",
+                        function.name,
+                        "ends without RETURN" + (f" [if {guard_text}]" if guard_text else ""),
+                        function.location,
+                        falls_off is True,
+                    )
+                )
         return _Run(tally, nodes, returns_null, assigned, maybe_assigned)
+
+    @staticmethod
+    def _uncaught(body: BodyEffects, effect: Effect, tally: Tally) -> Tally:
+        handled = body.handled.get(effect.location)
+        return _without_caught(tally, handled) if handled else tally
 
     def _executed(
         self, function: Function, effects: Iterable[Effect], context: FiringContext
@@ -1092,6 +1199,24 @@ def trace_document(cascade: Cascade) -> dict[str, object]:
                 "location": u.location.to_dict() if u.location else None,
             }
             for u in cascade.unknowns
+        ],
+        "outcome": outcome_document(cascade),
+    }
+
+
+def outcome_document(cascade: Cascade) -> dict[str, object]:
+    """Whether the statement ends in an error (then nothing it wrote is kept: the totals
+    are the work done before the server rolls it back), and which errors can end it."""
+    return {
+        "fails": cascade.fails,
+        "errors": [
+            {
+                "condition": e.condition,
+                "message": e.message,
+                "location": {"path": e.path, "line": e.line},
+                "certain": e.certain,
+            }
+            for e in cascade.errors
         ],
     }
 

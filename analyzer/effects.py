@@ -173,6 +173,19 @@ class DynamicEffect:
 
 
 @dataclass(frozen=True)
+class RaiseEffect:
+    """An error raised in the body and not caught by a handler of the same body: RAISE
+    EXCEPTION (or RAISE with a condition). `message` is the format string (`%` stands for
+    a parameter), None when only known at run time; `condition` the condition name or
+    SQLSTATE it raises (raise_exception, P0001, when none is given)."""
+
+    message: str | None
+    condition: str
+    location: Location
+    guard: Guard
+
+
+@dataclass(frozen=True)
 class RowAssignment:
     """`NEW.column := …` in a trigger function: the row to be written changes."""
 
@@ -181,7 +194,7 @@ class RowAssignment:
     guard: Guard
 
 
-Effect = Write | Read | CallEffect | ReturnEffect | DynamicEffect | RowAssignment
+Effect = Write | Read | CallEffect | ReturnEffect | DynamicEffect | RowAssignment | RaiseEffect
 
 
 @dataclass(frozen=True)
@@ -191,6 +204,9 @@ class BodyEffects:
     falls_off_end: Guard  # when control reaches the end of the body without RETURN
     incomplete: bool = False
     diagnostics: tuple[Diagnostic, ...] = ()
+    # Statements inside a BEGIN … EXCEPTION block of this body, with the conditions its
+    # handlers catch: an error raised by what such a statement fires does not escape.
+    handled: Mapping[Location, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
 
     def of_type(self, kind: type[Effect]) -> list[Effect]:
         return [e for e in self.effects if isinstance(e, kind)]
@@ -873,6 +889,10 @@ class _Walker:
         # under which that assignment ran: their value is known wherever that guard holds.
         self.counts = assignment_counts
         self.constants: dict[str, tuple[exp.Expr, Guard]] = {}
+        # Conditions caught by the EXCEPTION handlers of the blocks around the statement
+        # being walked (innermost last), and what each protected statement is covered by.
+        self.catching: list[frozenset[str]] = []
+        self.handled: dict[Location, frozenset[str]] = {}
 
     def assigned(self, name: str, value: Fragment | None, live: Guard) -> None:
         key = name.strip().lower()
@@ -913,12 +933,28 @@ class _Walker:
         return live
 
     def statement(self, statement: Statement, live: Guard) -> Guard:
+        start = len(self.effects)
+        after = self.walk(statement, live)
+        if self.catching:
+            covered = frozenset[str]().union(*self.catching)
+            for effect in self.effects[start:]:
+                self.handled[effect.location] = self.handled.get(effect.location, covered) | covered
+        return after
+
+    def walk(self, statement: Statement, live: Guard) -> Guard:
         if isinstance(statement, Block):
             for declaration in statement.declarations:
                 self.fragment(declaration.default, live)
                 if declaration.default is not None:
                     self.assigned(declaration.name, declaration.default, live)
-            after = self.run(statement.body, live)
+            caught = frozenset(c for h in statement.handlers for c in h.conditions)
+            if caught:
+                self.catching.append(caught)
+            try:
+                after = self.run(statement.body, live)
+            finally:
+                if caught:
+                    self.catching.pop()
             for handler in statement.handlers:
                 on_error = live.and_(Guard.of(ErrorAtom(" OR ".join(handler.conditions))))
                 after = after.or_(self.run(handler.body, on_error))
@@ -959,6 +995,7 @@ class _Walker:
             for parameter in statement.params:
                 self.fragment(parameter, live)
             if statement.level.upper() == "EXCEPTION":
+                self.raised(statement, live)
                 return Guard.never()
             return live
         if isinstance(statement, Exit):
@@ -1008,6 +1045,13 @@ class _Walker:
             self.run(nested, live)
         return live
 
+    def raised(self, statement: Raise, live: Guard) -> None:
+        """RAISE EXCEPTION: an error, unless a handler around it in this body catches it."""
+        condition, message = _raised(statement)
+        if any(catches(c, condition) for c in self.catching):
+            return
+        self.effects.append(RaiseEffect(message, condition, statement.location, live))
+
     def row_targets(self, targets: Iterable[str], location: Location, live: Guard) -> None:
         """Assignments to NEW.column change the row a BEFORE trigger hands back."""
         for target in targets:
@@ -1047,6 +1091,42 @@ class _Walker:
             self.effects.append(DynamicEffect(fragment.text, fragment.location, live))
             return
         self.effects.extend(self.sql.of(parsed, live, fragment.location))
+
+
+RAISE_EXCEPTION = "raise_exception"
+_SQLSTATES = {"raise_exception": "p0001", "function_executed_no_return_statement": "2f005"}
+
+
+def catches(conditions: Iterable[str], condition: str) -> bool:
+    """Whether a handler for `conditions` catches an error raised as `condition` (a
+    condition name or SQLSTATE). OTHERS catches all but query_canceled and assert_failure."""
+    wanted = {condition.lower(), _SQLSTATES.get(condition.lower(), condition.lower())}
+    for caught in conditions:
+        name = caught.lower()
+        if name == "others" and condition.lower() not in {"query_canceled", "assert_failure"}:
+            return True
+        if name in wanted or _SQLSTATES.get(name) in wanted:
+            return True
+    return False
+
+
+def _raised(statement: Raise) -> tuple[str, str | None]:
+    """(condition, message format) of a RAISE EXCEPTION statement."""
+    options = {o.name.upper(): o.value for o in statement.options}
+    condition = statement.condition or RAISE_EXCEPTION
+    errcode = options.get("ERRCODE")
+    if errcode is not None:
+        code, exact = constant_text(errcode.tree)
+        condition = code if code is not None and exact else condition
+    if statement.message is not None:
+        return condition, statement.message
+    if "MESSAGE" in options:
+        text, exact = constant_text(options["MESSAGE"].tree)
+        return condition, text if exact else None
+    if statement.condition is None and errcode is None:
+        return condition, None  # `RAISE;` re-raises the error being handled
+    # No message: the server uses the condition name (or SQLSTATE) as the text.
+    return condition, condition
 
 
 def _loop_fragments(loop: Loop) -> list[Fragment | None]:
@@ -1165,6 +1245,7 @@ def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -
         falls_off,
         parsed.incomplete or bool(walker.diagnostics),
         tuple(diagnostics),
+        MappingProxyType(walker.handled),
     )
 
 

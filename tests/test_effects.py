@@ -458,3 +458,168 @@ def test_constant_local_variables_fold(
     (dynamic,) = [e for e in body.effects if isinstance(e, DynamicEffect)]
     text = fold_dynamic(dynamic, FiringContext(op="INSERT", table="public.entries"))
     assert (text is not None) == folds
+
+
+@pytest.mark.parametrize(
+    ("statements", "raised"),
+    [
+        ("RAISE EXCEPTION 'no % here', NEW.id;", [("raise_exception", "no % here")]),
+        ("RAISE 'plain %', NEW.id;", [("raise_exception", "plain %")]),  # EXCEPTION is the default
+        ("RAISE NOTICE 'just saying';", []),
+        ("RAISE WARNING 'careful: %', NEW.id;", []),
+        ("RAISE unique_violation USING MESSAGE = 'dup';", [("unique_violation", "dup")]),
+        ("RAISE EXCEPTION USING ERRCODE = '22012';", [("22012", "22012")]),
+        ("RAISE EXCEPTION USING MESSAGE = 'id ' || NEW.id;", [("raise_exception", None)]),
+        ("BEGIN RAISE EXCEPTION 'x'; EXCEPTION WHEN others THEN NULL; END;", []),
+        ("BEGIN RAISE EXCEPTION 'x'; EXCEPTION WHEN raise_exception THEN NULL; END;", []),
+        ("BEGIN RAISE EXCEPTION 'x'; EXCEPTION WHEN SQLSTATE 'P0001' THEN NULL; END;", []),
+        (
+            "BEGIN RAISE EXCEPTION 'x'; EXCEPTION WHEN unique_violation THEN NULL; END;",
+            [("raise_exception", "x")],
+        ),
+        (
+            "BEGIN RAISE unique_violation USING MESSAGE = 'dup'; "
+            "EXCEPTION WHEN unique_violation OR check_violation THEN NULL; END;",
+            [],
+        ),
+        # raised inside the handler: the block's own handlers do not catch it
+        (
+            "BEGIN UPDATE accounts SET balance = 0 WHERE id = NEW.id; "
+            "EXCEPTION WHEN others THEN RAISE EXCEPTION 'gave up'; END;",
+            [("raise_exception", "gave up")],
+        ),
+    ],
+)
+def test_raise_exception_is_an_error_unless_a_handler_of_the_body_catches_it(
+    tmp_path: Path, statements: str, raised: list[tuple[str, str | None]]
+) -> None:
+    from analyzer.effects import RaiseEffect
+
+    body = body_effects(tmp_path, trigger_body(statements))
+    found = [(e.condition, e.message) for e in body.effects if isinstance(e, RaiseEffect)]
+    assert found == raised
+
+
+def test_statements_in_a_protected_block_record_what_its_handlers_catch(tmp_path: Path) -> None:
+    body = body_effects(
+        tmp_path,
+        trigger_body(
+            "UPDATE accounts SET balance = 1 WHERE id = NEW.id;\n"
+            "BEGIN\n"
+            "  UPDATE accounts SET balance = 2 WHERE id = NEW.id;\n"
+            "  BEGIN\n"
+            "    UPDATE accounts SET balance = 3 WHERE id = NEW.id;\n"
+            "  EXCEPTION WHEN unique_violation THEN NULL;\n"
+            "  END;\n"
+            "EXCEPTION WHEN check_violation THEN\n"
+            "  UPDATE accounts SET balance = 4 WHERE id = NEW.id;\n"
+            "END;"
+        ),
+    )
+    first = writes(body)[0].location.line
+    by_line = {w.location.line - first: body.handled.get(w.location) for w in writes(body)}
+    assert by_line == {
+        0: None,
+        2: frozenset({"check_violation"}),
+        4: frozenset({"check_violation", "unique_violation"}),
+        8: None,  # the handler's own statements are not protected by it
+    }
+
+
+FROZEN_ACCOUNTS = (
+    "CREATE FUNCTION frozen() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+    "IF OLD.balance < 0 THEN RAISE EXCEPTION 'account % is frozen', OLD.id; END IF;\n"
+    "RAISE NOTICE 'balance of % changes', OLD.id;\n"
+    "RETURN NEW;\nEND $$;\n"
+    "CREATE TRIGGER frozen BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUNCTION frozen();\n"
+    "CREATE FUNCTION always_frozen() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+    "RAISE EXCEPTION 'no deletes';\nEND $$;\n"
+    "CREATE TRIGGER no_delete BEFORE DELETE ON accounts FOR EACH ROW "
+    "EXECUTE FUNCTION always_frozen();\n"
+)
+
+
+def _trace_outcome(tmp_path: Path, sql: str, table: str, operation: str) -> list[object]:
+    from analyzer.cascade import TraceEntry, Tracer
+    from analyzer.graph import build_model
+
+    path = tmp_path / "schema.sql"
+    path.write_text(SCHEMA + FROZEN_ACCOUNTS + sql, encoding="utf-8")
+    cascade = Tracer(build_model(load([str(path)]))).trace(TraceEntry(table, operation))
+    return [cascade.fails, *[(e.message, e.certain) for e in cascade.errors]]
+
+
+@pytest.mark.parametrize(
+    ("entries_trigger", "outcome"),
+    [
+        # an error two triggers down ends the entry's statement: possible under a guard
+        (
+            "UPDATE accounts SET balance = balance + NEW.amount WHERE id = NEW.account_id;",
+            ["possibly", ("account % is frozen", False)],
+        ),
+        # certain when the path to it is certain
+        (
+            "DELETE FROM accounts WHERE id = NEW.account_id;",
+            ["certainly", ("no deletes", True)],
+        ),
+        # a handler around the write catches what the write fires
+        (
+            "BEGIN DELETE FROM accounts WHERE id = NEW.account_id; "
+            "EXCEPTION WHEN others THEN NULL; END;",
+            ["no"],
+        ),
+        (
+            "BEGIN DELETE FROM accounts WHERE id = NEW.account_id; "
+            "EXCEPTION WHEN unique_violation THEN NULL; END;",
+            ["certainly", ("no deletes", True)],
+        ),
+    ],
+)
+def test_errors_raised_down_the_cascade_end_the_statement(
+    tmp_path: Path, entries_trigger: str, outcome: list[object]
+) -> None:
+    sql = (
+        "CREATE FUNCTION book() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+        f"{entries_trigger}\nRETURN NULL;\nEND $$;\n"
+        "CREATE TRIGGER book AFTER INSERT ON entries FOR EACH ROW EXECUTE FUNCTION book();\n"
+    )
+    assert _trace_outcome(tmp_path, sql, "public.entries", "insert") == outcome
+
+
+NO_RETURN = "control reached end of trigger procedure without RETURN"
+
+
+@pytest.mark.parametrize(
+    ("level", "body", "operation", "outcome"),
+    [
+        ("STATEMENT", "RAISE NOTICE 'inserted';", "insert", ["certainly", (NO_RETURN, True)]),
+        ("STATEMENT", "RAISE NOTICE 'inserted'; RETURN NULL;", "insert", ["no"]),
+        (
+            "ROW",
+            "IF TG_OP = 'INSERT' THEN RETURN NULL; END IF;",
+            "insert",
+            ["no"],
+        ),
+        (
+            "ROW",
+            "IF TG_OP = 'INSERT' THEN RETURN NULL; END IF;",
+            "delete",
+            ["certainly", (NO_RETURN, True)],
+        ),
+        (
+            "ROW",
+            "IF NEW.id > 0 THEN RETURN NULL; END IF;",
+            "insert",
+            ["possibly", (NO_RETURN, False)],
+        ),
+    ],
+)
+def test_a_trigger_function_falling_off_its_end_fails_the_statement(
+    tmp_path: Path, level: str, body: str, operation: str, outcome: list[object]
+) -> None:
+    sql = (
+        f"CREATE FUNCTION log() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n{body}\nEND $$;\n"
+        f"CREATE TRIGGER log AFTER INSERT OR DELETE ON audit_log FOR EACH {level} "
+        "EXECUTE FUNCTION log();\n"
+    )
+    assert _trace_outcome(tmp_path, sql, "public.audit_log", operation) == outcome

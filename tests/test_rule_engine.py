@@ -94,12 +94,12 @@ def test_select_and_ignore_take_names_codes_and_prefixes(
 def test_a_finding_whose_cascade_crosses_dynamic_sql_says_so(tmp_path: Path) -> None:
     schema = tmp_path / "schema.sql"
     schema.write_text(
-        "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric NOT NULL);\n"
+        "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric NOT NULL, stats text);\n"
         "CREATE TABLE order_stats (id int PRIMARY KEY, n bigint NOT NULL DEFAULT 0);\n"
         "CREATE FUNCTION count_order() RETURNS trigger LANGUAGE plpgsql AS $$\n"
         "BEGIN\n"
         "  UPDATE order_stats SET n = n + 1 WHERE id = 1;\n"
-        "  EXECUTE format('UPDATE %I SET n = n + 1', TG_ARGV[0]);\n"
+        "  EXECUTE format('UPDATE %I SET n = n + 1', NEW.stats);\n"
         "  RETURN NULL;\n"
         "END $$;\n"
         "CREATE TRIGGER counted AFTER INSERT OR UPDATE ON orders FOR EACH ROW\n"

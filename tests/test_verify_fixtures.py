@@ -59,10 +59,6 @@ EXISTING_ROW = (*UPDATES, "delete")
 # Why the server and the trace disagree, per case. Every cause lies in the analyzer
 # (cascade.py / effects.py), not in verify: each case is a strict xfail, so the run
 # fails once the cause is fixed and the entry can come off this list.
-NO_RETURN = (
-    "the trace does not predict the run-time error 'control reached end of trigger "
-    "procedure without RETURN' ({}), and counts the writes of a statement that fails"
-)
 UNLINKED_ROW = (
     "the trace counts the copy `UPDATE {target} ... WHERE {key} = NEW.{column}` as a "
     "certain write (totals_min 1) although no foreign key guarantees that such a row "
@@ -70,26 +66,6 @@ UNLINKED_ROW = (
 )
 ENDLESS = " (and the 'endless' cycle through it never starts)"
 KNOWN_DISAGREEMENTS: dict[str, str] = {
-    **dict.fromkeys(
-        _each("rules-missing-trigger-return:public.shop_orders", "insert", "upsert-new-row"),
-        NO_RETURN.format("AFTER INSERT trigger function apply_coupon_use()"),
-    ),
-    **dict.fromkeys(
-        _each(
-            "rules-missing-trigger-return:public.shop_products",
-            "update-unchanged",
-            "upsert-conflict-unchanged",
-        ),
-        NO_RETURN.format("record_price_change() when the price does not change"),
-    ),
-    "rules-missing-trigger-return:public.shop_products:delete": NO_RETURN.format(
-        "keep_archived_products() updates the row, and record_price_change() then ends "
-        "without RETURN"
-    ),
-    "rules-missing-trigger-return:public.gift_cards:delete": (
-        "the trace does not model RAISE EXCEPTION ending the statement: "
-        "forbid_gift_card_delete() rejects the delete of a card whose balance is not 0"
-    ),
     **dict.fromkeys(
         _each("sem-recursion:public.crm_contacts", *UPDATES),
         UNLINKED_ROW.format(target="billing_contacts", key="crm_id", column="id", cycle=ENDLESS),
