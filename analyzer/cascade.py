@@ -778,7 +778,8 @@ class Tracer:
                 continue
             if isinstance(effect, Write):
                 result = self._write(effect, frame, guard_text)
-                tally.add(self._uncaught(body, effect, result.tally), certain)
+                kept, caught = self._uncaught(body, effect, result.tally)
+                tally.add(kept, certain and not caught)
                 nodes.extend(result.nodes)
             elif isinstance(effect, Read):
                 # Aggregating a transition table reads only the statement's own rows.
@@ -788,7 +789,8 @@ class Tracer:
                     nodes.append(_read_node(effect, certain, guard_text))
             elif isinstance(effect, CallEffect):
                 result = self._call(function, effect, context, frame, guard_text)
-                tally.add(self._uncaught(body, effect, result.tally), certain)
+                kept, caught = self._uncaught(body, effect, result.tally)
+                tally.add(kept, certain and not caught)
                 nodes.extend(result.nodes)
             elif isinstance(effect, RaiseEffect):
                 tally.bump(
@@ -846,9 +848,16 @@ class Tracer:
         return _Run(tally, nodes, returns_null, assigned, maybe_assigned)
 
     @staticmethod
-    def _uncaught(body: BodyEffects, effect: Effect, tally: Tally) -> Tally:
+    def _uncaught(body: BodyEffects, effect: Effect, tally: Tally) -> tuple[Tally, bool]:
+        """The errors of what `effect` fired that escape the body's handlers, and whether
+        one was caught: then the statement stops where it was raised, so nothing the
+        effect counts is certain (what ran before the error is still counted: the server
+        counts attempted writes of a rolled-back block)."""
         handled = body.handled.get(effect.location)
-        return _without_caught(tally, handled) if handled else tally
+        if not handled:
+            return tally, False
+        kept = _without_caught(tally, handled)
+        return kept, kept is not tally
 
     def _executed(
         self, function: Function, effects: Iterable[Effect], context: FiringContext

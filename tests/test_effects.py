@@ -623,3 +623,29 @@ def test_a_trigger_function_falling_off_its_end_fails_the_statement(
         "EXECUTE FUNCTION log();\n"
     )
     assert _trace_outcome(tmp_path, sql, "public.audit_log", operation) == outcome
+
+
+def test_what_a_caught_error_interrupts_is_no_longer_certain(tmp_path: Path) -> None:
+    from analyzer.cascade import TraceEntry, Tracer
+    from analyzer.graph import build_model
+
+    path = tmp_path / "schema.sql"
+    path.write_text(
+        SCHEMA
+        + FROZEN_ACCOUNTS
+        + "CREATE FUNCTION book() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+        "BEGIN DELETE FROM accounts WHERE id = NEW.account_id;\n"
+        "EXCEPTION WHEN others THEN NULL; END;\n"
+        "UPDATE daily SET n = n + 1 WHERE day = current_date AND account_id = NEW.account_id;\n"
+        "RETURN NULL;\nEND $$;\n"
+        "CREATE TRIGGER book AFTER INSERT ON entries FOR EACH ROW EXECUTE FUNCTION book();\n",
+        encoding="utf-8",
+    )
+    cascade = Tracer(build_model(load([str(path)]))).trace(TraceEntry("public.entries", "insert"))
+    counts = cascade.totals(1).counts
+    # no_delete raises before the row goes: the handler catches it, the delete may not happen
+    assert counts[("write", "public.accounts", "delete")] == (0, 1)
+    assert counts[("firing", "public.accounts.no_delete")] == (0, 1)
+    # what follows the protected block still runs
+    assert counts[("write", "public.daily", "update")] == (1, 1)
+    assert cascade.fails == "no"
