@@ -780,7 +780,7 @@ class Tracer:
                 result = self._write(effect, frame, guard_text)
                 kept, caught = self._uncaught(body, effect, result.tally)
                 tally.add(kept, certain and not caught)
-                nodes.extend(result.nodes)
+                nodes.extend(_caught(result.nodes, body, effect) if caught else result.nodes)
             elif isinstance(effect, Read):
                 # Aggregating a transition table reads only the statement's own rows.
                 transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
@@ -791,7 +791,7 @@ class Tracer:
                 result = self._call(function, effect, context, frame, guard_text)
                 kept, caught = self._uncaught(body, effect, result.tally)
                 tally.add(kept, certain and not caught)
-                nodes.extend(result.nodes)
+                nodes.extend(_caught(result.nodes, body, effect) if caught else result.nodes)
             elif isinstance(effect, RaiseEffect):
                 tally.bump(
                     _error_key(effect.condition, effect.message, effect.location),
@@ -1101,6 +1101,14 @@ def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | Non
         assigned = set(arguments[:1])
         return _Run(Tally(), [], False, assigned, set())
     return None
+
+
+def _caught(nodes: list[Node], body: BodyEffects, effect: Effect) -> list[Node]:
+    """The statement's lines, saying that the handler around it catches its errors."""
+    handlers = " OR ".join(sorted(body.handled[effect.location]))
+    for node in nodes:
+        node.detail += f"  [an error here is caught: EXCEPTION WHEN {handlers}]"
+    return nodes
 
 
 def _from_empty_transition(effect: object, empty: frozenset[str]) -> bool:

@@ -24,6 +24,7 @@ from analyzer.folding import UNKNOWN, Value, fold
 from analyzer.guards import ErrorAtom, FiringContext, Guard, OpaqueAtom, guard_of
 from analyzer.parse import parse_expression, split_statements
 from analyzer.plpgsql import (
+    Assert,
     Assign,
     Block,
     Call,
@@ -31,6 +32,7 @@ from analyzer.plpgsql import (
     DynExecute,
     ExecSql,
     Exit,
+    ForDynamic,
     Fragment,
     GetDiagnostics,
     If,
@@ -981,6 +983,13 @@ class _Walker:
             if statement.else_body is not None:
                 after = after.or_(self.run(statement.else_body, remaining))
             return after  # no ELSE: CASE_NOT_FOUND is raised, nothing falls through
+        if isinstance(statement, ForDynamic):
+            # FOR … IN EXECUTE: the query is a string expression, run as dynamic SQL.
+            self.dynamic(statement.query, live, statement.using)
+            for bound in statement.using:
+                self.fragment(bound, live)
+            self.run(statement.body, live)
+            return live
         if isinstance(statement, Loop):
             for fragment in _loop_fragments(statement):
                 self.fragment(fragment, live)
@@ -1028,15 +1037,22 @@ class _Walker:
             for fragment in statement.using:
                 self.fragment(fragment, live)
             return live
-        if isinstance(statement, ReturnQuery):
+        if isinstance(statement, (ReturnQuery, Open)):
             self.fragment(statement.query, live)
             if statement.dynquery is not None:
-                self.dynamic(statement.dynquery, live)
+                self.dynamic(statement.dynquery, live, statement.using)
+            for bound in statement.using:
+                self.fragment(bound, live)
             return live
-        if isinstance(statement, Open):
-            self.fragment(statement.query, live)
-            if statement.dynquery is not None:
-                self.dynamic(statement.dynquery, live)
+        if isinstance(statement, Assert):
+            # With plpgsql.check_asserts on (the default), a false condition raises.
+            self.fragment(statement.condition, live)
+            failing = live.and_(self.condition(statement.condition).negate())
+            message: str | None = "assertion failed"
+            if statement.message is not None:
+                text, exact = constant_text(statement.message.tree)
+                message = text if exact else None
+            self.error("assert_failure", message, statement.location, failing)
             return live
         if isinstance(statement, Call):
             self.call_statement(statement.call, live)
@@ -1046,11 +1062,14 @@ class _Walker:
         return live
 
     def raised(self, statement: Raise, live: Guard) -> None:
-        """RAISE EXCEPTION: an error, unless a handler around it in this body catches it."""
         condition, message = _raised(statement)
-        if any(catches(c, condition) for c in self.catching):
+        self.error(condition, message, statement.location, live)
+
+    def error(self, condition: str, message: str | None, location: Location, live: Guard) -> None:
+        """An error raised here, unless a handler around it in this body catches it."""
+        if live.is_never or any(catches(c, condition) for c in self.catching):
             return
-        self.effects.append(RaiseEffect(message, condition, statement.location, live))
+        self.effects.append(RaiseEffect(message, condition, location, live))
 
     def row_targets(self, targets: Iterable[str], location: Location, live: Guard) -> None:
         """Assignments to NEW.column change the row a BEFORE trigger hands back."""

@@ -649,3 +649,46 @@ def test_what_a_caught_error_interrupts_is_no_longer_certain(tmp_path: Path) -> 
     # what follows the protected block still runs
     assert counts[("write", "public.daily", "update")] == (1, 1)
     assert cascade.fails == "no"
+
+
+def test_for_in_execute_is_dynamic_sql_folded_per_trigger(tmp_path: Path) -> None:
+    from analyzer.effects import fold_dynamic
+    from analyzer.guards import FiringContext
+
+    body = body_effects(
+        tmp_path,
+        trigger_body(
+            "FOR r IN EXECUTE format('DELETE FROM public.%I WHERE id = $1 RETURNING id', "
+            "TG_TABLE_NAME || '_log') USING OLD.id LOOP\n  NULL;\nEND LOOP;",
+            declare="DECLARE r record;\n",
+        ),
+    )
+    (dynamic,) = [e for e in body.effects if isinstance(e, DynamicEffect)]
+    assert fold_dynamic(dynamic, FiringContext(table="public.audit")) == (
+        "DELETE FROM public.audit_log WHERE id = OLD.id RETURNING id"
+    )
+
+
+@pytest.mark.parametrize(
+    ("statement", "raised"),
+    [
+        ("ASSERT NEW.id > 0;", [("assert_failure", "assertion failed", False)]),
+        (
+            "ASSERT NEW.id > 0, 'id must be positive';",
+            [("assert_failure", "id must be positive", False)],
+        ),
+        ("ASSERT TG_OP = 'INSERT';", [("assert_failure", "assertion failed", False)]),
+    ],
+)
+def test_assert_raises_when_its_condition_is_false(
+    tmp_path: Path, statement: str, raised: list[tuple[str, str, bool]]
+) -> None:
+    from analyzer.effects import RaiseEffect
+
+    body = body_effects(tmp_path, trigger_body(statement))
+    found = [
+        (e.condition, e.message, e.guard.is_always)
+        for e in body.effects
+        if isinstance(e, RaiseEffect)
+    ]
+    assert found == raised
