@@ -301,6 +301,12 @@ class Tracer:
         self.depth_cap = max(thresholds) + 1 if thresholds else 0
         self._triggers: dict[str, list[Trigger]] = {}
         self._folded: dict[tuple[str, Location, str], list[Effect] | None] = {}
+        # Bodies with an EXECUTE whose text may depend on the firing (see _executed).
+        self._templated = {
+            body.owner
+            for body in model.bodies.functions.values()
+            if any(isinstance(e, DynamicEffect) and e.template is not None for e in body.effects)
+        }
         for trigger in self.catalog.triggers.values():
             self._triggers.setdefault(trigger.table, []).append(trigger)
         for triggers in self._triggers.values():
@@ -768,7 +774,10 @@ class Tracer:
             context = replace(context, arguments=dict(arguments))
         if body.incomplete:
             self._unknown("body not fully understood", function.key, function.location)
-        for effect in self._executed(function, body.effects, context):
+        effects = body.effects
+        if body.owner in self._templated:
+            effects = tuple(self._executed(function, effects, context))
+        for effect in effects:
             truth = effect.guard.evaluate(context.decide)
             if truth is False:
                 continue
@@ -778,9 +787,13 @@ class Tracer:
                 continue
             if isinstance(effect, Write):
                 result = self._write(effect, frame, guard_text)
-                kept, caught = self._uncaught(body, effect, result.tally)
-                tally.add(kept, certain and not caught)
-                nodes.extend(_caught(result.nodes, body, effect) if caught else result.nodes)
+                if body.handled:
+                    kept, caught = self._uncaught(body, effect, result.tally)
+                    tally.add(kept, certain and not caught)
+                    nodes.extend(_caught(result.nodes, body, effect) if caught else result.nodes)
+                else:
+                    tally.add(result.tally, certain)
+                    nodes.extend(result.nodes)
             elif isinstance(effect, Read):
                 # Aggregating a transition table reads only the statement's own rows.
                 transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
@@ -789,9 +802,13 @@ class Tracer:
                     nodes.append(_read_node(effect, certain, guard_text))
             elif isinstance(effect, CallEffect):
                 result = self._call(function, effect, context, frame, guard_text)
-                kept, caught = self._uncaught(body, effect, result.tally)
-                tally.add(kept, certain and not caught)
-                nodes.extend(_caught(result.nodes, body, effect) if caught else result.nodes)
+                if body.handled:
+                    kept, caught = self._uncaught(body, effect, result.tally)
+                    tally.add(kept, certain and not caught)
+                    nodes.extend(_caught(result.nodes, body, effect) if caught else result.nodes)
+                else:
+                    tally.add(result.tally, certain)
+                    nodes.extend(result.nodes)
             elif isinstance(effect, RaiseEffect):
                 tally.bump(
                     _error_key(effect.condition, effect.message, effect.location),
@@ -826,7 +843,11 @@ class Tracer:
                     returns_null = None
             elif isinstance(effect, RowAssignment):
                 (assigned if certain else maybe_assigned).add(effect.column)
-        if context.level is not None and function.returns_trigger:
+        if (
+            context.level is not None
+            and not body.falls_off_end.is_never
+            and function.returns_trigger
+        ):
             falls_off = body.falls_off_end.evaluate(context.decide)
             if falls_off is not False:
                 tally.bump(
