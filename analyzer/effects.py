@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from analyzer.catalog import Catalog, Function, Table
 from analyzer.findings import Diagnostic, Location
-from analyzer.folding import UNKNOWN, Value, fold
+from analyzer.folding import UNKNOWN, Value, fold, quote_ident
 from analyzer.guards import ErrorAtom, FiringContext, Guard, OpaqueAtom, guard_of
 from analyzer.parse import parse_expression, split_statements
 from analyzer.plpgsql import (
@@ -1296,6 +1296,8 @@ def fold_dynamic(effect: DynamicEffect, context: FiringContext) -> str | None:
         return None
 
     def resolve(node: exp.Expr) -> Value:
+        if isinstance(node, exp.Cast):
+            return _regclass_text(node, context)
         if isinstance(node, exp.Bracket):
             index = _TG_ARGV.fullmatch(node.sql(dialect="postgres"))
             arguments = context.trigger_arguments
@@ -1330,6 +1332,23 @@ def fold_dynamic(effect: DynamicEffect, context: FiringContext) -> str | None:
     if not isinstance(text, str):
         return None
     return bind_parameters(text, effect.using)
+
+
+def _regclass_text(node: exp.Cast, context: FiringContext) -> Value:
+    """`TG_RELID::regclass` as text: the table's name, schema-qualified unless the
+    schema is on the default search path."""
+    relid = node.this
+    is_relid = (
+        isinstance(relid, exp.Column) and not relid.table and relid.name.upper() == "TG_RELID"
+    )
+    if not is_relid or node.to.sql(dialect="postgres").lower() != "regclass":
+        return UNKNOWN
+    if not context.table or "." not in context.table:
+        return UNKNOWN
+    schema, table = context.table.split(".", 1)
+    if schema in {"public", "pg_catalog"}:
+        return quote_ident(table)
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
 def executed_effects(

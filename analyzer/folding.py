@@ -3,8 +3,9 @@
 Dynamic SQL (`EXECUTE format('UPDATE %I …', TG_ARGV[0])`) is often fully determined by
 the trigger that fires it: its name, table, arguments and operation. `fold` computes the
 text of string literals, `||`, `format()` (%s %I %L %%, positions `%1$I`, widths),
-`quote_ident`, `quote_literal`, `quote_nullable` and `concat`, asking `resolve` for the
-value of every other leaf (a TG_* variable, a parameter). NULL is `None`, as in SQL:
+`quote_ident`, `quote_literal`, `quote_nullable`, `concat`, `lower` and `upper`, asking
+`resolve` for the value of every other leaf (a TG_* variable, a parameter, a cast such
+as `TG_RELID::regclass`). NULL is `None`, as in SQL:
 `||` with NULL is NULL, `format('%s', NULL)` is '' and `%L` of NULL is `NULL`.
 """
 
@@ -72,6 +73,11 @@ def fold(node: exp.Expr | None, resolve: Resolver) -> Value:
         return None
     if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES):
         return fold(node.this, resolve)
+    if isinstance(node, (exp.Lower, exp.Upper)):
+        value = fold(node.this, resolve)
+        if not isinstance(value, str):
+            return value
+        return value.lower() if isinstance(node, exp.Lower) else value.upper()
     if isinstance(node, exp.DPipe):
         left, right = fold(node.this, resolve), fold(node.expression, resolve)
         if left is None or right is None:
@@ -98,8 +104,8 @@ def fold(node: exp.Expr | None, resolve: Resolver) -> Value:
                 return "NULL" if name == "quote_nullable" else None
             return quote_ident(value) if name == "quote_ident" else quote_literal(value)
         return UNKNOWN
-    if isinstance(node, (exp.Column, exp.Bracket)):
-        return resolve(node)
+    if isinstance(node, (exp.Column, exp.Bracket, exp.Cast)):
+        return resolve(node)  # a variable, TG_ARGV[n], or a cast such as TG_RELID::regclass
     return UNKNOWN
 
 

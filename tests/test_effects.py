@@ -692,3 +692,32 @@ def test_assert_raises_when_its_condition_is_false(
         if isinstance(e, RaiseEffect)
     ]
     assert found == raised
+
+
+@pytest.mark.parametrize(
+    ("query", "table", "folded"),
+    [
+        (
+            "'INSERT INTO ' || TG_RELID::regclass || '_log SELECT ($1).*'",
+            "public.entries",
+            "INSERT INTO entries_log SELECT (NEW).*",
+        ),
+        (
+            "format('INSERT INTO %s_log SELECT ($1).*', TG_RELID::regclass)",
+            "audit.Entries",
+            'INSERT INTO audit."Entries"_log SELECT (NEW).*',
+        ),
+        (
+            "'INSERT INTO public.' || lower(TG_OP) || '_log SELECT ($1).*'",
+            "public.entries",
+            "INSERT INTO public.insert_log SELECT (NEW).*",
+        ),
+    ],
+)
+def test_generic_audit_spellings_fold(tmp_path: Path, query: str, table: str, folded: str) -> None:
+    from analyzer.effects import fold_dynamic
+    from analyzer.guards import FiringContext
+
+    body = body_effects(tmp_path, trigger_body(f"EXECUTE {query} USING NEW;"))
+    (dynamic,) = [e for e in body.effects if isinstance(e, DynamicEffect)]
+    assert fold_dynamic(dynamic, FiringContext(op="INSERT", table=table)) == folded
