@@ -509,6 +509,7 @@ def test_workload_file_measures_each_marked_statement(empty_database: str, tmp_p
     assert (first["differences"], second["differences"]) == ([], [])
     assert second["entry"]["scenario"] == "new-row"
     assert third["server"]["error"]["sqlstate"] == "23514"
+    assert third["prediction"]["outcome"] == {"fails": "no", "errors": []}
     assert third["differences"] == [
         {
             "subject": "statement",
