@@ -35,6 +35,7 @@ from analyzer.effects import (
     Write,
     catches,
     executed_effects,
+    firing_constant,
     fold_dynamic,
 )
 from analyzer.findings import Location
@@ -923,7 +924,9 @@ class Tracer:
         if frame_key in frame.stack:
             self._unknown("recursive function call", callee.key, call.location)
             return _Result(Tally(), [])
-        arguments = _constant_arguments(callee, call.arguments)
+        # TG_TABLE_NAME, TG_OP, TG_ARGV[n] … passed on are constants of this firing.
+        passed = tuple(firing_constant(a, context) or a for a in call.arguments)
+        arguments = _constant_arguments(callee, passed)
         callee_context = FiringContext(depth=context.depth, arguments=arguments)
         inner = replace(frame, stack=(*frame.stack, frame_key))
         run = self._run(callee, callee_context, inner, arguments)

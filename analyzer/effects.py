@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from analyzer.catalog import Catalog, Function, Table
 from analyzer.findings import Diagnostic, Location
-from analyzer.folding import UNKNOWN, Value, fold, quote_ident
+from analyzer.folding import UNKNOWN, Resolver, Value, fold, quote_ident
 from analyzer.guards import ErrorAtom, FiringContext, Guard, OpaqueAtom, guard_of
 from analyzer.parse import parse_expression, split_statements
 from analyzer.plpgsql import (
@@ -1294,7 +1294,24 @@ def fold_dynamic(effect: DynamicEffect, context: FiringContext) -> str | None:
     text depends on more than the trigger, its table, its arguments and constants."""
     if effect.template is None:
         return None
+    text = fold(effect.template, _firing_resolver(context))
+    if not isinstance(text, str):
+        return None
+    return bind_parameters(text, effect.using)
 
+
+def firing_constant(node: exp.Expr, context: FiringContext) -> exp.Expr | None:
+    """A call argument built from TG_* variables, TG_ARGV or constant parameters, as the
+    text literal (or NULL) it is in this firing; None when it is not one."""
+    if isinstance(node, (exp.Literal, exp.Null, exp.Boolean)):
+        return None
+    value = fold(node, _firing_resolver(context))
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    return exp.Null() if value is None else None
+
+
+def _firing_resolver(context: FiringContext) -> Resolver:
     def resolve(node: exp.Expr) -> Value:
         if isinstance(node, exp.Cast):
             return _regclass_text(node, context)
@@ -1328,10 +1345,7 @@ def fold_dynamic(effect: DynamicEffect, context: FiringContext) -> str | None:
             return str(argument.this)
         return UNKNOWN
 
-    text = fold(effect.template, resolve)
-    if not isinstance(text, str):
-        return None
-    return bind_parameters(text, effect.using)
+    return resolve
 
 
 def _regclass_text(node: exp.Cast, context: FiringContext) -> Value:

@@ -721,3 +721,24 @@ def test_generic_audit_spellings_fold(tmp_path: Path, query: str, table: str, fo
     body = body_effects(tmp_path, trigger_body(f"EXECUTE {query} USING NEW;"))
     (dynamic,) = [e for e in body.effects if isinstance(e, DynamicEffect)]
     assert fold_dynamic(dynamic, FiringContext(op="INSERT", table=table)) == folded
+
+
+def test_tg_variables_passed_to_a_helper_are_constants_of_the_firing(tmp_path: Path) -> None:
+    sql = (
+        "CREATE FUNCTION log_change(p_table text, p_op text) RETURNS void "
+        "LANGUAGE plpgsql AS $$\nBEGIN\n"
+        "IF p_op = 'DELETE' THEN\n"
+        "  EXECUTE format('INSERT INTO public.%I (note) VALUES (%L)', p_table || '_log', p_op);\n"
+        "END IF;\nEND $$;\n"
+        "CREATE TABLE entries_log (id bigserial PRIMARY KEY, note text);\n"
+        "CREATE FUNCTION changed() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+        "PERFORM log_change(TG_TABLE_NAME, TG_OP);\nRETURN NULL;\nEND $$;\n"
+        "CREATE TRIGGER changed AFTER INSERT OR DELETE ON entries FOR EACH ROW "
+        "EXECUTE FUNCTION changed();\n"
+    )
+    deleted = _trace_counts(tmp_path, sql, "public.entries", "delete")
+    assert deleted[("write", "public.entries_log", "insert")] == (1, 1)
+    assert deleted["unknowns"] == []
+    inserted = _trace_counts(tmp_path, sql, "public.entries", "insert")
+    assert ("write", "public.entries_log", "insert") not in inserted
+    assert inserted["unknowns"] == []
