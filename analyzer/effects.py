@@ -1138,7 +1138,9 @@ def _raised(statement: Raise) -> tuple[str, str | None]:
         code, exact = constant_text(errcode.tree)
         condition = code if code is not None and exact else condition
     if statement.message is not None:
-        return condition, statement.message
+        # `RAISE EXCEPTION '%', text`: all of the message is known only at run time.
+        only_parameters = re.fullmatch(r"[\s%]*", statement.message.replace("%%", "x"))
+        return condition, None if only_parameters else statement.message
     if "MESSAGE" in options:
         text, exact = constant_text(options["MESSAGE"].tree)
         return condition, text if exact else None
@@ -1294,10 +1296,20 @@ def fold_dynamic(effect: DynamicEffect, context: FiringContext) -> str | None:
     text depends on more than the trigger, its table, its arguments and constants."""
     if effect.template is None:
         return None
-    text = fold(effect.template, _firing_resolver(context))
+    text = fold(effect.template, _firing_resolver(context), _row_value)
     if not isinstance(text, str):
         return None
     return bind_parameters(text, effect.using)
+
+
+def _row_value(node: exp.Expr) -> str | None:
+    """SQL standing for `%L` / quote_literal() of a field of the row (`NEW.id`): the
+    statement then writes and keys the same rows as the server's text."""
+    while isinstance(node, (exp.Cast, exp.Paren)):
+        node = node.this
+    if isinstance(node, exp.Column) and node.table.lower() in _ROW_VARIABLES:
+        return node.sql(dialect="postgres")
+    return None
 
 
 def firing_constant(node: exp.Expr, context: FiringContext) -> exp.Expr | None:

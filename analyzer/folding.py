@@ -26,6 +26,7 @@ class _Unknown:
 UNKNOWN: Final = _Unknown()
 Value = str | None | _Unknown
 Resolver = Callable[[exp.Expr], Value]
+StandIn = Callable[[exp.Expr], str | None]
 
 # Keywords quote_ident() quotes: every keyword category except the unreserved ones.
 _QUOTED_KEYWORD_LIST = """
@@ -61,67 +62,93 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def fold(node: exp.Expr | None, resolve: Resolver) -> Value:
-    """The text `node` evaluates to, None for NULL, UNKNOWN when it cannot be told."""
+def fold(node: exp.Expr | None, resolve: Resolver, stand_in: StandIn | None = None) -> Value:
+    """The text `node` evaluates to, None for NULL, UNKNOWN when it cannot be told.
+
+    `stand_in` gives SQL for a value known only at run time that the text quotes as a
+    literal (`%L`, `quote_literal`, `quote_nullable`): `NEW.id` for `%L` of NEW.id. The
+    text then differs from the server's only in that literal, so it writes, reads and
+    keys the same rows."""
+    return _Folder(resolve, stand_in).fold(node)
+
+
+class _Folder:
+    def __init__(self, resolve: Resolver, stand_in: StandIn | None) -> None:
+        self.resolve = resolve
+        self.stand_in = stand_in
+
+    def literal(self, node: exp.Expr, value: Value, nullable: bool) -> Value:
+        """`node`'s value quoted as a literal (quote_literal, or %L / quote_nullable)."""
+        if isinstance(value, _Unknown):
+            return self.stand_in(node) if self.stand_in else UNKNOWN
+        if value is None:
+            return "NULL" if nullable else None
+        return quote_literal(value)
+
+    def fold(self, node: exp.Expr | None) -> Value:
+        return _fold(self, node)
+
+
+def _fold(folder: _Folder, node: exp.Expr | None) -> Value:
+    fold = folder.fold
     if node is None:
         return UNKNOWN
     if isinstance(node, exp.Paren):
-        return fold(node.this, resolve)
+        return fold(node.this)
     if isinstance(node, exp.Literal):
         return str(node.this)
     if isinstance(node, exp.Null):
         return None
     if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES):
-        return fold(node.this, resolve)
+        return fold(node.this)
     if isinstance(node, (exp.Lower, exp.Upper)):
-        value = fold(node.this, resolve)
+        value = fold(node.this)
         if not isinstance(value, str):
             return value
         return value.lower() if isinstance(node, exp.Lower) else value.upper()
     if isinstance(node, exp.DPipe):
-        left, right = fold(node.this, resolve), fold(node.expression, resolve)
+        left, right = fold(node.this), fold(node.expression)
         if left is None or right is None:
             return None
         if isinstance(left, _Unknown) or isinstance(right, _Unknown):
             return UNKNOWN
         return left + right
     if isinstance(node, exp.Format):
-        return _format([node.this, *node.expressions], resolve)
+        return _format(folder, [node.this, *node.expressions])
     if isinstance(node, exp.Concat):
-        return _concat(node.expressions, resolve)
+        return _concat(folder, node.expressions)
     if isinstance(node, exp.Anonymous):
         name = str(node.this).lower()
         arguments = list(node.expressions)
         if name == "format" and arguments:
-            return _format(arguments, resolve)
+            return _format(folder, arguments)
         if name == "concat":
-            return _concat(arguments, resolve)
-        if name in {"quote_ident", "quote_literal", "quote_nullable"} and len(arguments) == 1:
-            value = fold(arguments[0], resolve)
-            if isinstance(value, _Unknown):
-                return UNKNOWN
-            if value is None:
-                return "NULL" if name == "quote_nullable" else None
-            return quote_ident(value) if name == "quote_ident" else quote_literal(value)
+            return _concat(folder, arguments)
+        if name in {"quote_literal", "quote_nullable"} and len(arguments) == 1:
+            value = fold(arguments[0])
+            return folder.literal(arguments[0], value, name == "quote_nullable")
+        if name == "quote_ident" and len(arguments) == 1:
+            value = fold(arguments[0])
+            return quote_ident(value) if isinstance(value, str) else value
         return UNKNOWN
     if isinstance(node, (exp.Column, exp.Bracket, exp.Cast)):
-        return resolve(node)  # a variable, TG_ARGV[n], or a cast such as TG_RELID::regclass
+        return folder.resolve(node)  # a variable, TG_ARGV[n], or a cast such as TG_RELID::regclass
     return UNKNOWN
 
 
-def _concat(arguments: list[exp.Expr], resolve: Resolver) -> Value:
-    parts = [fold(a, resolve) for a in arguments]
+def _concat(folder: _Folder, arguments: list[exp.Expr]) -> Value:
+    parts = [folder.fold(a) for a in arguments]
     if any(isinstance(p, _Unknown) for p in parts):
         return UNKNOWN
     return "".join(p for p in parts if isinstance(p, str))
 
 
-def _format(arguments: list[exp.Expr], resolve: Resolver) -> Value:
+def _format(folder: _Folder, arguments: list[exp.Expr]) -> Value:
     """format(template, args…) with PostgreSQL's rules for positions and NULLs."""
-    template = fold(arguments[0], resolve)
+    template = folder.fold(arguments[0])
     if not isinstance(template, str):
         return template
-    values = [fold(a, resolve) for a in arguments[1:]]
+    values = [folder.fold(a) for a in arguments[1:]]
     out: list[str] = []
     position = 0
     last = 0
@@ -139,14 +166,17 @@ def _format(arguments: list[exp.Expr], resolve: Resolver) -> Value:
         if index >= len(values):
             return UNKNOWN  # the server raises "too few arguments for format()"
         value = values[index]
-        if isinstance(value, _Unknown):
+        if spec == "L":
+            literal = folder.literal(arguments[1 + index], value, nullable=True)
+            if not isinstance(literal, str):
+                return UNKNOWN
+            text = literal
+        elif isinstance(value, _Unknown):
             return UNKNOWN
-        if spec == "I":
+        elif spec == "I":
             if value is None:
                 return UNKNOWN  # "null values cannot be formatted as an SQL identifier"
             text = quote_ident(value)
-        elif spec == "L":
-            text = "NULL" if value is None else quote_literal(value)
         else:
             text = value or ""
         if width:

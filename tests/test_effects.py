@@ -465,6 +465,7 @@ def test_constant_local_variables_fold(
     [
         ("RAISE EXCEPTION 'no % here', NEW.id;", [("raise_exception", "no % here")]),
         ("RAISE 'plain %', NEW.id;", [("raise_exception", "plain %")]),  # EXCEPTION is the default
+        ("RAISE EXCEPTION '%', format('id %s', NEW.id);", [("raise_exception", None)]),
         ("RAISE NOTICE 'just saying';", []),
         ("RAISE WARNING 'careful: %', NEW.id;", []),
         ("RAISE unique_violation USING MESSAGE = 'dup';", [("unique_violation", "dup")]),
@@ -742,3 +743,33 @@ def test_tg_variables_passed_to_a_helper_are_constants_of_the_firing(tmp_path: P
     inserted = _trace_counts(tmp_path, sql, "public.entries", "insert")
     assert ("write", "public.entries_log", "insert") not in inserted
     assert inserted["unknowns"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "folded"),
+    [
+        (
+            "format('UPDATE public.%I SET n = n + 1 WHERE account_id = %L', TG_ARGV[0], "
+            "NEW.account_id)",
+            "UPDATE public.daily SET n = n + 1 WHERE account_id = NEW.account_id",
+        ),
+        (
+            "'DELETE FROM public.' || TG_ARGV[0] || ' WHERE account_id = ' "
+            "|| quote_nullable(OLD.account_id::text)",
+            "DELETE FROM public.daily WHERE account_id = OLD.account_id",
+        ),
+        # %s and || of a row value could be any SQL text: not folded
+        ("format('DELETE FROM public.%I WHERE account_id = %s', TG_ARGV[0], NEW.account_id)", None),
+        ("format('DELETE FROM public.%I WHERE id = %L', NEW.account_id, NEW.id)", None),
+    ],
+)
+def test_a_row_value_quoted_as_a_literal_keeps_the_statement_known(
+    tmp_path: Path, query: str, folded: str | None
+) -> None:
+    from analyzer.effects import fold_dynamic
+    from analyzer.guards import FiringContext
+
+    body = body_effects(tmp_path, trigger_body(f"EXECUTE {query};"))
+    (dynamic,) = [e for e in body.effects if isinstance(e, DynamicEffect)]
+    context = FiringContext(op="INSERT", table="public.entries", trigger_arguments=("daily",))
+    assert fold_dynamic(dynamic, context) == folded

@@ -68,3 +68,26 @@ def test_quoting_helpers() -> None:
     assert quote_ident('we"ird') == '"we""ird"'
     assert quote_ident("_x1$") == "_x1$"
     assert quote_literal("a\\b") == "E'a\\\\b'"
+
+
+def test_a_stand_in_replaces_an_unknown_value_only_where_it_is_quoted_as_a_literal() -> None:
+    tree = parse_expression(
+        "SELECT format('%L|%s', other, 'x'), quote_literal(other), quote_ident(other), "
+        "quote_nullable(nothing), format('%L', 'it''s')"
+    )
+    assert isinstance(tree, exp.Select)
+
+    def resolve(node: exp.Expr) -> Value:
+        return VALUES.get(node.sql(), UNKNOWN)
+
+    def stand_in(node: exp.Expr) -> str | None:
+        return f"<{node.sql()}>"
+
+    assert [fold(e, resolve, stand_in) for e in tree.expressions] == [
+        "<other>|x",
+        "<other>",
+        UNKNOWN,  # an identifier decides which table: no stand-in
+        "NULL",
+        "'it''s'",  # known values are quoted as the server quotes them
+    ]
+    assert fold(tree.expressions[0], resolve) is UNKNOWN
