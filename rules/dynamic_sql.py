@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from analyzer.cascade import TraceEntry
 from analyzer.catalog import Function, Trigger
 from analyzer.effects import DynamicEffect, executed_effects, fold_dynamic
-from analyzer.findings import Finding, Hop, Severity
+from analyzer.findings import Finding, Hop, Location, Severity
 from analyzer.guards import FiringContext
-from analyzer.rules import Context, Rule
+from analyzer.rules import Context, Rule, subtree_nodes
 from rules._paths import reachable_functions
 
 
@@ -36,6 +37,7 @@ class DynamicSql(Rule):
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         seen: set[object] = set()
+        traced: tuple[set[str], set[Location]] | None = None  # walked only when needed
         for trigger in sorted(ctx.catalog.triggers.values(), key=lambda t: t.key):
             function = ctx.trigger_function(trigger)
             if function is None:
@@ -47,6 +49,10 @@ class DynamicSql(Rule):
                         continue
                     if reached is function and _folds_in_every_firing(ctx, trigger, effect):
                         continue
+                    if reached is not function and effect.template is not None:
+                        traced = traced or _traced_dynamic_sql(ctx)
+                        if _folded_where_called(traced, reached, effect):
+                            continue
                     seen.add(effect.location)
                     if effect.inferred:
                         shown = "; ".join(
@@ -98,3 +104,27 @@ def _folded_effects(
     )
     text = fold_dynamic(effect, context)
     return None if text is None else executed_effects(ctx.catalog, function, effect, text)
+
+
+def _traced_dynamic_sql(ctx: Context) -> tuple[set[str], set[Location]]:
+    """Over the cascades of every entry: the functions they run, and the EXECUTEs they
+    could not fold."""
+    functions: set[str] = set()
+    unfolded: set[Location] = set()
+    for point in ctx.entries:
+        cascade = ctx.cascade(TraceEntry(point.table, point.operation))
+        for node in subtree_nodes(cascade.tree):
+            if isinstance(node.ref, Function):
+                functions.add(node.ref.key)
+            elif isinstance(node.ref, DynamicEffect) and node.ref.location is not None:
+                unfolded.add(node.ref.location)
+    return functions, unfolded
+
+
+def _folded_where_called(
+    traced: tuple[set[str], set[Location]], function: Function, effect: DynamicEffect
+) -> bool:
+    """A helper's EXECUTE that every traced call folds (its text built from constant or
+    TG_* arguments)."""
+    functions, unfolded = traced
+    return function.key in functions and effect.location not in unfolded
