@@ -83,6 +83,7 @@ _AGGREGATE_NODES: dict[type[exp.Expr], str] = {
 }
 _ROW_VARIABLES = {"new", "old"}
 _DYNAMIC_IDENT = "sqlripple_dynamic_ident"
+_CHANGED_PARAMETER = "sqlripple_changed_parameter"
 
 
 @dataclass(frozen=True, order=True)
@@ -901,21 +902,26 @@ class _Walker:
         if self.counts.get(key) == 1 and value is not None and value.tree is not None:
             self.constants[key] = (value.tree, live)
 
-    def with_constants(self, tree: exp.Expr, live: Guard, depth: int = 0) -> exp.Expr:
-        """`tree` with each constant local variable replaced by the value assigned to it."""
+    def with_constants(
+        self, tree: exp.Expr, live: Guard, inside: frozenset[str] = frozenset()
+    ) -> exp.Expr:
+        """`tree` with each constant local variable replaced by the value assigned to it;
+        a parameter the body assigns otherwise is unknown (not the argument passed)."""
 
         def substitute(node: exp.Expr) -> exp.Expr:
-            if not isinstance(node, exp.Column) or node.table or depth > 8:
+            if not isinstance(node, exp.Column) or node.table:
                 return node
-            known = self.constants.get(node.name.lower())
-            if known is None or not _LOCAL_NAME.fullmatch(node.name.lower()):
-                return node
-            value, assigned_under = known
-            if not (assigned_under.is_always or assigned_under == live):
-                return node
-            return self.with_constants(value.copy(), live, depth + 1)
+            name = node.name.lower()
+            if name in inside or not _LOCAL_NAME.fullmatch(name):
+                return node  # in its own value (`p := lower(p)`): the value before
+            known = self.constants.get(name)
+            if known is not None and (known[1].is_always or known[1] == live):
+                return self.with_constants(known[0], live, inside | {name})
+            if name in self.scope.parameters and self.counts.get(name):
+                return exp.column(_CHANGED_PARAMETER)
+            return node
 
-        return tree.copy().transform(substitute)
+        return tree.transform(substitute)
 
     def condition(self, fragment: Fragment) -> Guard:
         return guard_of(fragment.tree, fragment.text, self.scope.parameters)

@@ -773,3 +773,33 @@ def test_a_row_value_quoted_as_a_literal_keeps_the_statement_known(
     (dynamic,) = [e for e in body.effects if isinstance(e, DynamicEffect)]
     context = FiringContext(op="INSERT", table="public.entries", trigger_arguments=("daily",))
     assert fold_dynamic(dynamic, context) == folded
+
+
+@pytest.mark.parametrize(
+    ("statements", "argument", "folded"),
+    [
+        ("", "daily", "DELETE FROM public.daily"),
+        # assigned once from its own value: the argument, changed
+        ("p_table := lower(p_table) || '_x';", "DAILY", "DELETE FROM public.daily_x"),
+        # assigned under a condition: the argument may not be what the EXECUTE sees
+        ("IF random() > 0.5 THEN p_table := 'entries'; END IF;", "daily", None),
+    ],
+)
+def test_a_parameter_the_body_changes_is_not_the_argument(
+    tmp_path: Path, statements: str, argument: str, folded: str | None
+) -> None:
+    from sqlglot import exp
+
+    from analyzer.effects import fold_dynamic
+    from analyzer.guards import FiringContext
+
+    path = tmp_path / "schema.sql"
+    path.write_text(
+        SCHEMA + "CREATE FUNCTION f(p_table text) RETURNS void LANGUAGE plpgsql AS $$\n"
+        f"BEGIN\n{statements}\nEXECUTE 'DELETE FROM public.' || p_table;\nEND $$;\n",
+        encoding="utf-8",
+    )
+    body = analyze_bodies(load([str(path)])).functions["public.f(text)"]
+    (dynamic,) = [e for e in body.effects if isinstance(e, DynamicEffect)]
+    context = FiringContext(arguments={"p_table": exp.Literal.string(argument)})
+    assert fold_dynamic(dynamic, context) == folded
