@@ -225,6 +225,13 @@ def _names(text: str | None) -> tuple[str, ...]:
 @click.option("--unchanged", is_flag=True, help="Update/upsert writes the values already stored.")
 @click.option("--columns", help="SET columns of the update (default: every column).")
 @click.option("--rows", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--children",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Rows per parent row that an FK action (ON DELETE/UPDATE CASCADE, SET NULL…) reaches.",
+)
 @click.option("--sql", help="One DML statement or one function call to trace instead.")
 @click.option(
     "--format",
@@ -241,10 +248,13 @@ def trace(
     unchanged: bool,
     columns: str | None,
     rows: int,
+    children: int,
     sql: str | None,
     output_format: str,
 ) -> None:
     """Trace what one insert, update, delete or upsert really does."""
+    from dataclasses import replace
+
     from analyzer.cascade import TraceEntry, Tracer, trace_call
     from analyzer.entry_sql import CallEntry, EntryError, entry_from_sql
     from analyzer.graph import build_model
@@ -261,6 +271,8 @@ def trace(
     if sql is not None:
         try:
             entry = entry_from_sql(catalog, sql, unchanged=unchanged, new_row=new_row, rows=rows)
+            if isinstance(entry, TraceEntry):
+                entry = replace(entry, children=children)
         except EntryError as error:
             _usage_error(f"--sql: {error}")
         if isinstance(entry, CallEntry):
@@ -269,13 +281,19 @@ def trace(
             cascade = tracer.trace(entry)
     else:
         assert table is not None and op is not None
-        name = catalog.resolve_table(table.split("."))
-        if name not in catalog.tables:
+        name = catalog.lookup_relation(table)
+        if name is None:
             _usage_error(f"table {table} is not in the schema")
         set_columns = tuple(c.strip() for c in columns.split(",")) if columns else None
         cascade = tracer.trace(
             TraceEntry(
-                name, op, new_row=new_row, unchanged=unchanged, columns=set_columns, rows=rows
+                name,
+                op,
+                new_row=new_row,
+                unchanged=unchanged,
+                columns=set_columns,
+                rows=rows,
+                children=children,
             )
         )
     for diagnostic in catalog.diagnostics:
@@ -410,6 +428,13 @@ def report(paths: tuple[str, ...], output: str) -> None:
 @click.option("--unchanged", is_flag=True, help="Update/upsert writes the values already stored.")
 @click.option("--columns", help="SET columns (default: every column but the primary key).")
 @click.option(
+    "--children",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Rows per parent row that an FK action (ON DELETE/UPDATE CASCADE, SET NULL…) reaches.",
+)
+@click.option(
     "--workload",
     type=click.Path(exists=True, dir_okay=False),
     help="SQL file to run instead; '-- sqlripple: measure' marks each statement to measure.",
@@ -430,6 +455,7 @@ def verify(
     new_row: bool,
     unchanged: bool,
     columns: str | None,
+    children: int,
     workload: str | None,
     dsn: str | None,
     prelude: str | None,
@@ -462,7 +488,14 @@ def verify(
     spec = None
     if table is not None and op is not None:
         set_columns = tuple(c.strip() for c in columns.split(",")) if columns else None
-        spec = EntrySpec(table, op, new_row=new_row, unchanged=unchanged, columns=set_columns)
+        spec = EntrySpec(
+            table,
+            op,
+            new_row=new_row,
+            unchanged=unchanged,
+            columns=set_columns,
+            children=children,
+        )
     try:
         result = run_verify(
             paths,

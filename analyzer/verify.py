@@ -600,8 +600,8 @@ class Verifier:
 
     def resolve(self, spec: EntrySpec) -> EntrySpec:
         """The spec with its table named as the catalog names it."""
-        table = self.catalog.resolve_table(spec.table.split("."))
-        if table not in self.catalog.tables:
+        table = self.catalog.lookup_relation(spec.table)
+        if table is None:
             raise VerifyError(f"table {spec.table} is not in the schema")
         return replace(spec, table=table)
 

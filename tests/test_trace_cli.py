@@ -624,3 +624,124 @@ def test_a_raise_notice_and_a_look_alike_trigger_do_not_fail(
         "fixtures/rules-missing-trigger-return", "--table", "shop_products", "--op", "insert"
     )
     assert document["outcome"] == {"fails": "no", "errors": []}
+
+
+def _child_row_entries() -> list[tuple[str, dict[str, Any]]]:
+    """Every server-measured entry whose FK action reaches a known number of child rows."""
+    found = []
+    for path in sorted(FIXTURES.glob("*/trace.toml")):
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        for entry in document["entry"]:
+            counts = set(entry.get("child_rows", {}).values())
+            if len(counts) == 1:
+                found.append((path.parent.name, entry))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("folder", "entry"),
+    _child_row_entries(),
+    ids=[f"{folder}:{entry['name']}" for folder, entry in _child_row_entries()],
+)
+def test_children_option_predicts_the_measured_fk_action(
+    folder: str, entry: dict[str, Any]
+) -> None:
+    """`--children N` is the number of rows each FK action reaches per parent row: with
+    the number the server's setup really had, the server's counts are within the trace."""
+    (children,) = set(entry["child_rows"].values())
+    document = trace_json(
+        str(FIXTURES / folder),
+        "--table",
+        entry["table"],
+        "--op",
+        entry["op"],
+        "--children",
+        str(children),
+    )
+    assert document["entry"]["children_per_parent"] == children
+    assert_server_within(document, entry)
+
+
+def test_children_zero_means_no_fk_action_rows() -> None:
+    folder = str(FIXTURES / "sem-fk-actions")
+    three = trace_json(folder, "--table", "orders", "--op", "delete", "--children", "3")
+    none = trace_json(folder, "--table", "orders", "--op", "delete", "--children", "0")
+    assert three["totals"]["row_writes"]["public.order_items"]["delete"] == 3
+    assert three["totals"]["function_calls"] == {"public.release_reserved_stock": 3}
+    assert none["totals"]["row_writes"].get("public.order_items", {}).get("delete", 0) == 0
+    assert none["totals"]["function_calls"] == {}
+    assert none["totals"]["total_row_writes"] == 1
+
+
+def test_children_must_not_be_negative() -> None:
+    result = invoke(
+        str(FIXTURES / "sem-fk-actions"), "--table", "orders", "--op", "delete", "--children", "-1"
+    )
+    assert result.exit_code == 2
+    assert "--children" in result.stderr
+
+
+QUOTED_AND_EXTERNAL = """CREATE TABLE "Post" (id text PRIMARY KEY, author uuid NOT NULL);
+CREATE TABLE post (id text PRIMARY KEY);
+CREATE TABLE public.profiles (id uuid PRIMARY KEY REFERENCES auth.users ON DELETE CASCADE);
+CREATE FUNCTION public.handle_new_user() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.profiles (id) VALUES (NEW.id);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER on_auth_user_created AFTER INSERT ON auth.users
+  FOR EACH ROW EXECUTE FUNCTION public.handle_new_user();
+CREATE FUNCTION public.log_post() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO post (id) VALUES (NEW.id);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER log_post AFTER INSERT ON "Post" FOR EACH ROW EXECUTE FUNCTION public.log_post();
+"""
+
+
+@pytest.mark.parametrize(
+    ("table", "resolved"),
+    [
+        ('"Post"', "public.Post"),
+        ('public."Post"', "public.Post"),
+        ("Post", "public.post"),  # unquoted folds to lower case, as in PostgreSQL
+        ("POST", "public.post"),
+        ("auth.users", "auth.users"),  # defined by the platform; this schema triggers on it
+        ("AUTH.Users", "auth.users"),
+    ],
+)
+def test_table_option_reads_sql_identifiers(tmp_path: Path, table: str, resolved: str) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(QUOTED_AND_EXTERNAL, encoding="utf-8")
+    document = trace_json(str(schema), "--table", table, "--op", "insert")
+    assert document["entry"]["table"] == resolved
+
+
+@pytest.mark.parametrize("table", ['"post', "public.post.x", '"POST"', "nowhere", "a b"])
+def test_table_option_rejects_what_names_no_relation(tmp_path: Path, table: str) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(QUOTED_AND_EXTERNAL, encoding="utf-8")
+    result = invoke(str(schema), "--table", table, "--op", "insert")
+    assert result.exit_code == 2
+    assert f"table {table} is not in the schema" in result.stderr
+
+
+def test_a_platform_table_with_triggers_is_traced_and_checked(tmp_path: Path) -> None:
+    """Supabase's signup cascade: auth.users is created by the platform, not the schema,
+    yet its INSERT runs the schema's trigger. trace follows it; check makes it an entry."""
+    from analyzer.analysis import analyze
+    from analyzer.config import Config
+    from analyzer.rules import Context
+
+    schema = tmp_path / "schema.sql"
+    schema.write_text(QUOTED_AND_EXTERNAL, encoding="utf-8")
+    document = trace_json(str(schema), "--table", "auth.users", "--op", "insert")
+    assert document["totals"]["function_calls"] == {"public.handle_new_user": 1}
+    assert document["totals"]["row_writes"]["public.profiles"]["insert"] == 1
+    result = analyze([str(schema)])
+    context = Context(result.catalog, result.model, Config())
+    entries = {(e.table, e.operation) for e in context.entries}
+    assert ("auth.users", "insert") in entries
+    # Its deletes are the platform's: the FK action alone makes no entry of it.
+    assert ("auth.users", "delete") not in entries

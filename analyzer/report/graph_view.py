@@ -461,10 +461,8 @@ def parse_entry(model: Model, text: str) -> TraceEntry:
     operation = operation.strip().lower()
     if not table or operation not in OPERATIONS:
         raise ScopeError(f"--entry takes TABLE:OP with OP one of {', '.join(OPERATIONS)}")
-    name = model.catalog.resolve_table(table.split(".")) if "." in table else None
-    if name is None or name not in model.catalog.tables:
-        name = model.catalog.resolve_table([table])
-    if name not in model.catalog.tables:
+    name = model.catalog.lookup_relation(table)
+    if name is None:
         raise ScopeError(f"--entry: table {table} is not in the schema")
     return TraceEntry(name, operation)
 
