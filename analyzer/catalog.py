@@ -61,6 +61,10 @@ class ForeignKey:
     on_delete: str = "no action"
     on_update: str = "no action"
     location: Location | None = None
+    # DEFERRABLE: checked at commit when deferred (initially or by SET CONSTRAINTS), so a
+    # row may reference nothing until then; NOT VALID: rows older than the key unchecked.
+    deferrable: bool = False
+    validated: bool = True
 
 
 @dataclass(frozen=True)

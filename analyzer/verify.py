@@ -233,8 +233,8 @@ def _outcome(label: str, cascade: Cascade, error: ServerError | None) -> Differe
     """What the statement as a whole did against what the trace expects of it.
 
     Running out of stack agrees with any cycle the trace reports (guards it lists may
-    not stop it); finishing disagrees with a cycle nothing breaks that is certainly
-    entered.
+    not stop it); finishing disagrees with a cycle nothing breaks that certainly comes
+    round a third time.
     """
     if error is not None:
         if cascade.cycles and error.sqlstate == _STACK_DEPTH_EXCEEDED:
@@ -253,9 +253,9 @@ def _outcome(label: str, cascade: Cascade, error: ServerError | None) -> Differe
             f"the trace predicts the statement fails: {certainly[0].describe()}; "
             "the server finished",
         )
-    certain = _as_counts(totals_document(cascade.totals(), 0), "trigger_firings")
+    counts = cascade.totals().counts
     for cycle in cascade.cycles:
-        if not cycle.broken and certain.get(cycle.frames[0], 0) > 0:
+        if not cycle.broken and any(counts.get(("reentry", f), (0, 0))[0] for f in cycle.frames):
             return Difference(
                 "statement",
                 label,

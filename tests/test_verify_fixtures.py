@@ -59,51 +59,7 @@ EXISTING_ROW = (*UPDATES, "delete")
 # Why the server and the trace disagree, per case. Every cause lies in the analyzer
 # (cascade.py / effects.py), not in verify: each case is a strict xfail, so the run
 # fails once the cause is fixed and the entry can come off this list.
-UNLINKED_ROW = (
-    "the trace counts the copy `UPDATE {target} ... WHERE {key} = NEW.{column}` as a "
-    "certain write (totals_min 1) although no foreign key guarantees that such a row "
-    "exists; the workload's {target} has none, so the server updates 0 rows{cycle}"
-)
-ENDLESS = " (and the 'endless' cycle through it never starts)"
-KNOWN_DISAGREEMENTS: dict[str, str] = {
-    **dict.fromkeys(
-        _each("sem-recursion:public.crm_contacts", *UPDATES),
-        UNLINKED_ROW.format(target="billing_contacts", key="crm_id", column="id", cycle=ENDLESS),
-    ),
-    **dict.fromkeys(
-        _each("sem-recursion:public.billing_contacts", *UPDATES),
-        UNLINKED_ROW.format(target="crm_contacts", key="id", column="crm_id", cycle=ENDLESS),
-    ),
-    **dict.fromkeys(
-        _each("sem-recursion:public.warehouse_stock", *UPDATES),
-        UNLINKED_ROW.format(target="storefront_stock", key="sku", column="sku", cycle=ENDLESS),
-    ),
-    **dict.fromkeys(
-        _each("sem-recursion:public.storefront_stock", *UPDATES),
-        UNLINKED_ROW.format(target="warehouse_stock", key="sku", column="sku", cycle=ENDLESS),
-    ),
-    **dict.fromkeys(
-        _each("rules-trigger-recursion:public.tax_rates", *UPDATES),
-        UNLINKED_ROW.format(target="legacy_tax_rates", key="region", column="region", cycle=""),
-    ),
-    **dict.fromkeys(
-        [
-            *_each(
-                "rules-trigger-recursion:public.shop_pages",
-                "update-changed",
-                "upsert-conflict-changed",
-            ),
-            *_each(
-                "rules-trigger-recursion:public.shop_search_index",
-                "update-changed",
-                "upsert-conflict-changed",
-            ),
-        ],
-        "the trace cuts the shop_pages <-> shop_search_index cycle at the first repeated "
-        "trigger and does not count that trigger's second run, whose change test ends "
-        "the loop: the server calls the function that starts the loop twice, not once",
-    ),
-}
+KNOWN_DISAGREEMENTS: dict[str, str] = {}
 
 # Entries the server cannot set up at all: the table cannot hold a row, because every
 # insert into it fails. Not a disagreement: verify refuses them (exit 2) and says why.
