@@ -236,7 +236,8 @@ class BodyEffects:
     diagnostics: tuple[Diagnostic, ...] = ()
     # Statements inside a BEGIN … EXCEPTION block of this body, with the conditions its
     # handlers catch: an error raised by what such a statement fires does not escape.
-    handled: Mapping[Location, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    # A plain dict, not a mappingproxy: bodies analysed by --jobs workers are pickled.
+    handled: Mapping[Location, frozenset[str]] = field(default_factory=dict, hash=False)
 
     def of_type(self, kind: type[Effect]) -> list[Effect]:
         return [e for e in self.effects if isinstance(e, kind)]
@@ -1415,7 +1416,7 @@ def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -
         falls_off,
         parsed.incomplete or bool(walker.diagnostics),
         tuple(diagnostics),
-        MappingProxyType(walker.handled),
+        walker.handled,
     )
 
 

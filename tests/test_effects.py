@@ -804,3 +804,29 @@ def test_a_parameter_the_body_changes_is_not_the_argument(
     (dynamic,) = [e for e in body.effects if isinstance(e, DynamicEffect)]
     context = FiringContext(arguments={"p_table": exp.Literal.string(argument)})
     assert fold_dynamic(dynamic, context) == folded
+
+
+def test_bodies_survive_pickling_for_jobs_workers(tmp_path: Path) -> None:
+    """--jobs workers send BodyEffects back pickled; one that fails to pickle is analysed
+    again in the parent, silently losing the parallelism."""
+    import pickle
+
+    from analyzer.effects import RaiseEffect
+
+    body = body_effects(
+        tmp_path,
+        trigger_body(
+            "BEGIN\n  EXECUTE format('DELETE FROM public.%I', TG_TABLE_NAME || '_log');\n"
+            "EXCEPTION WHEN unique_violation THEN NULL;\nEND;\n"
+            "RAISE EXCEPTION 'stop %', NEW.id;"
+        ),
+    )
+    (dynamic,) = [e for e in body.effects if isinstance(e, DynamicEffect)]
+    assert dynamic.template is not None
+    assert body.handled == {dynamic.location: frozenset({"unique_violation"})}
+    assert [e for e in body.effects if isinstance(e, RaiseEffect)]
+    copy = pickle.loads(pickle.dumps(body))
+    assert copy == body
+    assert copy.handled == body.handled
+    (copied,) = [e for e in copy.effects if isinstance(e, DynamicEffect)]
+    assert copied.template == dynamic.template
