@@ -542,6 +542,7 @@ class FiringContext:
     maybe_changed: frozenset[str] = frozenset()
     arguments: Mapping[str, exp.Expr] = field(default_factory=dict)
     trigger_arguments: tuple[str, ...] | None = None  # TG_ARGV, when a trigger fired
+    trigger_name: str | None = None  # TG_NAME
 
     def decide(self, atom: Atom) -> Truth:
         if isinstance(atom, OpAtom):
@@ -578,6 +579,7 @@ class FiringContext:
             "TG_LEVEL": self.level,
             "TG_TABLE_NAME": self.table.split(".", 1)[1] if self.table else None,
             "TG_TABLE_SCHEMA": self.table.split(".", 1)[0] if self.table else None,
+            "TG_NAME": self.trigger_name.lower() if self.trigger_name else None,
         }.get(atom.variable)
         if atom.variable.startswith("TG_ARGV[") and self.trigger_arguments is not None:
             index = int(atom.variable[8:-1])
