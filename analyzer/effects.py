@@ -273,6 +273,48 @@ def _is_delta(node: exp.Expr) -> bool:
     return False
 
 
+def _signed_terms(node: exp.Expr, sign: int = 1) -> Iterator[tuple[int, exp.Expr]]:
+    """The terms of a sum with their signs: a - (b - c) + d is +a, -b, +c, +d."""
+    if isinstance(node, exp.Paren):
+        yield from _signed_terms(node.this, sign)
+    elif isinstance(node, exp.Neg):
+        yield from _signed_terms(node.this, -sign)
+    elif isinstance(node, (exp.Add, exp.Sub)):
+        yield from _signed_terms(node.this, sign)
+        yield from _signed_terms(node.expression, -sign if isinstance(node, exp.Sub) else sign)
+    else:
+        yield sign, node
+
+
+def _as_new(node: exp.Expr) -> str:
+    """The term with OLD.x read as NEW.x: what it is worth when the row did not change."""
+    copy = node.copy()
+    for column in copy.find_all(exp.Column):
+        if (column.table or "").lower() in _ROW_VARIABLES:
+            column.set("table", exp.to_identifier("new"))
+    return copy.sql(dialect="postgres")
+
+
+def _cancels_when_unchanged(node: exp.Expr, column: str, names: set[str]) -> bool:
+    """`c - OLD.x + NEW.x`, in any order: the terms besides the stored value cancel when
+    OLD = NEW, so an unchanged row leaves c as it was."""
+    terms = list(_signed_terms(node))
+    stored = [(s, t) for s, t in terms if _references(t, column, names)]
+    if len(stored) != 1 or stored[0][0] != 1:
+        return False
+    balance: dict[str, int] = {}
+    moved = False
+    for sign, term in terms:
+        if (sign, term) in stored:
+            continue
+        moved = moved or any(
+            (c.table or "").lower() in _ROW_VARIABLES for c in term.find_all(exp.Column)
+        )
+        key = _as_new(term)
+        balance[key] = balance.get(key, 0) + sign
+    return moved and not any(balance.values())
+
+
 _GROWTH_FUNCTIONS = {"array_append", "array_prepend", "array_cat"}
 
 
@@ -293,6 +335,8 @@ def _assignment_kind(column: str, value: exp.Expr, names: set[str], column_type:
         stored = [o for o in operands if _references(o, column, names)]
         if not stored:
             continue
+        if isinstance(node, (exp.Add, exp.Sub)) and _cancels_when_unchanged(node, column, names):
+            return "delta"
         others = [o for o in operands if o not in stored]
         if any(_is_delta(o) for o in others) or _is_delta(node):
             return "delta"
