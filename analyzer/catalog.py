@@ -223,6 +223,8 @@ class Catalog:
     statements: int
     unanalyzed_statements: int
     search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
+    # CREATE EXTENSION name -> where; their functions exist without DDL in the input
+    extensions: Mapping[str, Location] = field(default_factory=dict)
 
     @property
     def summary(self) -> Summary:

@@ -21,6 +21,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import TypeVar
 
 from sqlglot import exp
@@ -184,6 +185,7 @@ class _State:
     triggers: dict[str, Trigger] = field(default_factory=dict)
     rules: dict[str, Rule] = field(default_factory=dict)
     event_triggers: dict[str, EventTrigger] = field(default_factory=dict)
+    extensions: dict[str, Location] = field(default_factory=dict)
     blocks: list[AnonymousBlock] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     schemas: set[str] = field(default_factory=lambda: {"public"})
@@ -317,6 +319,7 @@ class CatalogBuilder:
             state.rules,
             state.event_triggers,
             anonymous_blocks=tuple(state.blocks),
+            extensions=MappingProxyType(dict(sorted(state.extensions.items()))),
             files=tuple(self.files),
             diagnostics=tuple(sorted(set(state.diagnostics))),
             statements=state.statements + skipped_files,
@@ -1885,6 +1888,14 @@ def _create_schema(builder: CatalogBuilder, statement: Statement, cursor: Cursor
     builder.state.schemas.add(cursor.identifier().name)
 
 
+def _create_extension(builder: CatalogBuilder, statement: Statement, cursor: Cursor) -> None:
+    """Remembered so that calls to the extension's functions are not unresolved."""
+    cursor.expect("CREATE", "EXTENSION")
+    cursor.accept("IF", "NOT", "EXISTS")
+    name = cursor.identifier().name
+    builder.put(builder.state.extensions, name, statement.location)
+
+
 # ---- CREATE FUNCTION / PROCEDURE -------------------------------------------------------
 
 
@@ -3379,6 +3390,7 @@ def _set_search_path(builder: CatalogBuilder, statement: Statement, cursor: Curs
 
 _HANDLERS = {
     "create_schema": _create_schema,
+    "create_extension": _create_extension,
     "create_table": _create_table,
     "create_view": _create_view,
     "create_unique_index": _create_unique_index,

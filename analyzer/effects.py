@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from sqlglot import exp
 
+from analyzer.builtins import SQL_SYNTAX_CALLS
 from analyzer.catalog import Catalog, Function, Table
 from analyzer.findings import Diagnostic, Location
 from analyzer.guards import ErrorAtom, Guard, OpaqueAtom, guard_of
@@ -714,6 +715,8 @@ class SqlEffects:
             if not isinstance(node, exp.Anonymous):
                 continue
             name = str(node.this)
+            if name.lower() in SQL_SYNTAX_CALLS and not _quoted_name(node):
+                continue  # ROW(…), x <> ALL (array): syntax, not a call
             parts: tuple[str, ...] = (name if _quoted_name(node) else name.lower(),)
             parent = node.parent
             if isinstance(parent, exp.Dot) and parent.expression is node:
