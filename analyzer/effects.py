@@ -114,6 +114,9 @@ class Write:
     # (column, value SQL) that pick the target row: WHERE equalities, or an insert's values
     # for its key columns.
     key_values: tuple[tuple[str, str], ...] = ()
+    # An insert of one row made only of NEW's fields (`VALUES (NEW.*)`): the trigger's row
+    # stored elsewhere, as a partition-routing BEFORE trigger does before RETURN NULL.
+    carries_new_row: bool = False
 
     @property
     def row_kinds(self) -> tuple[str, ...]:
@@ -565,6 +568,7 @@ class SqlEffects:
                 text=_one_line(node),
                 sources=_sources(node, ctes),
                 key_values=tuple(key_values),
+                carries_new_row=single_row and _only_new_fields(source),
             )
         ]
 
@@ -723,6 +727,32 @@ class SqlEffects:
                 parts = (_fold(parent.this), *parts)
             calls.append(CallEffect(parts, location, guard, tuple(node.expressions)))
         return calls
+
+
+def _only_new_fields(source: exp.Expr | None) -> bool:
+    """VALUES (NEW.*) / SELECT (NEW).* / VALUES (NEW.a, NEW.b): every value is NEW's."""
+    if isinstance(source, exp.Values) and len(source.expressions) == 1:
+        row = source.expressions[0]
+        values = list(row.expressions) if isinstance(row, exp.Tuple) else [row]
+    elif isinstance(source, exp.Select):
+        values = list(source.expressions)
+    else:
+        return False
+
+    def from_new(value: exp.Expr) -> bool:
+        value = value.this if isinstance(value, exp.Alias) else value
+        if isinstance(value, exp.Column):
+            return (value.table or "").lower() == "new"
+        return (
+            isinstance(value, exp.Dot)
+            and isinstance(value.expression, exp.Star)
+            and isinstance(value.this, exp.Paren)
+            and isinstance(value.this.this, exp.Column)
+            and not value.this.this.table
+            and value.this.this.name.lower() == "new"
+        )
+
+    return bool(values) and all(from_new(v) for v in values)
 
 
 def _insert_key_values(
