@@ -145,6 +145,10 @@ WELL_KNOWN_QUALIFIED = frozenset(
         "extensions.gen_random_bytes",
         "net.http_post",
         "net.http_get",
+        # pg_cron: rows in cron.job, no change to the schema's own tables.
+        "cron.schedule",
+        "cron.schedule_in_database",
+        "cron.unschedule",
         # Database webhooks: queue an HTTP request through pg_net, no write to the schema.
         "supabase_functions.http_request",
     }

@@ -348,6 +348,14 @@ class Tracer:
         tally = Tally()
         nodes: list[Node] = []
         wanted = set(events)
+        for rule in self.catalog.rules.values():
+            if (
+                rule.table == table
+                and rule.event in wanted
+                and rule.rewrites_writes
+                and rule.enabled != "disabled"
+            ):
+                self._unknown("rewrite rule not followed", f"{table}.{rule.name}", rule.location)
         for trigger in self._active(table):
             if trigger.level != "statement" or (timing and trigger.timing != timing):
                 continue

@@ -168,6 +168,9 @@ class Rule:
     action_statements: tuple[str, ...] = ()  # empty for DO [INSTEAD] NOTHING
     condition: str | None = None  # WHERE …
     enabled: str = "origin"
+    # Whether it changes which rows are written: DO INSTEAD, or an action that writes
+    # (not DO ALSO NOTIFY …).
+    rewrites_writes: bool = True
 
 
 @dataclass(frozen=True)

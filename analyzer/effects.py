@@ -40,6 +40,7 @@ from analyzer.plpgsql import (
     Return,
     ReturnQuery,
     Statement,
+    has_no_data_effect,
     parse_plpgsql,
 )
 from analyzer.source import SourceFile
@@ -985,7 +986,7 @@ class _Walker:
             self.fragment(fragment, live)
             if isinstance(statement, ExecSql) and statement.into is not None:
                 self.row_targets(statement.into.targets, statement.location, live)
-            if fragment.tree is None:
+            if fragment.tree is None and not has_no_data_effect(fragment.text):
                 self.effects.append(DynamicEffect(fragment.text, fragment.location, live))
                 self.diagnostics.append(
                     Diagnostic(
@@ -1158,7 +1159,12 @@ def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -
         falls_off = walker.run((parsed.block,), Guard.always())
     elif parsed.incomplete:
         falls_off = Guard.of(OpaqueAtom("body not understood"))
-    diagnostics = [*parsed.diagnostics, *walker.diagnostics]
+    # A statement the parser already reported gets one diagnostic, not a second one.
+    reported = {(d.path, d.line) for d in parsed.diagnostics}
+    diagnostics = [
+        *parsed.diagnostics,
+        *(d for d in walker.diagnostics if (d.path, d.line) not in reported),
+    ]
     return BodyEffects(
         owner,
         tuple(walker.effects),
