@@ -591,7 +591,86 @@ def _convert(node: exp.Expr, parameters: frozenset[str]) -> Guard:
         left, right = _single_column(node.this), _single_column(node.expression)
         if left and right and left[1] == right[1] and {left[0], right[0]} == {"new", "old"}:
             return opaque.and_(Guard.of(ChangeAtom((left[1],), True)))
+    if isinstance(node, (exp.NEQ, exp.NullSafeNEQ, exp.LT, exp.GT)):
+        # f(NEW.c) <> f(OLD.c) for one deterministic f: equal inputs give equal results,
+        # so a difference means some c changed.
+        columns = _same_function_of_both_rows(node.this, node.expression)
+        if columns:
+            return opaque.and_(Guard.of(ChangeAtom(columns, True)))
     return opaque
+
+
+# Expressions whose value depends only on their inputs (no volatile call, no subquery).
+_DETERMINISTIC = (
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Boolean,
+    exp.Null,
+    exp.Cast,
+    exp.DataType,
+    exp.Paren,
+    exp.Coalesce,
+    exp.Lower,
+    exp.Upper,
+    exp.Trim,
+    exp.Nullif,
+    exp.Length,
+    exp.Abs,
+    exp.Round,
+    exp.DPipe,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.Neg,
+    exp.TimestampTrunc,
+    exp.DateTrunc,
+    exp.Var,
+    exp.JSONExtract,
+    exp.JSONExtractScalar,
+    exp.JSONBExtract,
+    exp.JSONBExtractScalar,
+    exp.JSONPath,
+    exp.JSONPathRoot,
+    exp.JSONPathKey,
+    exp.JSONPathSubscript,
+)
+_DETERMINISTIC_CALLS = frozenset(
+    {"btrim", "ltrim", "rtrim", "md5", "to_jsonb", "to_json", "unaccent", "array_to_string"}
+)
+
+
+def _same_function_of_both_rows(left: exp.Expr, right: exp.Expr) -> tuple[str, ...] | None:
+    """The NEW/OLD columns when `left` is `right` with OLD and NEW swapped, made only of
+    deterministic parts; None otherwise (or when both are plain columns)."""
+    if isinstance(left, exp.Column) and isinstance(right, exp.Column):
+        return None
+    sides: list[str] = []
+    columns: set[str] = set()
+    for side in (left, right):
+        refs = list(side.find_all(exp.Column))
+        rows = {(c.table or "").lower() for c in refs}
+        if len(rows) != 1 or not rows <= {"new", "old"}:
+            return None
+        for node in side.walk():
+            if isinstance(node, exp.Anonymous):
+                if node.name.lower() not in _DETERMINISTIC_CALLS:
+                    return None
+            elif not isinstance(node, _DETERMINISTIC):
+                return None
+        if any(isinstance(c.this, exp.Star) for c in refs):
+            return None
+        columns |= {c.name for c in refs}
+        sides.append(rows.pop())
+    if set(sides) != {"new", "old"}:
+        return None
+    swapped = right.copy()
+    for column in swapped.find_all(exp.Column):
+        column.set("table", exp.to_identifier(sides[0]))
+    if swapped.sql(dialect="postgres").lower() != left.sql(dialect="postgres").lower():
+        return None
+    return tuple(sorted(columns))
 
 
 def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:

@@ -38,6 +38,10 @@ def guard(text: str) -> Guard:
         ("OLD.status = 'a' AND NEW.status = ANY (ARRAY['b', 'c'])", "status"),
         ("NEW.version > OLD.version", "version"),
         ("OLD.n = 1 AND NEW.n = 2.0", "n"),
+        ("lower(NEW.email) IS DISTINCT FROM lower(OLD.email)", "email"),
+        ("coalesce(NEW.note, '') <> coalesce(OLD.note, '')", "note"),
+        ("NEW.data ->> 'plan' <> OLD.data ->> 'plan'", "data"),
+        ("date_trunc('day', OLD.at) < date_trunc('day', NEW.at)", "at"),
     ],
 )
 def test_transition_guards_imply_a_change(condition: str, column: str) -> None:
@@ -62,6 +66,12 @@ def test_transition_guards_imply_a_change(condition: str, column: str) -> None:
         "OLD.a = 1 AND NEW.b = 2",
         "NEW.n >= OLD.n",
         "OLD.deleted_at IS NULL AND NEW.deleted_at IS NULL",
+        "lower(NEW.email) = lower(OLD.email)",
+        "lower(NEW.email) <> upper(OLD.email)",
+        "lower(NEW.email) <> lower(OLD.login)",
+        "random() + NEW.n <> random() + OLD.n",  # volatile: differs for equal inputs
+        "my_hash(NEW.email) <> my_hash(OLD.email)",  # user code may be volatile
+        "NEW.a || OLD.b <> OLD.a || NEW.b",
     ],
 )
 def test_tests_one_value_can_pass_are_not_a_change(condition: str) -> None:
@@ -102,3 +112,11 @@ def test_renders_as_sql() -> None:
     assert str(guard("NEW.active")) == "NEW.active = TRUE"
     assert str(guard("NEW.s = 'x'").negate()) == "NEW.s IS DISTINCT FROM 'x'"
     assert str(guard("NEW.d IS NOT NULL")) == "NEW.d IS NOT NULL"
+
+
+def test_a_function_of_several_columns_implies_one_of_them_changed() -> None:
+    parsed = guard("NEW.first || ' ' || NEW.last <> OLD.first || ' ' || OLD.last")
+    assert ChangeAtom(("first", "last"), True) in parsed.atoms()
+    only_last = FiringContext(op="UPDATE", changed_columns=frozenset({"last"}))
+    assert parsed.evaluate(UNCHANGED.decide) is False
+    assert parsed.evaluate(only_last.decide) is None
