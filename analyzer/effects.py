@@ -912,11 +912,23 @@ class _Walker:
     def condition(self, fragment: Fragment) -> Guard:
         return guard_of(fragment.tree, fragment.text, self.scope.parameters)
 
-    def fragment(self, fragment: Fragment | None, guard: Guard) -> None:
+    def fragment(self, fragment: Fragment | None, guard: Guard, statement: bool = False) -> None:
         if fragment is None or guard.is_never:
             return
         if fragment.tree is not None:
             self.effects.extend(self.sql.of(fragment.tree, guard, fragment.location))
+        elif not has_no_data_effect(fragment.text):
+            # A condition or value sqlglot cannot read may call functions that write: the
+            # body is not fully analysed (the parser's diagnostic says why).
+            what = "statement" if statement else "expression"
+            self.diagnostics.append(
+                Diagnostic(
+                    fragment.location.path,
+                    fragment.location.line,
+                    fragment.location.column,
+                    f"SQL {what} not understood: its effects are unknown",
+                )
+            )
 
     def run(self, statements: Sequence[Statement], live: Guard) -> Guard:
         """Effects of a statement list reached under `live`; returns the fall-through guard."""
@@ -983,19 +995,11 @@ class _Walker:
             return live
         if isinstance(statement, (ExecSql, Perform)):
             fragment = statement.sql if isinstance(statement, ExecSql) else statement.query
-            self.fragment(fragment, live)
+            self.fragment(fragment, live, statement=True)
             if isinstance(statement, ExecSql) and statement.into is not None:
                 self.row_targets(statement.into.targets, statement.location, live)
             if fragment.tree is None and not has_no_data_effect(fragment.text):
                 self.effects.append(DynamicEffect(fragment.text, fragment.location, live))
-                self.diagnostics.append(
-                    Diagnostic(
-                        fragment.location.path,
-                        fragment.location.line,
-                        fragment.location.column,
-                        "SQL statement not understood: its effects are unknown",
-                    )
-                )
             return live
         if isinstance(statement, DynExecute):
             self.dynamic(statement.query, live)

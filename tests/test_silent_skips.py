@@ -178,3 +178,16 @@ def test_a_do_block_statement_not_understood_is_reported_once_and_counted(
     )
     assert located(result) == [(5, "could not parse SQL: sqlglot does not support this statement")]
     assert result.unanalyzed_functions == 1
+
+
+def test_a_condition_not_understood_makes_the_body_incomplete(tmp_path: Path) -> None:
+    # pg_trgm's <% operator: the condition may call anything, so the body is not complete.
+    result, _ = run(
+        tmp_path,
+        "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+        "  IF NEW.name <% 'acme' THEN INSERT INTO accounts_archive VALUES (NEW.id); END IF;\n"
+        "  RETURN NULL;\nEND $$;\n",
+    )
+    assert [line for line, _ in located(result)] == [5]
+    assert located(result)[0][1].startswith("could not parse SQL")
+    assert result.unanalyzed_functions == 1
