@@ -110,12 +110,13 @@ EXTENSION_FUNCTION_NAMES: dict[str, frozenset[str]] = {
         " l2_normalize binary_quantize subvector hamming_distance jaccard_distance halfvec"
         " sparsevec"
     ),
-    "postgis": _words("geometry geography box2d box3d geometrytype populate_geometry_columns"),
+    "postgis": _words("geometry geography box2d box3d geometrytype postgis_full_version"),
 }
-# PostGIS has hundreds of ST_ functions; every one computes a value (AddGeometryColumn,
-# which alters a table, has no such prefix).
+# PostGIS has hundreds of ST_ functions; every one computes a value. (AddGeometryColumn,
+# Populate_Geometry_Columns and PostGIS_Extensions_Upgrade alter tables or extensions:
+# no ST_ prefix, so they stay unresolved.)
 EXTENSION_FUNCTION_PREFIXES: dict[str, tuple[str, ...]] = {
-    "postgis": ("st_", "postgis_"),
+    "postgis": ("st_",),
 }
 
 

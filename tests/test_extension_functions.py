@@ -110,6 +110,13 @@ def test_postgis_functions_are_known_once_postgis_is_created(tmp_path: Path) -> 
     call = "INSERT INTO t_log VALUES (NEW.id, ST_AsText(ST_SetSRID(NEW.a::geometry, 4326)));"
     created = schema(tmp_path, call, prelude="CREATE EXTENSION postgis;\n")
     assert unknowns(created) == []
+    (tmp_path / "alter").mkdir()
+    alters = schema(
+        tmp_path / "alter",
+        "PERFORM AddGeometryColumn('t_log', 'spot', 4326, 'POINT', 2);",
+        prelude="CREATE EXTENSION postgis;\n",
+    )
+    assert unknowns(alters) == [("unresolved function", "addgeometrycolumn")]
     (tmp_path / "other").mkdir()
     missing = schema(tmp_path / "other", call)
     assert sorted(unknowns(missing)) == [
