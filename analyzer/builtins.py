@@ -120,11 +120,15 @@ EXTENSION_FUNCTION_PREFIXES: dict[str, tuple[str, ...]] = {
 }
 
 
+_EXTENSION_BY_FUNCTION = {
+    name: extension for extension, names in EXTENSION_FUNCTION_NAMES.items() for name in names
+}
+
+
 def extension_of(name: str) -> str | None:
     """The known extension that provides the function `name` (unqualified), if any."""
-    for extension, names in EXTENSION_FUNCTION_NAMES.items():
-        if name in names:
-            return extension
+    if name in _EXTENSION_BY_FUNCTION:
+        return _EXTENSION_BY_FUNCTION[name]
     for extension, prefixes in EXTENSION_FUNCTION_PREFIXES.items():
         if name.startswith(prefixes):
             return extension

@@ -330,6 +330,9 @@ def _as_new(node: exp.Expr) -> str:
 def _cancels_when_unchanged(node: exp.Expr, column: str, names: set[str]) -> bool:
     """`c - OLD.x + NEW.x`, in any order: the terms besides the stored value cancel when
     OLD = NEW, so an unchanged row leaves c as it was."""
+    rows = {(c.table or "").lower() for c in node.find_all(exp.Column)}
+    if not rows >= _ROW_VARIABLES:
+        return False  # a delta takes OLD away and adds NEW: it names both
     terms = list(_signed_terms(node))
     stored = [(s, t) for s, t in terms if _references(t, column, names)]
     if len(stored) != 1 or stored[0][0] != 1:
