@@ -602,6 +602,14 @@ class Tracer:
         tally = Tally()
         nodes: list[Node] = []
         wanted = set(events)
+        for rule in self.catalog.rules.values():
+            if (
+                rule.table == table
+                and rule.event in wanted
+                and rule.rewrites_writes
+                and rule.enabled != "disabled"
+            ):
+                self._unknown("rewrite rule not followed", f"{table}.{rule.name}", rule.location)
         for trigger in self._active(table):
             if trigger.level != "statement" or (timing and trigger.timing != timing):
                 continue
@@ -900,6 +908,9 @@ class Tracer:
         if builtin is not None:
             node.detail += f"  (built-in {trigger.function.rsplit('.', 1)[-1]})"
             return Tracer._Fired(tally, [node], builtin, certain)
+        if function is None and is_builtin(tuple(trigger.function.split(".")), ()):
+            node.detail += "  (outside code, no write to the schema)"
+            return Tracer._Fired(tally, [node], None, certain)
         if function is None:
             self._unknown("trigger function not found", f"{trigger.function}()", trigger.location)
             node.children.append(Node("unknown", f"{trigger.function}()", "function not found"))
@@ -1139,7 +1150,7 @@ class Tracer:
     ) -> _Result:
         callee = self.model.resolve_call(caller, call)
         if callee is None:
-            if not is_builtin(call.name):
+            if not is_builtin(call.name, self.catalog.extensions):
                 self._unknown("unresolved function", call.display_name, call.location)
                 return _Result(
                     Tally(),

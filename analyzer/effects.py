@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from sqlglot import exp
 
+from analyzer.builtins import SQL_SYNTAX_CALLS
 from analyzer.catalog import Catalog, Function, Table
 from analyzer.findings import Diagnostic, Location
 from analyzer.folding import UNKNOWN, Resolver, Value, fold, quote_ident
@@ -43,6 +44,7 @@ from analyzer.plpgsql import (
     Return,
     ReturnQuery,
     Statement,
+    has_no_data_effect,
     parse_plpgsql,
 )
 from analyzer.source import SourceFile
@@ -142,6 +144,9 @@ class Write:
     # FROM / DELETE … USING it alone, the target picked by a unique key).
     max_rows: int | None = None
     rows_from: str = ""
+    # An insert of one row made only of NEW's fields (`VALUES (NEW.*)`): the trigger's row
+    # stored elsewhere, as a partition-routing BEFORE trigger does before RETURN NULL.
+    carries_new_row: bool = False
     # UPDATE/DELETE: where each WHERE key value comes from, and whether the WHERE clause
     # tests nothing but those keys (then the row exists whenever its key values do).
     key_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
@@ -335,6 +340,51 @@ def _is_delta(node: exp.Expr) -> bool:
     return False
 
 
+def _signed_terms(node: exp.Expr, sign: int = 1) -> Iterator[tuple[int, exp.Expr]]:
+    """The terms of a sum with their signs: a - (b - c) + d is +a, -b, +c, +d."""
+    if isinstance(node, exp.Paren):
+        yield from _signed_terms(node.this, sign)
+    elif isinstance(node, exp.Neg):
+        yield from _signed_terms(node.this, -sign)
+    elif isinstance(node, (exp.Add, exp.Sub)):
+        yield from _signed_terms(node.this, sign)
+        yield from _signed_terms(node.expression, -sign if isinstance(node, exp.Sub) else sign)
+    else:
+        yield sign, node
+
+
+def _as_new(node: exp.Expr) -> str:
+    """The term with OLD.x read as NEW.x: what it is worth when the row did not change."""
+    copy = node.copy()
+    for column in copy.find_all(exp.Column):
+        if (column.table or "").lower() in _ROW_VARIABLES:
+            column.set("table", exp.to_identifier("new"))
+    return copy.sql(dialect="postgres")
+
+
+def _cancels_when_unchanged(node: exp.Expr, column: str, names: set[str]) -> bool:
+    """`c - OLD.x + NEW.x`, in any order: the terms besides the stored value cancel when
+    OLD = NEW, so an unchanged row leaves c as it was."""
+    rows = {(c.table or "").lower() for c in node.find_all(exp.Column)}
+    if not rows >= _ROW_VARIABLES:
+        return False  # a delta takes OLD away and adds NEW: it names both
+    terms = list(_signed_terms(node))
+    stored = [(s, t) for s, t in terms if _references(t, column, names)]
+    if len(stored) != 1 or stored[0][0] != 1:
+        return False
+    balance: dict[str, int] = {}
+    moved = False
+    for sign, term in terms:
+        if (sign, term) in stored:
+            continue
+        moved = moved or any(
+            (c.table or "").lower() in _ROW_VARIABLES for c in term.find_all(exp.Column)
+        )
+        key = _as_new(term)
+        balance[key] = balance.get(key, 0) + sign
+    return moved and not any(balance.values())
+
+
 _GROWTH_FUNCTIONS = {"array_append", "array_prepend", "array_cat"}
 
 
@@ -355,6 +405,8 @@ def _assignment_kind(column: str, value: exp.Expr, names: set[str], column_type:
         stored = [o for o in operands if _references(o, column, names)]
         if not stored:
             continue
+        if isinstance(node, (exp.Add, exp.Sub)) and _cancels_when_unchanged(node, column, names):
+            return "delta"
         others = [o for o in operands if o not in stored]
         if any(_is_delta(o) for o in others) or _is_delta(node):
             return "delta"
@@ -626,6 +678,7 @@ class SqlEffects:
                 key_values=tuple(key_values),
                 max_rows=max_rows,
                 rows_from=rows_from,
+                carries_new_row=single_row and _only_new_fields(source),
             )
         ]
 
@@ -803,6 +856,8 @@ class SqlEffects:
             if not isinstance(node, exp.Anonymous):
                 continue
             name = str(node.this)
+            if name.lower() in SQL_SYNTAX_CALLS and not _quoted_name(node):
+                continue  # ROW(…), x <> ALL (array): syntax, not a call
             parts: tuple[str, ...] = (name if _quoted_name(node) else name.lower(),)
             parent = node.parent
             if isinstance(parent, exp.Dot) and parent.expression is node:
@@ -817,6 +872,32 @@ class SqlEffects:
                 )
             )
         return calls
+
+
+def _only_new_fields(source: exp.Expr | None) -> bool:
+    """VALUES (NEW.*) / SELECT (NEW).* / VALUES (NEW.a, NEW.b): every value is NEW's."""
+    if isinstance(source, exp.Values) and len(source.expressions) == 1:
+        row = source.expressions[0]
+        values = list(row.expressions) if isinstance(row, exp.Tuple) else [row]
+    elif isinstance(source, exp.Select):
+        values = list(source.expressions)
+    else:
+        return False
+
+    def from_new(value: exp.Expr) -> bool:
+        value = value.this if isinstance(value, exp.Alias) else value
+        if isinstance(value, exp.Column):
+            return (value.table or "").lower() == "new"
+        return (
+            isinstance(value, exp.Dot)
+            and isinstance(value.expression, exp.Star)
+            and isinstance(value.this, exp.Paren)
+            and isinstance(value.this.this, exp.Column)
+            and not value.this.this.table
+            and value.this.this.name.lower() == "new"
+        )
+
+    return bool(values) and all(from_new(v) for v in values)
 
 
 def _new_if_not_null(column: str) -> ValueOrigin:
@@ -1113,11 +1194,23 @@ class _Walker:
     def condition(self, fragment: Fragment) -> Guard:
         return guard_of(fragment.tree, fragment.text, self.scope.parameters)
 
-    def fragment(self, fragment: Fragment | None, guard: Guard) -> None:
+    def fragment(self, fragment: Fragment | None, guard: Guard, statement: bool = False) -> None:
         if fragment is None or guard.is_never:
             return
         if fragment.tree is not None:
             self.effects.extend(self.sql.of(fragment.tree, guard, fragment.location))
+        elif not has_no_data_effect(fragment.text):
+            # A condition or value sqlglot cannot read may call functions that write: the
+            # body is not fully analysed (the parser's diagnostic says why).
+            what = "statement" if statement else "expression"
+            self.diagnostics.append(
+                Diagnostic(
+                    fragment.location.path,
+                    fragment.location.line,
+                    fragment.location.column,
+                    f"SQL {what} not understood: its effects are unknown",
+                )
+            )
 
     def run(self, statements: Sequence[Statement], live: Guard) -> Guard:
         """Effects of a statement list reached under `live`; returns the fall-through guard."""
@@ -1221,22 +1314,14 @@ class _Walker:
             return live
         if isinstance(statement, (ExecSql, Perform)):
             fragment = statement.sql if isinstance(statement, ExecSql) else statement.query
-            self.fragment(fragment, live)
+            self.fragment(fragment, live, statement=True)
             if isinstance(statement, ExecSql) and statement.into is not None:
                 self.row_targets(statement.into.targets, statement.location, live)
                 values = _selected_values(fragment.tree, len(statement.into.targets))
                 for target, value in zip(statement.into.targets, values, strict=True):
                     self.assign(target, value, live)
-            if fragment.tree is None:
+            if fragment.tree is None and not has_no_data_effect(fragment.text):
                 self.effects.append(DynamicEffect(fragment.text, fragment.location, live))
-                self.diagnostics.append(
-                    Diagnostic(
-                        fragment.location.path,
-                        fragment.location.line,
-                        fragment.location.column,
-                        "SQL statement not understood: its effects are unknown",
-                    )
-                )
             return live
         if isinstance(statement, DynExecute):
             self.dynamic(statement.query, live, statement.using)
@@ -1477,7 +1562,12 @@ def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -
         falls_off = walker.run((parsed.block,), Guard.always())
     elif parsed.incomplete:
         falls_off = Guard.of(OpaqueAtom("body not understood"))
-    diagnostics = [*parsed.diagnostics, *walker.diagnostics]
+    # A statement the parser already reported gets one diagnostic, not a second one.
+    reported = {(d.path, d.line) for d in parsed.diagnostics}
+    diagnostics = [
+        *parsed.diagnostics,
+        *(d for d in walker.diagnostics if (d.path, d.line) not in reported),
+    ]
     return BodyEffects(
         owner,
         tuple(walker.effects),

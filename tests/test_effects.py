@@ -66,8 +66,28 @@ def test_delta_is_not_an_accumulation(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "assignment",
+    [
+        "balance = balance - OLD.amount + NEW.amount",
+        "balance = NEW.amount + balance - OLD.amount",
+        "balance = -OLD.amount + balance + NEW.amount",
+        "balance = balance - (OLD.amount - NEW.amount)",
+        "balance = balance + (new.amount - old.amount)",
+    ],
+)
+def test_delta_in_any_term_order(tmp_path: Path, assignment: str) -> None:
+    body = body_effects(
+        tmp_path, trigger_body(f"UPDATE accounts SET {assignment} WHERE id = NEW.account_id;")
+    )
+    (write,) = writes(body)
+    assert (write.accumulations, write.deltas) == ((), ("balance",))
+
+
+@pytest.mark.parametrize(
     ("assignment", "column"),
     [
+        ("balance = balance - OLD.amount", "balance"),
+        ("balance = balance - OLD.amount + NEW.fee", "balance"),
         ("balance = balance + NEW.amount", "balance"),
         ("balance = COALESCE(balance, 0) + 1", "balance"),
         ("balance = accounts.balance - 1", "balance"),
