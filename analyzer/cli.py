@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from analyzer.report.summary import tool_version
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -43,8 +41,25 @@ def _check_paths(paths: Sequence[str]) -> None:
         sys.exit(EXIT_USAGE)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # Looked up only when asked for: package metadata is slow to read at every start.
+    if not value or ctx.resilient_parsing:
+        return
+    from analyzer.report.summary import tool_version
+
+    click.echo(f"sqlripple, version {tool_version()}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(tool_version(), "--version", prog_name="sqlripple")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """What one PostgreSQL write really costs once every trigger has run."""
 
@@ -113,7 +128,7 @@ def check(
         unknown_patterns,
     )
     from analyzer.findings import Severity
-    from analyzer.report import check_formats
+    from analyzer.report import check_renderer
     from analyzer.report.check import (
         Presentation,
         build_report,
@@ -191,7 +206,7 @@ def check(
         and sys.stdout.isatty()
         and not os.environ.get("NO_COLOR")
     )
-    rendered = check_formats()[output_format](report, Presentation(color, show_suppressed))
+    rendered = check_renderer(output_format)(report, Presentation(color, show_suppressed))
     if compared is not None and compared.absent:
         gone = sum(entry.count for entry in compared.absent)
         click.echo(

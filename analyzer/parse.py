@@ -20,15 +20,16 @@ from sqlglot.tokenizer_core import Token, TokenType
 
 from analyzer.findings import Diagnostic, Location
 from analyzer.source import SourceFile
+from analyzer.tokens import IDENT_PART, IDENT_START, TAG_PART
 
-_IDENT_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\U0010ffff]")
+_IDENT_CHAR = re.compile(IDENT_PART)
 _SCAN = re.compile(
-    r"""(?P<line_comment>--[^\n]*)
+    rf"""(?P<line_comment>--[^\n]*)
       | (?P<block_comment>/\*)
-      | (?P<estring>(?<![A-Za-z0-9_$\x80-\U0010ffff])[Ee]')
+      | (?P<estring>(?<!{IDENT_PART})[Ee]')
       | (?P<string>')
       | (?P<ident>")
-      | (?P<dollar>\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$)
+      | (?P<dollar>\$(?:{IDENT_START}{TAG_PART}*)?\$)
       | (?P<semi>;)
       | (?P<meta>\\)""",
     re.X | re.M,

@@ -30,6 +30,7 @@ from sqlglot.parsers.postgres import PostgresParser
 from sqlglot.tokenizer_core import Token, TokenType
 
 from analyzer.findings import Diagnostic, Location
+from analyzer.tokens import IDENT_PART, IDENT_START
 
 MAX_NESTING = 100
 """Deeper nesting of blocks, IFs, CASEs and loops is reported, not analysed."""
@@ -475,7 +476,7 @@ _STRING_TYPES = frozenset(
         TokenType.UNICODE_STRING,
     }
 )
-_WORD = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*\Z")
+_WORD = re.compile(f"{IDENT_START}{IDENT_PART}*\\Z")
 _WORDS = re.compile(r"\S+")
 
 
