@@ -9,6 +9,7 @@ This is the only module that imports sqlglot's tokenizer and parser for DDL.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import ClassVar
@@ -86,9 +87,17 @@ class _Tokenizer(Postgres.Tokenizer):
     COMMANDS: ClassVar[set[TokenType]] = set()
 
 
+# One tokenizer per thread, reused: building one costs more than tokenising a short
+# statement, and `tokenize` starts each text afresh.
+_REUSED = threading.local()
+
+
 def tokenize(text: str, offset: int = 0) -> tuple[Token, ...]:
     """sqlglot tokens of `text`, their offsets shifted by `offset`; raises TokenError."""
-    tokens = _Tokenizer().tokenize(text)
+    tokenizer: _Tokenizer | None = getattr(_REUSED, "tokenizer", None)
+    if tokenizer is None:
+        tokenizer = _REUSED.tokenizer = _Tokenizer()
+    tokens = tokenizer.tokenize(text)
     if offset:
         for token in tokens:
             token.start += offset
