@@ -58,6 +58,8 @@ class Statement:
     start: int
     end: int
     words: tuple[str, ...] = field(repr=False)
+    # file offsets of the first and last character of each dollar-quoted literal
+    dollar_quotes: tuple[tuple[int, int], ...] = field(default=(), repr=False)
 
     @property
     def text(self) -> str:
@@ -74,7 +76,9 @@ class Statement:
     @cached_property
     def tokens(self) -> tuple[Token, ...]:
         """sqlglot tokens with absolute character offsets; raises TokenError."""
-        return tokenize(self.text, self.start)
+        if not self.dollar_quotes:
+            return tokenize(self.text, self.start)
+        return _tokenize_around_literals(self.file.text, self.start, self.end, self.dollar_quotes)
 
     def excerpt(self, limit: int = 60) -> str:
         first = " ".join(self.text.split())
@@ -105,6 +109,61 @@ def tokenize(text: str, offset: int = 0) -> tuple[Token, ...]:
     return tuple(tokens)
 
 
+def _line_breaks(text: str, start: int, stop: int) -> int:
+    """Line breaks as sqlglot's tokenizer counts them: \\n, and \\r not followed by \\n."""
+    return (
+        text.count("\n", start, stop)
+        + text.count("\r", start, stop)
+        - text.count("\r\n", start, stop)
+    )
+
+
+def _line_start(text: str, start: int, position: int) -> int:
+    """Offset of the first character of `position`'s line, not before `start`."""
+    return max(text.rfind("\n", start, position), text.rfind("\r", start, position), start - 1) + 1
+
+
+def _tokenize_around_literals(
+    text: str, start: int, end: int, literals: tuple[tuple[int, int], ...]
+) -> tuple[Token, ...]:
+    """The tokens `tokenize(text[start : end + 1], start)` gives, without scanning the
+    dollar-quoted literals (function bodies) character by character: the code between
+    them is tokenised piece by piece and each literal becomes one HEREDOC_STRING token.
+    Lines and columns are counted by position in the statement (sqlglot's own count can
+    be one line short after a comment); the catalog reads only the offsets.
+    """
+    tokens: list[Token] = []
+
+    def code(piece_start: int, piece_stop: int) -> None:
+        if piece_start >= piece_stop:
+            return
+        lines = _line_breaks(text, start, piece_start)
+        columns = piece_start - _line_start(text, start, piece_start)
+        for token in tokenize(text[piece_start:piece_stop], piece_start):
+            if token.line == 1:
+                token.col += columns
+            token.line += lines
+            tokens.append(token)
+
+    position = start
+    for literal_start, literal_end in literals:
+        code(position, literal_start)
+        tag = text.index("$", literal_start + 1) + 1 - literal_start
+        tokens.append(
+            Token(
+                TokenType.HEREDOC_STRING,
+                text[literal_start + tag : literal_end + 1 - tag],
+                line=1 + _line_breaks(text, start, literal_end),
+                col=literal_end - _line_start(text, start, literal_end) + 1,
+                start=literal_start,
+                end=literal_end,
+            )
+        )
+        position = literal_end + 1
+    code(position, end + 1)
+    return tuple(tokens)
+
+
 def parse_expression(text: str) -> exp.Expr | None:
     """Parse a standalone SQL expression or statement; None when sqlglot cannot."""
     try:
@@ -120,6 +179,7 @@ class _Pending:
     end: int = -1
     code: list[str] = field(default_factory=list)
     depth: int = 0
+    dollar_quotes: list[tuple[int, int]] = field(default_factory=list)
 
     def add_code(self, text: str, start: int) -> None:
         stripped = text.strip()
@@ -136,6 +196,10 @@ class _Pending:
             self.start = start
         self.end = end
         self.code.append(placeholder)
+
+    def add_dollar_quote(self, start: int, end: int) -> None:
+        self.add_literal(start, end, " $body$ ")
+        self.dollar_quotes.append((start, end))
 
     @property
     def blank(self) -> bool:
@@ -206,7 +270,15 @@ def _split(
         nonlocal pending
         if not pending.blank:
             pending.end = max(pending.end, end_offset)
-            statements.append(Statement(source, pending.start, pending.end, pending.words()))
+            statements.append(
+                Statement(
+                    source,
+                    pending.start,
+                    pending.end,
+                    pending.words(),
+                    tuple(pending.dollar_quotes),
+                )
+            )
         pending = _Pending()
 
     def unterminated(start: int, what: str) -> tuple[list[Statement], tuple[int, str]]:
@@ -269,7 +341,7 @@ def _split(
             close_at = text.find(tag, match.end(), stop)
             if close_at < 0:
                 return unterminated(start, f"dollar quote {tag}")
-            pending.add_literal(start, close_at + len(tag) - 1, " $body$ ")
+            pending.add_dollar_quote(start, close_at + len(tag) - 1)
             position = close_at + len(tag)
             continue
         pattern, what = {

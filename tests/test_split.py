@@ -285,3 +285,27 @@ def test_identifier_classes_match_the_plain_classes(
     assert [p for p in points if bool(fast_re.match(chr(p))) != bool(plain_re.match(chr(p)))] == []
     assert sum(bool(fast_re.match(chr(p))) for p in range(0x80)) == ascii_count
     assert all(fast_re.match(chr(p)) for p in points if p >= 0x80)
+
+
+def test_dollar_quoted_bodies_become_one_token_each_without_being_scanned() -> None:
+    from analyzer.parse import tokenize
+
+    text = (
+        "SELECT 1;\r\nCREATE FUNCTION f(a int DEFAULT 1) RETURNS int\r\n"
+        "LANGUAGE plpgsql AS $fn$\nBEGIN RETURN $$x$$ || 'it''s'; END\n$fn$;\n"
+        "DO $body$ BEGIN PERFORM f(2); END $body$;\n"
+        "COMMENT ON FUNCTION f(int) IS $c$a $ b$c$;\n"
+    )
+    statements, _, _ = split(text)
+    quoted = [s for s in statements if s.dollar_quotes]
+    assert [[text[a : b + 1] for a, b in s.dollar_quotes] for s in quoted] == [
+        ["$fn$\nBEGIN RETURN $$x$$ || 'it''s'; END\n$fn$"],
+        ["$body$ BEGIN PERFORM f(2); END $body$"],
+        ["$c$a $ b$c$"],
+    ]
+    for statement in quoted:
+        whole = tokenize(statement.text, statement.start)
+        assert [
+            (t.token_type, t.text, t.start, t.end, t.line, t.col) for t in statement.tokens
+        ] == [(t.token_type, t.text, t.start, t.end, t.line, t.col) for t in whole]
+    assert quoted[0].tokens[-2].text == "\nBEGIN RETURN $$x$$ || 'it''s'; END\n"
