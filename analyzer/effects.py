@@ -89,31 +89,6 @@ class Accumulation:
     expression: str
 
 
-class _SqlOnRead:
-    """A `str` field of a frozen dataclass that may be given a sqlglot node instead: the
-    node's SQL (on one line) is rendered when the field is first read, then kept.
-
-    Rendering through sqlglot's generator copies the whole tree; a write's text is read
-    only by the graph and report outputs and for a target known only at run time, so
-    `check` never pays for it.
-    """
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.slot = "_" + name
-
-    def __get__(self, instance: object, owner: type | None = None) -> str:
-        if instance is None:
-            return ""  # the field's default
-        value = instance.__dict__[self.slot]
-        if not isinstance(value, str):
-            value = " ".join(value.sql(dialect="postgres").split())
-            instance.__dict__[self.slot] = value
-        return value
-
-    def __set__(self, instance: object, value: str | exp.Expr) -> None:
-        instance.__dict__[self.slot] = value
-
-
 @dataclass(frozen=True)
 class Write:
     table: str | None  # qualified; None when only known at run time
@@ -129,7 +104,7 @@ class Write:
     keyed_by: str = "row"  # row | set | table
     appends: bool = False  # a plain insert whose key does not come from the row
     inferred: bool = False  # read from dynamic SQL text
-    text: _SqlOnRead = _SqlOnRead()  # the statement on one line (given as its node)
+    text: str = ""
     # Relations the statement reads rows from (FROM, USING, INSERT … SELECT), as written:
     # a write fed only by an empty transition table writes nothing.
     sources: tuple[str, ...] = ()
@@ -542,7 +517,7 @@ class SqlEffects:
                 keyed_by="row" if single_row else "set",
                 appends=appends,
                 inferred=inferred,
-                text=node,
+                text=_one_line(node),
                 sources=_sources(node, ctes),
                 key_values=tuple(key_values),
             )
@@ -567,7 +542,6 @@ class SqlEffects:
                 columns=tuple(columns),
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
-                text=node,  # still rendered only when read
             )
         ]
 
@@ -596,7 +570,7 @@ class SqlEffects:
             guard,
             keyed_by=keyed_by,
             inferred=inferred,
-            text=node,
+            text=_one_line(node),
             sources=_sources(node, ctes),
             key_columns=tuple(sorted(set(keys))),
             key_values=tuple(key_values),
@@ -645,7 +619,7 @@ class SqlEffects:
                 deltas=tuple(deltas),
                 keyed_by="set",
                 inferred=inferred,
-                text=node,
+                text=_one_line(node),
                 sources=_sources(node, ctes),
             )
         ]
@@ -774,6 +748,10 @@ def _aggregates_in(node: exp.Expr) -> Iterator[str]:
             yield known
         elif isinstance(sub, exp.Anonymous) and str(sub.this).lower() in AGGREGATES:
             yield str(sub.this).lower()
+
+
+def _one_line(node: exp.Expr) -> str:
+    return " ".join(node.sql(dialect="postgres").split())
 
 
 # ---- dynamic SQL --------------------------------------------------------------------------

@@ -367,35 +367,3 @@ def test_tg_argv_and_tg_table_name_tests_are_decided_per_trigger(tmp_path: Path)
     logs = tracer.trace(TraceEntry("public.audit_log", "insert")).totals(1).counts
     assert ("write", "public.accounts", "update") not in logs
     assert logs[("write", "public.daily", "insert")] == (1, 1)
-
-
-def test_a_write_renders_its_statement_text_when_read(tmp_path: Path) -> None:
-    found = body_effects(
-        tmp_path,
-        """CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  update accounts   set balance = balance + NEW.amount
-    where id = NEW.account_id;
-  insert into audit_log (note) values ('x');
-  RETURN NEW;
-END $$;""",
-    )
-    writes = [e for e in found.effects if isinstance(e, Write)]
-    assert [w.text for w in writes] == [
-        "UPDATE accounts SET balance = balance + NEW.amount WHERE id = NEW.account_id",
-        "INSERT INTO audit_log (note) VALUES ('x')",
-    ]
-    update = writes[0]
-    given_as_text = Write(
-        update.table,
-        update.kind,
-        update.location,
-        update.guard,
-        columns=update.columns,
-        accumulations=update.accumulations,
-        keyed_by=update.keyed_by,
-        text=update.text,
-        key_columns=update.key_columns,
-        key_values=update.key_values,
-    )
-    assert given_as_text == update and hash(given_as_text) == hash(update)
