@@ -508,7 +508,7 @@ class Tracer:
         kind = write_kind or event
         tally.bump(("write", table, kind), 1 if alive else 0, 1)
         nodes.append(Node("write", table, kind, certain=alive is True))
-        fk = self._fk_actions(table, event, frozenset(changed_now), frame)
+        fk = self._fk_actions(table, event, frozenset(changed_now), frozenset(maybe_now), frame)
         tally.add(fk.tally, certain=alive is True)
         nodes.extend(fk.nodes)
         for trigger in self._row_triggers(table, "after", event, set_columns):
@@ -887,7 +887,12 @@ class Tracer:
     # ---- foreign key actions -------------------------------------------------------------
 
     def _fk_actions(
-        self, table: str, event: str, changed: frozenset[str], frame: _Frame
+        self,
+        table: str,
+        event: str,
+        changed: frozenset[str],
+        maybe: frozenset[str],
+        frame: _Frame,
     ) -> _Result:
         tally = Tally()
         nodes: list[Node] = []
@@ -898,9 +903,15 @@ class Tracer:
             action = fk.on_delete if event == "delete" else fk.on_update
             if action not in {"cascade", "set null", "set default"}:
                 continue
+            # RI update actions run only for rows whose referenced key really changed.
+            key_changes: Truth = True
             if event == "update":
                 referenced = set(fk.ref_columns or (parent.primary_key if parent else ()))
-                if "*" not in changed and not referenced & changed:
+                if "*" in changed or referenced & changed:
+                    key_changes = True
+                elif "*" in maybe or referenced & maybe:
+                    key_changes = None
+                else:
                     continue
             parent_key = tuple(fk.ref_columns or (parent.primary_key if parent else ()))
             # Only the parent this action is deleting for: keeping every ancestor would make
@@ -926,7 +937,7 @@ class Tracer:
                         fk.table, events, columns, child_frame, timing=timing
                     ).tally
                 )
-            tally.add(child.tally, times=self.children)
+            tally.add(child.tally, certain=key_changes is True, times=self.children)
             tally.add(statement, certain=False)
             label = f"ON {event.upper()} {action.upper()} ({', '.join(fk.columns)})"
             nodes.append(
@@ -935,7 +946,7 @@ class Tracer:
                     fk.table,
                     label,
                     fk.location,
-                    True,
+                    key_changes is True,
                     f"x{self.children} children",
                     child.nodes,
                 )

@@ -1,0 +1,197 @@
+"""Trace semantics found missing on real schemas (issue #5), each on a small schema.
+
+Every case states the exact bounds the engine predicts and, against a throwaway
+PostgreSQL server, that `sqlripple verify --workload` finds the server's counts inside
+them (tests marked `integration`). The schemas sit in this file: each is a few
+statements, and the server run proves the rule they show.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from analyzer.cascade import Cascade, TraceEntry, Tracer, totals_document
+from analyzer.cli import cli
+from analyzer.graph import build_model
+from analyzer.loader import load
+
+# ------------------------------------------------------------------------ helpers
+
+
+def traced(tmp_path: Path, schema: str, entry: TraceEntry) -> Cascade:
+    path = tmp_path / "schema.sql"
+    path.write_text(schema, encoding="utf-8")
+    return Tracer(build_model(load([str(path)]))).trace(entry)
+
+
+def bounds(cascade: Cascade) -> dict[str, Any]:
+    """{'name': (lo, hi)} for firings, calls and row writes per table and kind, plus the
+    'total' row writes: the figures a test pins."""
+    low, high = totals_document(cascade.totals(), 0), totals_document(cascade.totals(), 1)
+    found: dict[str, Any] = {}
+    for section in ("trigger_firings", "function_calls"):
+        lo, hi = low[section], high[section]
+        assert isinstance(lo, dict) and isinstance(hi, dict)
+        for name in sorted(set(lo) | set(hi)):
+            found[name] = (lo.get(name, 0), hi.get(name, 0))
+    lo_writes, hi_writes = low["row_writes"], high["row_writes"]
+    assert isinstance(lo_writes, dict) and isinstance(hi_writes, dict)
+    for table in sorted(set(lo_writes) | set(hi_writes)):
+        for kind in ("insert", "update", "delete", "upsert"):
+            pair = (
+                lo_writes.get(table, {}).get(kind, 0),
+                hi_writes.get(table, {}).get(kind, 0),
+            )
+            if pair != (0, 0):
+                found[f"{table} {kind}"] = pair
+    found["total"] = (low["total_row_writes"], high["total_row_writes"])
+    return found
+
+
+def server_run(tmp_path: Path, database: str, schema: str, workload: str) -> list[dict[str, Any]]:
+    """`sqlripple verify --workload` on `database`: asserts the server's counts lie within
+    the predicted bounds, returns each measured statement's server counts."""
+    (tmp_path / "schema.sql").write_text(schema, encoding="utf-8")
+    (tmp_path / "workload.sql").write_text(workload, encoding="utf-8")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "verify",
+            str(tmp_path / "schema.sql"),
+            "--workload",
+            str(tmp_path / "workload.sql"),
+            "--dsn",
+            database,
+            "--format",
+            "json",
+        ],
+    )
+    document = json.loads(result.stdout)
+    assert (result.exit_code, document["differences"]) == (0, 0), result.stdout
+    return [m["server"] for m in document["measurements"]]
+
+
+# ------------------------------------------------------- 1. ON UPDATE FK actions
+
+CURRENCIES = """
+CREATE TABLE currencies (code char(3) PRIMARY KEY, name text NOT NULL);
+CREATE TABLE price_lists (
+    id int PRIMARY KEY,
+    currency_code char(3) NOT NULL REFERENCES currencies (code) ON UPDATE CASCADE,
+    updated_at timestamptz
+);
+CREATE TABLE wallets (
+    id int PRIMARY KEY,
+    currency_code char(3) REFERENCES currencies (code) ON UPDATE SET NULL,
+    balance_cents bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE invoices (
+    id int PRIMARY KEY,
+    currency_code char(3) NOT NULL REFERENCES currencies (code) ON UPDATE NO ACTION
+        DEFERRABLE INITIALLY DEFERRED
+);
+CREATE TABLE currency_changes (id serial PRIMARY KEY, what text NOT NULL);
+CREATE FUNCTION stamp_price_list() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END $$;
+CREATE FUNCTION log_currency_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO currency_changes (what) VALUES (TG_TABLE_NAME || ' ' || NEW.id);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER price_lists_stamp BEFORE UPDATE OF currency_code ON price_lists
+    FOR EACH ROW EXECUTE FUNCTION stamp_price_list();
+CREATE TRIGGER price_lists_stamp_again BEFORE UPDATE OF updated_at ON price_lists
+    FOR EACH ROW EXECUTE FUNCTION stamp_price_list();
+CREATE TRIGGER wallets_log AFTER UPDATE ON wallets
+    FOR EACH ROW EXECUTE FUNCTION log_currency_change();
+CREATE TRIGGER invoices_log AFTER UPDATE ON invoices
+    FOR EACH ROW EXECUTE FUNCTION log_currency_change();
+"""
+CURRENCY_CODE_CHANGE = {
+    # ON UPDATE CASCADE sets price_lists.currency_code: UPDATE OF currency_code fires,
+    # UPDATE OF updated_at does not (a BEFORE trigger's assignment is not a SET column).
+    "public.price_lists.price_lists_stamp": (0, 2),
+    "public.wallets.wallets_log": (0, 2),  # ON UPDATE SET NULL
+    "public.log_currency_change": (0, 2),
+    "public.stamp_price_list": (0, 2),
+    "public.currencies update": (1, 1),
+    "public.currency_changes insert": (0, 2),
+    "public.price_lists update": (0, 2),
+    "public.wallets update": (0, 2),
+    "total": (1, 7),
+}
+
+
+def test_on_update_actions_follow_a_key_change_to_every_child(tmp_path: Path) -> None:
+    # Whether the new code differs from the stored one is data: 0..children.
+    entry = TraceEntry("public.currencies", "update", columns=("code",), children=2)
+    assert bounds(traced(tmp_path, CURRENCIES, entry)) == CURRENCY_CODE_CHANGE
+    # Every column set (the default) includes the key.
+    every = replace(entry, columns=None)
+    assert bounds(traced(tmp_path, CURRENCIES, every)) == CURRENCY_CODE_CHANGE
+
+
+def test_on_update_actions_do_not_run_when_the_key_keeps_its_value(tmp_path: Path) -> None:
+    only_the_key = {"public.currencies update": (1, 1), "total": (1, 1)}
+    renamed = TraceEntry("public.currencies", "update", columns=("name",), children=2)
+    assert bounds(traced(tmp_path, CURRENCIES, renamed)) == only_the_key
+    resent = TraceEntry("public.currencies", "update", unchanged=True, children=2)
+    assert bounds(traced(tmp_path, CURRENCIES, resent)) == only_the_key
+
+
+def test_a_body_write_that_changes_the_key_cascades(tmp_path: Path) -> None:
+    schema = (
+        CURRENCIES
+        + """
+CREATE TABLE currency_renames (old_code char(3), new_code char(3));
+CREATE FUNCTION apply_rename() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE currencies SET code = NEW.new_code WHERE code = NEW.old_code;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER currency_renames_apply AFTER INSERT ON currency_renames
+    FOR EACH ROW EXECUTE FUNCTION apply_rename();
+"""
+    )
+    entry = TraceEntry("public.currency_renames", "insert", children=2)
+    found = bounds(traced(tmp_path, schema, entry))
+    assert found["public.price_lists update"] == (0, 2)
+    assert found["public.wallets update"] == (0, 2)
+    assert "public.invoices update" not in found  # NO ACTION only checks
+
+
+@pytest.mark.integration
+def test_server_runs_on_update_actions_per_child(
+    tmp_path: Path, pg_database: Callable[[str], str]
+) -> None:
+    workload = """
+INSERT INTO currencies VALUES ('EUR', 'Euro'), ('USD', 'Dollar');
+INSERT INTO price_lists (id, currency_code) VALUES (1, 'EUR'), (2, 'EUR'), (3, 'USD');
+INSERT INTO wallets (id, currency_code) VALUES (1, 'EUR'), (2, 'EUR');
+INSERT INTO invoices VALUES (1, 'USD');
+-- sqlripple: measure children=2
+UPDATE currencies SET code = 'EUX' WHERE code = 'EUR';
+-- sqlripple: measure children=2
+UPDATE currencies SET name = 'Euro (new)' WHERE code = 'EUX';
+"""
+    changed, renamed = server_run(tmp_path, pg_database("on_update"), CURRENCIES, workload)
+    assert changed["function_calls"] == {
+        "public.log_currency_change": 2,
+        "public.stamp_price_list": 2,
+    }
+    assert {t: w["update"] for t, w in changed["row_writes"].items() if w["update"]} == {
+        "public.currencies": 1,
+        "public.price_lists": 2,
+        "public.wallets": 2,
+    }
+    assert renamed["function_calls"] == {}
