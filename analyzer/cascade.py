@@ -447,6 +447,10 @@ class Tracer:
     ) -> _Result:
         tally = Tally()
         nodes: list[Node] = []
+        if path in {"insert", "update", "delete"}:
+            instead = self._row_triggers(table, "instead of", path, set_columns)
+            if instead:
+                return self._instead_of(table, path, instead, changed, maybe, frame)
         alive: Truth = True
         changed_now, maybe_now = set(changed), set(maybe)
         phases: list[tuple[str, str]] = []
@@ -516,6 +520,27 @@ class Tracer:
             fired = self._fire(trigger, context, frame, event, alive is True)
             tally.add(fired.tally)
             nodes.extend(fired.nodes)
+        return _Result(tally, nodes)
+
+    def _instead_of(
+        self,
+        view: str,
+        event: str,
+        triggers: list[Trigger],
+        changed: frozenset[str],
+        maybe: frozenset[str],
+        frame: _Frame,
+    ) -> _Result:
+        """A view row with INSTEAD OF triggers: they run in its place, the view is never
+        written, and there is no row for FK actions or AFTER row triggers."""
+        tally = Tally()
+        nodes: list[Node] = []
+        for trigger in triggers:
+            context = self._context(trigger, event, view, frame, set(changed), set(maybe))
+            fired = self._fire(trigger, context, frame, event, True)
+            tally.add(fired.tally)
+            nodes.extend(fired.nodes)
+        nodes.append(Node("stop", view, f"view: INSTEAD OF {event.upper()} runs in place of it"))
         return _Result(tally, nodes)
 
     def _row_triggers(

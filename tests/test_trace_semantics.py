@@ -17,8 +17,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from analyzer.analysis import analyze
 from analyzer.cascade import Cascade, TraceEntry, Tracer, totals_document
 from analyzer.cli import cli
+from analyzer.config import Config
+from analyzer.findings import Entry
 from analyzer.graph import build_model
 from analyzer.loader import load
 
@@ -195,3 +198,126 @@ UPDATE currencies SET name = 'Euro (new)' WHERE code = 'EUX';
         "public.wallets": 2,
     }
     assert renamed["function_calls"] == {}
+
+
+# ------------------------------------------------------ 2. INSTEAD OF triggers on views
+
+HELPDESK = """
+CREATE TABLE agents (id int PRIMARY KEY, open_tickets int NOT NULL DEFAULT 0);
+CREATE TABLE tickets (
+    id int PRIMARY KEY,
+    agent_id int NOT NULL REFERENCES agents (id),
+    subject text NOT NULL,
+    closed boolean NOT NULL DEFAULT false
+);
+CREATE TABLE ticket_events (id serial PRIMARY KEY, ticket_id int NOT NULL, what text NOT NULL);
+CREATE TABLE inbox_requests (id serial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now());
+CREATE VIEW inbox AS SELECT id, agent_id, subject FROM tickets WHERE NOT closed;
+
+CREATE FUNCTION inbox_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO tickets (id, agent_id, subject) VALUES (NEW.id, NEW.agent_id, NEW.subject);
+    RETURN NEW;
+END $$;
+CREATE FUNCTION inbox_close() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE tickets SET closed = true WHERE id = OLD.id;
+    RETURN OLD;
+END $$;
+CREATE FUNCTION ticket_opened() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ticket_events (ticket_id, what) VALUES (NEW.id, 'opened');
+    UPDATE agents SET open_tickets = open_tickets + 1 WHERE id = NEW.agent_id;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION inbox_request() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO inbox_requests DEFAULT VALUES;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER inbox_insert INSTEAD OF INSERT ON inbox
+    FOR EACH ROW EXECUTE FUNCTION inbox_insert();
+CREATE TRIGGER inbox_close INSTEAD OF DELETE ON inbox
+    FOR EACH ROW EXECUTE FUNCTION inbox_close();
+CREATE TRIGGER inbox_requests AFTER INSERT OR DELETE ON inbox
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox_request();
+CREATE TRIGGER tickets_opened AFTER INSERT ON tickets
+    FOR EACH ROW EXECUTE FUNCTION ticket_opened();
+"""
+
+
+def test_instead_of_trigger_runs_in_place_of_the_view_write(tmp_path: Path) -> None:
+    opened = traced(tmp_path, HELPDESK, TraceEntry("public.inbox", "insert", rows=2))
+    assert bounds(opened) == {
+        "public.inbox.inbox_insert": (2, 2),
+        "public.inbox.inbox_requests": (1, 1),  # statement level: once
+        "public.tickets.tickets_opened": (2, 2),
+        "public.inbox_insert": (2, 2),
+        "public.inbox_request": (1, 1),
+        "public.ticket_opened": (2, 2),
+        "public.agents update": (2, 2),
+        "public.inbox_requests insert": (1, 1),
+        "public.ticket_events insert": (2, 2),
+        "public.tickets insert": (2, 2),
+        "total": (7, 7),
+    }
+    closed = traced(tmp_path, HELPDESK, TraceEntry("public.inbox", "delete"))
+    assert bounds(closed) == {
+        "public.inbox.inbox_close": (1, 1),
+        "public.inbox.inbox_requests": (1, 1),
+        "public.inbox_close": (1, 1),
+        "public.inbox_request": (1, 1),
+        "public.inbox_requests insert": (1, 1),
+        "public.tickets update": (1, 1),
+        "total": (2, 2),
+    }
+
+
+def test_check_takes_a_view_with_instead_of_triggers_as_an_entry(tmp_path: Path) -> None:
+    (tmp_path / "schema.sql").write_text(HELPDESK, encoding="utf-8")
+    result = analyze([str(tmp_path / "schema.sql")], Config(select=("write-amplification",)))
+    # The view's insert costs what the tickets insert its trigger makes costs.
+    assert [(f.entry, f.subject) for f in result.findings] == [
+        (Entry("public.inbox", "insert"), "public.inbox"),
+        (Entry("public.tickets", "insert"), "public.tickets"),
+    ]
+    assert result.findings[0].message.startswith(
+        "one INSERT of a public.inbox row costs 3 row writes per source row "
+        "(public.agents 1, public.ticket_events 1, public.tickets 1)"
+    )
+
+
+def test_verify_refuses_a_made_up_view_row_and_says_how_to_measure(tmp_path: Path) -> None:
+    (tmp_path / "schema.sql").write_text(HELPDESK, encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["verify", str(tmp_path / "schema.sql"), "--table", "inbox", "--op", "insert"]
+    )
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.endswith(
+        "public.inbox is a view: write it in a workload (--workload FILE) whose setup makes "
+        "the rows it shows\n"
+    )
+
+
+@pytest.mark.integration
+def test_server_runs_instead_of_triggers_and_never_writes_the_view(
+    tmp_path: Path, pg_database: Callable[[str], str]
+) -> None:
+    workload = """
+INSERT INTO agents VALUES (7);
+INSERT INTO tickets (id, agent_id, subject) VALUES (1, 7, 'printer');
+-- sqlripple: measure
+INSERT INTO inbox VALUES (2, 7, 'vpn'), (3, 7, 'mail');
+-- sqlripple: measure
+DELETE FROM inbox WHERE id = 1;
+"""
+    opened, closed = server_run(tmp_path, pg_database("instead_of"), HELPDESK, workload)
+    assert opened["function_calls"] == {
+        "public.inbox_insert": 2,
+        "public.inbox_request": 1,
+        "public.ticket_opened": 2,
+    }
+    assert "public.inbox" not in opened["row_writes"]
+    assert closed["function_calls"] == {"public.inbox_close": 1, "public.inbox_request": 1}
+    assert closed["row_writes"]["public.tickets"]["update"] == 1
