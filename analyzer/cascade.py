@@ -200,9 +200,10 @@ class _Frame:
 
     depth: int  # pg_trigger_depth() of the triggers this event fires
     stack: tuple[str, ...]  # trigger frames on the way here
-    # (table, key columns) of rows an FK cascade has already deleted on the way here: the
-    # RI action runs after the parent row is gone, so writes keyed to it find nothing.
-    deleting: frozenset[tuple[str, tuple[str, ...]]] = frozenset()
+    # (table, key columns, referencing columns) of the row an FK cascade has already
+    # deleted on the way here: the RI action runs after the parent row is gone, so a write
+    # keyed by the child's referencing columns (OLD.fk) finds nothing.
+    deleting: frozenset[tuple[str, tuple[str, ...], tuple[str, ...]]] = frozenset()
     # Transition tables (REFERENCING … AS name) of this firing, and those known to be empty.
     transitions: frozenset[str] = frozenset()
     empty_relations: frozenset[str] = frozenset()
@@ -811,8 +812,8 @@ class Tracer:
         table = write.table
         certain_rows = write.keyed_by == "row"
         if write.kind in {"update", "delete"} and any(
-            table == gone and key and set(key) <= set(write.key_columns)
-            for gone, key in frame.deleting
+            table == gone and _keyed_by_referencing(write, key, referencing, frame)
+            for gone, key, referencing in frame.deleting
         ):
             node = Node(
                 "statement",
@@ -942,7 +943,7 @@ class Tracer:
             # Only the parent this action is deleting for: keeping every ancestor would make
             # each FK path a memo key of its own.
             child_frame = (
-                replace(frame, deleting=frozenset({(table, parent_key)}))
+                replace(frame, deleting=frozenset({(table, parent_key, tuple(fk.columns))}))
                 if event == "delete"
                 else frame
             )
@@ -996,6 +997,28 @@ def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | Non
         assigned = set(arguments[:1])
         return _Run(Tally(), [], False, assigned, set())
     return None
+
+
+def _keyed_by_referencing(
+    write: Write, key: tuple[str, ...], referencing: tuple[str, ...], frame: _Frame
+) -> bool:
+    """Whether `write` picks its row by the deleted child's referencing columns: each key
+    column equals OLD.<its FK column>, or that column of a transition table of this firing
+    (which holds only children of the deleted parent). A variable or parameter is taken to
+    hold the referencing value (its origin is not tracked here); a reference to any other
+    column names another row, which survives."""
+    if not key or not set(key) <= set(write.key_columns):
+        return False
+    values = dict(write.key_values)
+    from_transition = any(source in frame.transitions for source in write.sources)
+    for column, fk_column in zip(key, referencing, strict=False):
+        value = values.get(column, "").replace('"', "").replace(" ", "").lower()
+        qualifier, _, name = value.rpartition(".")
+        if not qualifier:
+            continue
+        if name != fk_column.lower() or not (qualifier == "old" or from_transition):
+            return False
+    return True
 
 
 def _from_empty_transition(effect: object, empty: frozenset[str]) -> bool:

@@ -321,3 +321,68 @@ DELETE FROM inbox WHERE id = 1;
     assert "public.inbox" not in opened["row_writes"]
     assert closed["function_calls"] == {"public.inbox_close": 1, "public.inbox_request": 1}
     assert closed["row_writes"]["public.tickets"]["update"] == 1
+
+
+# ------------------------------------- 3. FK cascade deletes: which parent is gone
+
+MENTORING = """
+CREATE TABLE members (
+    id int PRIMARY KEY,
+    mentee_count int NOT NULL DEFAULT 0,
+    mentor_count int NOT NULL DEFAULT 0
+);
+CREATE TABLE mentorships (
+    mentor_id int NOT NULL REFERENCES members ON DELETE CASCADE,
+    mentee_id int NOT NULL REFERENCES members ON DELETE CASCADE,
+    PRIMARY KEY (mentor_id, mentee_id)
+);
+CREATE FUNCTION mentorship_ended() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE members SET mentee_count = mentee_count - 1 WHERE id = OLD.mentor_id;
+    UPDATE members SET mentor_count = mentor_count - 1 WHERE id = OLD.mentee_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER mentorships_ended AFTER DELETE ON mentorships
+    FOR EACH ROW EXECUTE FUNCTION mentorship_ended();
+"""
+
+
+def test_a_child_trigger_updates_the_other_parent_that_survives(tmp_path: Path) -> None:
+    cascade = traced(tmp_path, MENTORING, TraceEntry("public.members", "delete"))
+    # One mentorship per FK: removed as mentor, it updates its mentee's mentor_count (the
+    # update keyed by OLD.mentor_id finds the deleted member); removed as mentee, its
+    # mentor's mentee_count.
+    assert bounds(cascade) == {
+        "public.mentorships.mentorships_ended": (2, 2),
+        "public.mentorship_ended": (2, 2),
+        "public.members delete": (1, 1),
+        "public.members update": (2, 2),
+        "public.mentorships delete": (2, 2),
+        "total": (5, 5),
+    }
+    (row,) = cascade.tree.children
+    by_action: dict[str, list[tuple[int, str]]] = {}
+    for fk in (n for n in row.children if n.kind == "fk"):
+        (fired,) = [n for n in fk.children if n.kind == "trigger"]
+        by_action[fk.detail] = [
+            (statement.location.line, statement.multiplicity) for statement in fired.children
+        ]
+    assert by_action == {
+        # line 14 is keyed by OLD.mentor_id, line 15 by OLD.mentee_id
+        "ON DELETE CASCADE (mentor_id)": [(14, "0 rows"), (15, "1 row")],
+        "ON DELETE CASCADE (mentee_id)": [(14, "1 row"), (15, "0 rows")],
+    }
+
+
+@pytest.mark.integration
+def test_server_updates_the_surviving_parent(
+    tmp_path: Path, pg_database: Callable[[str], str]
+) -> None:
+    workload = """
+INSERT INTO members (id) VALUES (1), (2), (3);
+INSERT INTO mentorships VALUES (1, 2), (3, 1);
+-- sqlripple: measure
+DELETE FROM members WHERE id = 1;
+"""
+    (deleted,) = server_run(tmp_path, pg_database("surviving_parent"), MENTORING, workload)
+    assert deleted["row_writes"]["public.members"] == {"insert": 0, "update": 2, "delete": 1}
