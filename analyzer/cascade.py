@@ -147,6 +147,7 @@ class TraceEntry:
     conflict_guard: Guard | None = None  # DO UPDATE … WHERE, as a guard on the update
     rows: int = 1
     children: int = 1  # rows per parent that an FK action touches
+    cascade: bool = False  # TRUNCATE … CASCADE
 
     @property
     def scenario(self) -> str:
@@ -157,6 +158,8 @@ class TraceEntry:
             )
         if self.operation == "update":
             return "unchanged" if self.unchanged else "changed"
+        if self.operation == "truncate" and self.cascade:
+            return "cascade"
         return "default"
 
 
@@ -261,7 +264,7 @@ class Tracer:
         operation = entry.operation
         columns = self._set_columns(table, entry.columns)
         if operation == "truncate":
-            result = self._statement_triggers(table, ("truncate",), None, frame)
+            result = self._truncate(table, entry.cascade, frame)
             statement.add(result.tally)
             root.children.extend(result.nodes)
         else:
@@ -373,6 +376,30 @@ class Tracer:
                 fired = self._fire(trigger, context, frame, event, True, empty)
                 tally.add(fired.tally)
                 nodes.extend(fired.nodes)
+        return _Result(tally, nodes)
+
+    def _truncate(self, table: str, cascade: bool, frame: _Frame) -> _Result:
+        """TRUNCATE fires statement-level TRUNCATE triggers only; with CASCADE every table
+        that references a truncated one, transitively, is truncated in the same statement:
+        all BEFORE TRUNCATE triggers fire first, then all AFTER TRUNCATE ones."""
+        tables = [table]
+        while cascade:
+            more = [
+                fk.table
+                for name in tables
+                for fk in self.catalog.referencing_keys(name)
+                if fk.table not in tables
+            ]
+            if not more:
+                break
+            tables.extend(dict.fromkeys(more))
+        tally = Tally()
+        nodes: list[Node] = []
+        for timing in ("before", "after"):
+            for name in tables:
+                result = self._statement_triggers(name, ("truncate",), None, frame, timing)
+                tally.add(result.tally)
+                nodes.extend(result.nodes)
         return _Result(tally, nodes)
 
     # ---- row events --------------------------------------------------------------------
@@ -836,7 +863,7 @@ class Tracer:
         before = self._statement_triggers(table, events, columns, frame, timing="before")
         after = self._statement_triggers(table, events, columns, frame, timing="after")
         if write.kind == "truncate":
-            result = self._statement_triggers(table, ("truncate",), None, frame)
+            result = self._truncate(table, write.cascade, frame)
             tally.add(result.tally)
             nodes.extend(result.nodes)
         # An accumulation always changes its column; other SET columns may keep their value.

@@ -113,6 +113,8 @@ class Write:
     # (column, value SQL) that pick the target row: WHERE equalities, or an insert's values
     # for its key columns.
     key_values: tuple[tuple[str, str], ...] = ()
+    # TRUNCATE … CASCADE: every table with a foreign key to this one is truncated too.
+    cascade: bool = False
 
     @property
     def row_kinds(self) -> tuple[str, ...]:
@@ -447,6 +449,7 @@ class SqlEffects:
                                 guard,
                                 keyed_by="table",
                                 inferred=inferred,
+                                cascade=str(node.args.get("option") or "").upper() == "CASCADE",
                             )
                         )
             elif isinstance(node, exp.Select):

@@ -117,7 +117,8 @@ def entry_from_sql(
     if isinstance(tree, exp.Merge):
         return TraceEntry(_table_name(catalog, tree.this), "merge", rows=rows)
     if isinstance(tree, exp.TruncateTable) and tree.expressions:
-        return TraceEntry(_table_name(catalog, tree.expressions[0]), "truncate")
+        cascade = str(tree.args.get("option") or "").upper() == "CASCADE"
+        return TraceEntry(_table_name(catalog, tree.expressions[0]), "truncate", cascade=cascade)
     call = _function_call(tree)
     if call is not None:
         parts, arguments = call

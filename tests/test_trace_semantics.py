@@ -18,9 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from analyzer.analysis import analyze
-from analyzer.cascade import Cascade, TraceEntry, Tracer, totals_document
+from analyzer.cascade import Cascade, TraceEntry, Tracer, totals_document, trace_call
 from analyzer.cli import cli
 from analyzer.config import Config
+from analyzer.entry_sql import entry_from_sql
 from analyzer.findings import Entry
 from analyzer.graph import build_model
 from analyzer.loader import load
@@ -386,3 +387,95 @@ DELETE FROM members WHERE id = 1;
 """
     (deleted,) = server_run(tmp_path, pg_database("surviving_parent"), MENTORING, workload)
     assert deleted["row_writes"]["public.members"] == {"insert": 0, "update": 2, "delete": 1}
+
+
+# --------------------------------------------------------------- 5. TRUNCATE … CASCADE
+
+WORKSPACES = """
+CREATE TABLE tenants (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE projects (id int PRIMARY KEY, tenant_id int NOT NULL REFERENCES tenants);
+CREATE TABLE tasks (
+    id int PRIMARY KEY,
+    project_id int NOT NULL REFERENCES projects ON DELETE CASCADE,
+    title text NOT NULL
+);
+CREATE TABLE purge_log (id serial PRIMARY KEY, relation text NOT NULL, phase text NOT NULL);
+CREATE FUNCTION log_purge() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO purge_log (relation, phase) VALUES (TG_TABLE_NAME, TG_WHEN);
+    RETURN NULL;
+END $$;
+CREATE FUNCTION log_task_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO purge_log (relation, phase) VALUES ('task ' || OLD.id, 'row');
+    RETURN OLD;
+END $$;
+CREATE FUNCTION reset_workspaces() RETURNS void LANGUAGE sql AS $$
+    TRUNCATE tenants CASCADE;
+$$;
+CREATE TRIGGER projects_purged AFTER TRUNCATE ON projects
+    FOR EACH STATEMENT EXECUTE FUNCTION log_purge();
+CREATE TRIGGER tasks_purging BEFORE TRUNCATE ON tasks
+    FOR EACH STATEMENT EXECUTE FUNCTION log_purge();
+CREATE TRIGGER tasks_removed BEFORE DELETE ON tasks
+    FOR EACH ROW EXECUTE FUNCTION log_task_removed();
+"""
+PURGED = {
+    "public.projects.projects_purged": (1, 1),
+    "public.tasks.tasks_purging": (1, 1),
+    "public.log_purge": (2, 2),
+    "public.purge_log insert": (2, 2),
+    "total": (2, 2),
+}
+
+
+def sql_traced(tmp_path: Path, schema: str, sql: str) -> Cascade:
+    path = tmp_path / "schema.sql"
+    path.write_text(schema, encoding="utf-8")
+    catalog = load([str(path)])
+    tracer = Tracer(build_model(catalog))
+    entry = entry_from_sql(catalog, sql)
+    if isinstance(entry, TraceEntry):
+        return tracer.trace(entry)
+    return trace_call(tracer, entry.function, entry.arguments)
+
+
+def test_truncate_cascade_fires_the_referencing_tables_truncate_triggers(
+    tmp_path: Path,
+) -> None:
+    cascade = sql_traced(tmp_path, WORKSPACES, "TRUNCATE tenants CASCADE")
+    assert cascade.entry.scenario == "cascade"
+    assert bounds(cascade) == PURGED
+    # BEFORE TRUNCATE triggers of every table first, then the AFTER ones.
+    assert [n.name for n in cascade.tree.children] == [
+        "public.tasks.tasks_purging",
+        "public.projects.projects_purged",
+    ]
+    called = sql_traced(tmp_path, WORKSPACES, "SELECT reset_workspaces()")
+    assert bounds(called) == {**PURGED, "public.reset_workspaces": (1, 1)}
+
+
+def test_truncate_without_cascade_touches_only_its_table(tmp_path: Path) -> None:
+    assert bounds(sql_traced(tmp_path, WORKSPACES, "TRUNCATE tasks")) == {
+        "public.tasks.tasks_purging": (1, 1),
+        "public.log_purge": (1, 1),
+        "public.purge_log insert": (1, 1),
+        "total": (1, 1),
+    }
+    assert bounds(sql_traced(tmp_path, WORKSPACES, "TRUNCATE tenants")) == {"total": (0, 0)}
+
+
+@pytest.mark.integration
+def test_server_truncates_referencing_tables_with_cascade(
+    tmp_path: Path, pg_database: Callable[[str], str]
+) -> None:
+    workload = """
+INSERT INTO tenants VALUES (1, 'acme');
+INSERT INTO projects VALUES (10, 1);
+INSERT INTO tasks VALUES (100, 10, 'ship it');
+-- sqlripple: measure
+TRUNCATE tenants CASCADE;
+"""
+    (purged,) = server_run(tmp_path, pg_database("truncate_cascade"), WORKSPACES, workload)
+    assert purged["function_calls"] == {"public.log_purge": 2}
+    assert purged["row_writes"]["public.purge_log"]["insert"] == 2
