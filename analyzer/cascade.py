@@ -23,7 +23,9 @@ from sqlglot import exp
 from analyzer.builtins import is_builtin
 from analyzer.catalog import Function, Trigger
 from analyzer.effects import (
+    BodyEffects,
     CallEffect,
+    Choice,
     DynamicEffect,
     Read,
     ReturnEffect,
@@ -32,7 +34,15 @@ from analyzer.effects import (
 )
 from analyzer.findings import Location
 from analyzer.graph import Model
-from analyzer.guards import ChangeAtom, DepthAtom, FiringContext, Guard, Truth, guard_of
+from analyzer.guards import (
+    Atom,
+    ChangeAtom,
+    DepthAtom,
+    FiringContext,
+    Guard,
+    Truth,
+    guard_of,
+)
 from analyzer.parse import parse_expression
 
 OPERATIONS = ("insert", "update", "delete", "truncate", "upsert", "merge")
@@ -44,6 +54,11 @@ TREE_DEPTH_SHOWN = 200
 # Python frames the engine uses per trigger level, with room to spare.
 _FRAMES_PER_LEVEL = 16
 Key = tuple[str, ...]
+# Row writes and aggregate scans of all tables together: alternatives (IF arms, MERGE
+# actions, upsert paths) are hulled on this sum too, so its bounds are not the sum of the
+# per-table bounds.
+ALL_WRITES: Key = ("writes",)
+ALL_SCANS: Key = ("scans",)
 
 
 class Tally:
@@ -232,6 +247,7 @@ class Tracer:
             if isinstance(atom, DepthAtom)
         ]
         self.depth_cap = max(thresholds) + 1 if thresholds else 0
+        self._layouts: dict[str, _Layout] = {}
         self._triggers: dict[str, list[Trigger]] = {}
         for trigger in self.catalog.triggers.values():
             self._triggers.setdefault(trigger.table, []).append(trigger)
@@ -539,6 +555,7 @@ class Tracer:
         event = "insert" if path == "insert" else ("update" if path == "upsert-conflict" else path)
         kind = write_kind or event
         tally.bump(("write", table, kind), 1 if alive else 0, 1)
+        tally.bump(ALL_WRITES, 1 if alive else 0, 1)
         nodes.append(Node("write", table, kind, certain=alive is True))
         fk = self._fk_actions(table, event, frozenset(changed_now), frozenset(maybe_now), frame)
         tally.add(fk.tally, certain=alive is True)
@@ -746,7 +763,11 @@ class Tracer:
             context = replace(context, arguments=dict(arguments))
         if body.incomplete:
             self._unknown("body not fully understood", function.key, function.location)
-        for effect in body.effects:
+        # The arms of one IF/CASE are alternatives: each effect's counts go to its own
+        # tally, and _fold hulls the arms instead of adding them.
+        layout = self._layout(body) if body.choices else None
+        parts: dict[int, Tally] = {}
+        for index, effect in enumerate(body.effects):
             truth = effect.guard.evaluate(context.decide)
             if truth is False:
                 continue
@@ -754,19 +775,25 @@ class Tracer:
             guard_text = "" if certain else str(effect.guard.restrict(context.decide))
             if _from_empty_transition(effect, frame.empty_relations):
                 continue
+            sink = tally if layout is None else parts.setdefault(index, Tally())
+            # Counted in the lower bound: certain, or certain once its arm is taken.
+            counted = certain or (
+                layout is not None and _certain_in_arm(effect.guard, layout[1].get(index), context)
+            )
             if isinstance(effect, Write):
                 result = self._write(effect, frame, guard_text)
-                tally.add(result.tally, certain)
+                sink.add(result.tally, counted)
                 nodes.extend(result.nodes)
             elif isinstance(effect, Read):
                 # Aggregating a transition table reads only the statement's own rows.
                 transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
                 if effect.aggregates and effect.keyed_by != "row" and not transition:
-                    tally.bump(("scan", effect.table), 1 if certain else 0, 1)
+                    sink.bump(("scan", effect.table), 1 if counted else 0, 1)
+                    sink.bump(ALL_SCANS, 1 if counted else 0, 1)
                     nodes.append(_read_node(effect, certain, guard_text))
             elif isinstance(effect, CallEffect):
                 result = self._call(function, effect, context, frame, guard_text)
-                tally.add(result.tally, certain)
+                sink.add(result.tally, counted)
                 nodes.extend(result.nodes)
             elif isinstance(effect, DynamicEffect):
                 self._unknown("dynamic SQL", effect.text or "EXECUTE", effect.location)
@@ -787,7 +814,15 @@ class Tracer:
                     returns_null = None
             elif isinstance(effect, RowAssignment):
                 (assigned if certain else maybe_assigned).add(effect.column)
+        if layout is not None:
+            tally.add(_fold(layout[0], parts, context))
         return _Run(tally, nodes, returns_null, assigned, maybe_assigned)
+
+    def _layout(self, body: BodyEffects) -> _Layout:
+        found = self._layouts.get(body.owner)
+        if found is None:
+            found = self._layouts[body.owner] = _body_layout(body)
+        return found
 
     def _call(
         self,
@@ -855,11 +890,7 @@ class Tracer:
         columns = frozenset(write.columns) or self._set_columns(table, None)
         tally = Tally()
         nodes: list[Node] = []
-        events = {
-            "upsert": ("insert", "update"),
-            "insert-or-ignore": ("insert",),
-            "merge": ("insert", "update", "delete"),
-        }.get(write.kind, (write.kind,))
+        events = write.row_kinds
         before = self._statement_triggers(table, events, columns, frame, timing="before")
         after = self._statement_triggers(table, events, columns, frame, timing="after")
         if write.kind == "truncate":
@@ -908,11 +939,11 @@ class Tracer:
                 ],
             )
         elif write.kind == "merge":
-            results = [
-                self._row(table, e, columns, changed, maybe, frame)
-                for e in ("insert", "update", "delete")
-            ]
-            merged = Tally.hull(Tally.hull(results[0].tally, results[1].tally), results[2].tally)
+            # One WHEN arm runs per source row: its actions are alternatives.
+            results = [self._row(table, e, columns, changed, maybe, frame) for e in events]
+            merged = Tally()
+            for index, result in enumerate(results):
+                merged = result.tally if index == 0 else Tally.hull(merged, result.tally)
             row = _Result(merged, [n for r in results for n in r.nodes])
         else:
             row = _Result(Tally(), [])
@@ -1005,6 +1036,103 @@ class Tracer:
                 )
             )
         return _Result(tally, nodes)
+
+
+@dataclass(frozen=True)
+class _Alternatives:
+    """A Choice with each arm's effects laid out (nested choices inside)."""
+
+    choice: Choice
+    arms: tuple[_Sequence, ...]
+
+
+_Sequence = tuple["int | _Alternatives", ...]
+# A body's effects as a sequence of effect indexes and choices, and the atoms each effect
+# may take as true once the arms around it are taken.
+_Layout = tuple[_Sequence, dict[int, frozenset[Atom]]]
+
+
+@dataclass(frozen=True)
+class _Span:
+    choice: Choice
+    order: int  # inner choices are recorded before the ones around them
+    start: int
+    end: int
+
+    def inside(self, other: _Span) -> bool:
+        if (self.start, self.end) == (other.start, other.end):
+            return self.order < other.order
+        return other.start <= self.start and self.end <= other.end
+
+
+def _body_layout(body: BodyEffects) -> _Layout:
+    spans = [
+        _Span(c, order, c.spans[0][0], c.spans[-1][1])
+        for order, c in enumerate(body.choices)
+        if c.spans and c.spans[0][0] < c.spans[-1][1]
+    ]
+
+    def build(start: int, end: int, pool: list[_Span]) -> _Sequence:
+        top = sorted(
+            (c for c in pool if not any(o is not c and c.inside(o) for o in pool)),
+            key=lambda c: c.start,
+        )
+        items: list[int | _Alternatives] = []
+        position = start
+        for span in top:
+            inner = [o for o in pool if o is not span and o.inside(span)]
+            arms = []
+            for arm_start, arm_end in span.choice.spans:
+                items.extend(range(position, arm_start))  # ELSIF conditions: always evaluated
+                nested = [o for o in inner if arm_start <= o.start and o.end <= arm_end]
+                arms.append(build(arm_start, arm_end, nested) if arm_start < arm_end else ())
+                position = max(position, arm_end)
+            items.append(_Alternatives(span.choice, tuple(arms)))
+        items.extend(range(position, end))
+        return tuple(items)
+
+    assumed: dict[int, frozenset[Atom]] = {}
+    for choice in body.choices:
+        for guard, (arm_start, arm_end) in zip(choice.arms, choice.spans, strict=True):
+            if len(guard.alternatives) != 1:
+                continue
+            (atoms,) = guard.alternatives
+            for index in range(arm_start, arm_end):
+                assumed[index] = assumed.get(index, frozenset()) | atoms
+    return build(0, len(body.effects), spans), assumed
+
+
+def _certain_in_arm(guard: Guard, assumed: frozenset[Atom] | None, context: FiringContext) -> bool:
+    """Whether the guard holds once the conditions of the arms around the effect hold."""
+    if not assumed:
+        return False
+    return guard.evaluate(lambda atom: True if atom in assumed else context.decide(atom)) is True
+
+
+def _fold(sequence: _Sequence, parts: Mapping[int, Tally], context: FiringContext) -> Tally:
+    """The effects' counts added up, except that one arm of each choice runs: the arms
+    that can be taken are hulled (and an empty one when no arm may be taken)."""
+    tally = Tally()
+    for item in sequence:
+        if isinstance(item, int):
+            part = parts.get(item)
+            if part is not None:
+                tally.add(part)
+            continue
+        options = [
+            _fold(arm, parts, context)
+            for arm, guard in zip(item.arms, item.choice.arms, strict=True)
+            if guard.evaluate(context.decide) is not False
+        ]
+        falls = item.choice.falls_through
+        if not falls.is_never and falls.evaluate(context.decide) is not False:
+            options.append(Tally())
+        if options:
+            hulled = options[0]
+            for option in options[1:]:
+                hulled = Tally.hull(hulled, option)
+            tally.add(hulled)
+    return tally
 
 
 def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | None:
@@ -1113,12 +1241,15 @@ def totals_document(tally: Tally, bound: int) -> dict[str, object]:
             row[key[2] if key[2] in row else "update"] += value
         elif key[0] == "scan":
             scans += value
+    total = sum(sum(kinds.values()) for kinds in writes.values())
     return {
         "trigger_firings": firings,
         "function_calls": calls,
         "row_writes": writes,
-        "aggregate_scans": scans,
-        "total_row_writes": sum(sum(kinds.values()) for kinds in writes.values()),
+        "aggregate_scans": tally.counts[ALL_SCANS][bound] if ALL_SCANS in tally.counts else scans,
+        "total_row_writes": tally.counts[ALL_WRITES][bound]
+        if ALL_WRITES in tally.counts
+        else total,
     }
 
 

@@ -115,6 +115,8 @@ class Write:
     key_values: tuple[tuple[str, str], ...] = ()
     # TRUNCATE … CASCADE: every table with a foreign key to this one is truncated too.
     cascade: bool = False
+    # MERGE: the row actions its WHEN arms take (insert, update, delete).
+    merge_actions: tuple[str, ...] = ()
 
     @property
     def row_kinds(self) -> tuple[str, ...]:
@@ -122,7 +124,7 @@ class Write:
         return {
             "upsert": ("insert", "update"),
             "insert-or-ignore": ("insert",),
-            "merge": ("insert", "update", "delete"),
+            "merge": self.merge_actions,
         }.get(self.kind, (self.kind,))
 
 
@@ -178,12 +180,23 @@ Effect = Write | Read | CallEffect | ReturnEffect | DynamicEffect | RowAssignmen
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One IF/ELSIF/ELSE or CASE statement: at most one of its arms runs, so their effects
+    are alternatives, not a sum."""
+
+    arms: tuple[Guard, ...]  # the guard under which each arm is taken
+    spans: tuple[tuple[int, int], ...]  # each arm's effects: BodyEffects.effects[start:end]
+    falls_through: Guard  # no arm is taken (an IF without ELSE); never when exhaustive
+
+
+@dataclass(frozen=True)
 class BodyEffects:
     owner: str
     effects: tuple[Effect, ...]
     falls_off_end: Guard  # when control reaches the end of the body without RETURN
     incomplete: bool = False
     diagnostics: tuple[Diagnostic, ...] = ()
+    choices: tuple[Choice, ...] = ()
 
     def of_type(self, kind: type[Effect]) -> list[Effect]:
         return [e for e in self.effects if isinstance(e, kind)]
@@ -604,9 +617,15 @@ class SqlEffects:
         columns: list[str] = []
         accumulations: list[Accumulation] = []
         deltas: list[str] = []
+        actions: set[str] = set()
         for when in node.find_all(exp.When):
             then = when.args.get("then")
+            if isinstance(then, exp.Insert):
+                actions.add("insert")
+            elif isinstance(then, exp.Var) and str(then.this).upper() == "DELETE":
+                actions.add("delete")
             if isinstance(then, exp.Update):
+                actions.add("update")
                 found = _set_assignments(then.expressions, names, table)
                 columns.extend(found[0])
                 accumulations.extend(found[1])
@@ -624,6 +643,7 @@ class SqlEffects:
                 inferred=inferred,
                 text=_one_line(node),
                 sources=_sources(node, ctes),
+                merge_actions=tuple(a for a in ("insert", "update", "delete") if a in actions),
             )
         ]
 
@@ -833,6 +853,16 @@ class _Walker:
         self.sql = SqlEffects(scope)
         self.effects: list[Effect] = []
         self.diagnostics: list[Diagnostic] = []
+        self.choices: list[Choice] = []
+
+    def arm(self, body: Sequence[Statement], guard: Guard, arms: list[tuple[Guard, int]]) -> Guard:
+        """Run one arm of an IF/CASE, noting where its effects start."""
+        arms.append((guard, len(self.effects)))
+        return self.run(body, guard)
+
+    def choice(self, arms: list[tuple[Guard, int]], ends: list[int], falls: Guard) -> None:
+        spans = tuple((start, end) for (_, start), end in zip(arms, ends, strict=True))
+        self.choices.append(Choice(tuple(g for g, _ in arms), spans, falls))
 
     def condition(self, fragment: Fragment) -> Guard:
         return guard_of(fragment.tree, fragment.text, self.scope.parameters)
@@ -863,25 +893,38 @@ class _Walker:
         if isinstance(statement, If):
             remaining = live
             after = Guard.never()
+            arms: list[tuple[Guard, int]] = []
+            ends: list[int] = []
             for branch in statement.branches:
                 self.fragment(branch.condition, remaining)
                 condition = self.condition(branch.condition)
-                after = after.or_(self.run(branch.body, remaining.and_(condition)))
+                after = after.or_(self.arm(branch.body, remaining.and_(condition), arms))
+                ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
             if statement.else_body is not None:
-                return after.or_(self.run(statement.else_body, remaining))
+                after = after.or_(self.arm(statement.else_body, remaining, arms))
+                ends.append(len(self.effects))
+                self.choice(arms, ends, Guard.never())
+                return after
+            self.choice(arms, ends, remaining)
             return after.or_(remaining)
         if isinstance(statement, Case):
             self.fragment(statement.subject, live)
             remaining = live
             after = Guard.never()
+            arms = []
+            ends = []
             for when in statement.whens:
                 condition = guard_of(when.condition, when.values.text, self.scope.parameters)
-                after = after.or_(self.run(when.body, remaining.and_(condition)))
+                after = after.or_(self.arm(when.body, remaining.and_(condition), arms))
+                ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
             if statement.else_body is not None:
-                after = after.or_(self.run(statement.else_body, remaining))
-            return after  # no ELSE: CASE_NOT_FOUND is raised, nothing falls through
+                after = after.or_(self.arm(statement.else_body, remaining, arms))
+                ends.append(len(self.effects))
+            # No ELSE: CASE_NOT_FOUND is raised, nothing falls through.
+            self.choice(arms, ends, Guard.never())
+            return after
         if isinstance(statement, Loop):
             for fragment in _loop_fragments(statement):
                 self.fragment(fragment, live)
@@ -1091,6 +1134,7 @@ def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -
         falls_off,
         parsed.incomplete or bool(walker.diagnostics),
         tuple(diagnostics),
+        tuple(walker.choices),
     )
 
 

@@ -479,3 +479,165 @@ TRUNCATE tenants CASCADE;
     (purged,) = server_run(tmp_path, pg_database("truncate_cascade"), WORKSPACES, workload)
     assert purged["function_calls"] == {"public.log_purge": 2}
     assert purged["row_writes"]["public.purge_log"]["insert"] == 2
+
+
+# ------------------------------------------ 4. IF/ELSIF/CASE arms and MERGE actions
+
+PAYMENTS = """
+CREATE TABLE payments (
+    id int PRIMARY KEY,
+    method text NOT NULL,
+    currency text NOT NULL DEFAULT 'EUR',
+    amount_cents bigint NOT NULL,
+    paid_on date NOT NULL DEFAULT current_date
+);
+CREATE TABLE card_ledger (payment_id int PRIMARY KEY, amount_cents bigint NOT NULL);
+CREATE TABLE card_fees (payment_id int PRIMARY KEY, fee_cents bigint NOT NULL);
+CREATE TABLE fraud_reviews (payment_id int PRIMARY KEY);
+CREATE TABLE bank_ledger (payment_id int PRIMARY KEY, amount_cents bigint NOT NULL);
+CREATE TABLE manual_review (payment_id int PRIMARY KEY);
+CREATE TABLE eur_totals (paid_on date PRIMARY KEY, cents bigint NOT NULL);
+CREATE TABLE usd_totals (paid_on date PRIMARY KEY, cents bigint NOT NULL);
+
+CREATE FUNCTION route_payment() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.method = 'card' THEN
+        INSERT INTO card_ledger VALUES (NEW.id, NEW.amount_cents);
+        INSERT INTO card_fees VALUES (NEW.id, NEW.amount_cents * 3 / 100);
+        IF NEW.amount_cents > 100000 THEN
+            INSERT INTO fraud_reviews VALUES (NEW.id);
+        END IF;
+    ELSIF NEW.method = 'bank' THEN
+        INSERT INTO bank_ledger VALUES (NEW.id, NEW.amount_cents);
+    ELSE
+        INSERT INTO manual_review VALUES (NEW.id);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION add_to_daily_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    CASE NEW.currency
+        WHEN 'EUR' THEN
+            MERGE INTO eur_totals AS t
+            USING (SELECT NEW.paid_on AS paid_on, NEW.amount_cents AS cents) AS s
+            ON t.paid_on = s.paid_on
+            WHEN MATCHED THEN UPDATE SET cents = t.cents + s.cents
+            WHEN NOT MATCHED THEN INSERT (paid_on, cents) VALUES (s.paid_on, s.cents);
+        WHEN 'USD' THEN
+            INSERT INTO usd_totals VALUES (NEW.paid_on, NEW.amount_cents)
+            ON CONFLICT (paid_on) DO UPDATE SET cents = usd_totals.cents + EXCLUDED.cents;
+        ELSE
+            NULL;
+    END CASE;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER payments_route AFTER INSERT ON payments
+    FOR EACH ROW EXECUTE FUNCTION route_payment();
+CREATE TRIGGER payments_totals AFTER INSERT ON payments
+    FOR EACH ROW EXECUTE FUNCTION add_to_daily_totals();
+"""
+
+
+def test_arms_of_one_if_are_alternatives(tmp_path: Path) -> None:
+    found = bounds(traced(tmp_path, PAYMENTS, TraceEntry("public.payments", "insert")))
+    assert found == {
+        "public.payments.payments_route": (1, 1),
+        "public.payments.payments_totals": (1, 1),
+        "public.add_to_daily_totals": (1, 1),
+        "public.route_payment": (1, 1),
+        "public.bank_ledger insert": (0, 1),
+        "public.card_fees insert": (0, 1),
+        "public.card_ledger insert": (0, 1),
+        "public.eur_totals insert": (0, 1),
+        "public.eur_totals update": (0, 1),
+        "public.fraud_reviews insert": (0, 1),
+        "public.manual_review insert": (0, 1),
+        "public.payments insert": (1, 1),
+        "public.usd_totals upsert": (0, 1),
+        # payments 1; route: card 2..3, bank 1, other 1 -> 1..3; totals: EUR 0..1 (a
+        # MERGE writes no row when its source is empty), USD 1, other 0 -> 0..1.
+        "total": (2, 5),
+    }
+
+
+def test_merge_predicts_only_the_actions_its_arms_take(tmp_path: Path) -> None:
+    cascade = traced(tmp_path, PAYMENTS, TraceEntry("public.payments", "insert"))
+    merges = [n for n in _walk(cascade.tree) if n.kind == "statement" and "merge" in n.detail]
+    assert [[c.detail for c in n.children] for n in merges] == [["insert", "update"]]
+
+
+def test_tg_op_arms_stay_exact(tmp_path: Path) -> None:
+    schema = """
+CREATE TABLE documents (id int PRIMARY KEY, title text NOT NULL);
+CREATE TABLE document_log (id serial PRIMARY KEY, document_id int, what text);
+CREATE TABLE document_stats (day date PRIMARY KEY, created int NOT NULL, edited int NOT NULL);
+CREATE FUNCTION log_document() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO document_log (document_id, what) VALUES (NEW.id, 'created');
+        UPDATE document_stats SET created = created + 1 WHERE day = current_date;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO document_log (document_id, what) VALUES (NEW.id, 'edited');
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER documents_log AFTER INSERT OR UPDATE ON documents
+    FOR EACH ROW EXECUTE FUNCTION log_document();
+"""
+    created = bounds(traced(tmp_path, schema, TraceEntry("public.documents", "insert")))
+    assert (created["public.document_log insert"], created["total"]) == ((1, 1), (3, 3))
+    edited = bounds(traced(tmp_path, schema, TraceEntry("public.documents", "update")))
+    assert (edited["public.document_log insert"], edited["total"]) == ((1, 1), (2, 2))
+    assert "public.document_stats update" not in edited
+
+
+def test_check_no_longer_adds_up_the_arms(tmp_path: Path) -> None:
+    (tmp_path / "schema.sql").write_text(PAYMENTS, encoding="utf-8")
+    settings = Config(select=("write-amplification",))
+    # 5 row writes at most: still amplification, but not the 10 the summed arms made.
+    (finding,) = analyze([str(tmp_path / "schema.sql")], settings).findings
+    assert "costs 5 row writes per source row" in finding.message
+
+
+def _walk(node: Any) -> list[Any]:
+    found = [node]
+    for child in node.children:
+        found.extend(_walk(child))
+    return found
+
+
+@pytest.mark.integration
+def test_server_takes_one_arm(tmp_path: Path, pg_database: Callable[[str], str]) -> None:
+    workload = """
+INSERT INTO eur_totals VALUES ('2026-01-05', 100);
+-- sqlripple: measure
+INSERT INTO payments VALUES (1, 'card', 'EUR', 250000, '2026-01-05');
+-- sqlripple: measure
+INSERT INTO payments VALUES (2, 'bank', 'USD', 900, '2026-01-05');
+-- sqlripple: measure
+INSERT INTO payments VALUES (3, 'cash', 'CHF', 900, '2026-01-05');
+"""
+    card, bank, cash = server_run(tmp_path, pg_database("one_arm"), PAYMENTS, workload)
+
+    def written(run: dict[str, Any]) -> dict[str, int]:
+        return {
+            table: sum(kinds.values())
+            for table, kinds in run["row_writes"].items()
+            if sum(kinds.values())
+        }
+
+    assert written(card) == {
+        "public.card_fees": 1,
+        "public.card_ledger": 1,
+        "public.eur_totals": 1,
+        "public.fraud_reviews": 1,
+        "public.payments": 1,
+    }
+    assert written(bank) == {
+        "public.bank_ledger": 1,
+        "public.payments": 1,
+        "public.usd_totals": 1,
+    }
+    assert written(cash) == {"public.manual_review": 1, "public.payments": 1}
