@@ -21,6 +21,7 @@ from analyzer.analysis import analyze
 from analyzer.cascade import Cascade, TraceEntry, Tracer, totals_document, trace_call
 from analyzer.cli import cli
 from analyzer.config import Config
+from analyzer.effects import Write, analyze_bodies
 from analyzer.entry_sql import entry_from_sql
 from analyzer.findings import Entry
 from analyzer.graph import build_model
@@ -641,3 +642,74 @@ INSERT INTO payments VALUES (3, 'cash', 'CHF', 900, '2026-01-05');
         "public.usd_totals": 1,
     }
     assert written(cash) == {"public.manual_review": 1, "public.payments": 1}
+
+
+def test_each_if_and_case_is_recorded_as_a_choice_of_arms(tmp_path: Path) -> None:
+    (tmp_path / "schema.sql").write_text(PAYMENTS, encoding="utf-8")
+    bodies = analyze_bodies(load([str(tmp_path / "schema.sql")]))
+    route = bodies.functions["public.route_payment()"]
+    tables = [e.table for e in route.effects if isinstance(e, Write)]
+    assert tables == [
+        "public.card_ledger",
+        "public.card_fees",
+        "public.fraud_reviews",
+        "public.bank_ledger",
+        "public.manual_review",
+    ]
+    # The nested IF is recorded first (it ends first); it has no ELSE, so it may fall
+    # through; the outer IF has an ELSE, so one of its three arms always runs.
+    nested, outer = route.choices
+    assert (nested.spans, nested.falls_through.is_never) == (((2, 3),), False)
+    assert (outer.spans, outer.falls_through.is_never) == (((0, 3), (3, 4), (4, 5)), True)
+    assert [str(guard) for guard in outer.arms] == [
+        "NEW.method = 'card'",
+        "NEW.method <> 'card' AND NEW.method = 'bank'",
+        "NEW.method <> 'bank' AND NEW.method <> 'card'",
+    ]
+    totals_body = bodies.functions["public.add_to_daily_totals()"]
+    (case,) = totals_body.choices
+    # CASE without a matching arm raises CASE_NOT_FOUND: it never falls through; the
+    # ELSE arm here has no effect.
+    assert (case.spans, case.falls_through.is_never) == (((0, 1), (1, 2), (2, 2)), True)
+    (merge,) = [e for e in totals_body.effects if isinstance(e, Write) and e.kind == "merge"]
+    assert merge.row_kinds == ("insert", "update")
+
+
+def test_arms_that_call_functions_cost_the_costliest_call(tmp_path: Path) -> None:
+    schema = """
+CREATE TABLE shipments (id int PRIMARY KEY, carrier text NOT NULL);
+CREATE TABLE labels (shipment_id int, carrier text);
+CREATE TABLE pickups (shipment_id int);
+CREATE TABLE customs_forms (shipment_id int);
+CREATE FUNCTION book_courier(p_id int) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO labels VALUES (p_id, 'courier');
+    INSERT INTO pickups VALUES (p_id);
+    INSERT INTO customs_forms VALUES (p_id);
+$$;
+CREATE FUNCTION book_post(p_id int) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO labels VALUES (p_id, 'post');
+$$;
+CREATE FUNCTION book_shipment() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.carrier = 'courier' THEN
+        PERFORM book_courier(NEW.id);
+    ELSE
+        PERFORM book_post(NEW.id);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER shipments_book AFTER INSERT ON shipments
+    FOR EACH ROW EXECUTE FUNCTION book_shipment();
+"""
+    found = bounds(traced(tmp_path, schema, TraceEntry("public.shipments", "insert")))
+    assert found == {
+        "public.shipments.shipments_book": (1, 1),
+        "public.book_courier": (0, 1),
+        "public.book_post": (0, 1),
+        "public.book_shipment": (1, 1),
+        "public.customs_forms insert": (0, 1),
+        "public.labels insert": (1, 1),  # both arms write a label
+        "public.pickups insert": (0, 1),
+        "public.shipments insert": (1, 1),
+        "total": (2, 4),
+    }
