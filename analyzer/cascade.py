@@ -395,16 +395,18 @@ class Tracer:
         return _Result(tally, nodes)
 
     def _truncate(self, table: str, cascade: bool, frame: _Frame) -> _Result:
-        """TRUNCATE fires statement-level TRUNCATE triggers only; with CASCADE every table
-        that references a truncated one, transitively, is truncated in the same statement:
-        all BEFORE TRUNCATE triggers fire first, then all AFTER TRUNCATE ones."""
+        """TRUNCATE fires statement-level TRUNCATE triggers only, on every table it empties:
+        the table's partitions and inheritance children too, and with CASCADE every table
+        that references a truncated one, transitively. All BEFORE TRUNCATE triggers fire
+        first, then all AFTER TRUNCATE ones."""
         tables = [table]
-        while cascade:
+        while True:
             more = [
-                fk.table
+                child
                 for name in tables
-                for fk in self.catalog.referencing_keys(name)
-                if fk.table not in tables
+                for child in self._descendants(name)
+                + ([fk.table for fk in self.catalog.referencing_keys(name)] if cascade else [])
+                if child not in tables
             ]
             if not more:
                 break
@@ -417,6 +419,14 @@ class Tracer:
                 tally.add(result.tally)
                 nodes.extend(result.nodes)
         return _Result(tally, nodes)
+
+    def _descendants(self, table: str) -> list[str]:
+        """Partitions and inheritance children of `table` (one level)."""
+        return [
+            name
+            for name, known in sorted(self.catalog.tables.items())
+            if known.partition_of == table or table in known.inherits
+        ]
 
     # ---- row events --------------------------------------------------------------------
 

@@ -713,3 +713,44 @@ CREATE TRIGGER shipments_book AFTER INSERT ON shipments
         "public.shipments insert": (1, 1),
         "total": (2, 4),
     }
+
+
+METRICS = """
+CREATE TABLE metrics (id bigint, taken_on date NOT NULL) PARTITION BY RANGE (taken_on);
+CREATE TABLE metrics_2025 PARTITION OF metrics FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE metrics_2026 PARTITION OF metrics FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE archive_runs (relation text NOT NULL);
+CREATE FUNCTION note_archive_run() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO archive_runs VALUES (TG_TABLE_NAME);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER metrics_archived AFTER TRUNCATE ON metrics
+    FOR EACH STATEMENT EXECUTE FUNCTION note_archive_run();
+CREATE TRIGGER metrics_2025_archived AFTER TRUNCATE ON metrics_2025
+    FOR EACH STATEMENT EXECUTE FUNCTION note_archive_run();
+"""
+
+
+def test_truncating_a_partitioned_table_fires_its_partitions_truncate_triggers(
+    tmp_path: Path,
+) -> None:
+    whole = sql_traced(tmp_path, METRICS, "TRUNCATE metrics")
+    assert bounds(whole) == {
+        "public.metrics.metrics_archived": (1, 1),
+        "public.metrics_2025.metrics_2025_archived": (1, 1),
+        "public.note_archive_run": (2, 2),
+        "public.archive_runs insert": (2, 2),
+        "total": (2, 2),
+    }
+    one_year = sql_traced(tmp_path, METRICS, "TRUNCATE metrics_2026")
+    assert bounds(one_year) == {"total": (0, 0)}
+
+
+@pytest.mark.integration
+def test_server_fires_partition_truncate_triggers(
+    tmp_path: Path, pg_database: Callable[[str], str]
+) -> None:
+    workload = "-- sqlripple: measure\nTRUNCATE metrics;\n"
+    (emptied,) = server_run(tmp_path, pg_database("truncate_partitions"), METRICS, workload)
+    assert emptied["function_calls"] == {"public.note_archive_run": 2}
