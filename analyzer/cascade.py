@@ -163,6 +163,7 @@ class TraceEntry:
     rows: int = 1
     children: int = 1  # rows per parent that an FK action touches
     cascade: bool = False  # TRUNCATE … CASCADE
+    merge_actions: tuple[str, ...] | None = None  # the WHEN arms' actions; None: all
 
     @property
     def scenario(self) -> str:
@@ -289,7 +290,7 @@ class Tracer:
                 "update": ("update",),
                 "delete": ("delete",),
                 "upsert": ("insert", "update") if not entry.do_nothing else ("insert",),
-                "merge": ("insert", "update", "delete"),
+                "merge": _actions_of(entry),
             }[operation]
             # On the conflict path no row is inserted: the INSERT statement triggers still
             # fire, but their NEW TABLE transition relation is empty.
@@ -341,11 +342,11 @@ class Tracer:
                 table, path, columns, changed, maybe, frame, conflict_guard=entry.conflict_guard
             )
         # merge: which action runs depends on the data
-        results = [
-            self._row(table, event, columns, changed, maybe, frame)
-            for event in ("insert", "update", "delete")
-        ]
-        tally = Tally.hull(Tally.hull(results[0].tally, results[1].tally), results[2].tally)
+        # One WHEN arm per source row, or none: a row no arm matches is not written.
+        results = [self._row(table, e, columns, changed, maybe, frame) for e in _actions_of(entry)]
+        tally = Tally()
+        for result in results:
+            tally = Tally.hull(tally, result.tally)
         return _Result(tally, [n for r in results for n in r.nodes])
 
     def _set_columns(self, table: str, columns: Iterable[str] | None) -> frozenset[str]:
@@ -1225,6 +1226,13 @@ def _constant_arguments(callee: Function, arguments: tuple[exp.Expr, ...]) -> di
         if isinstance(value, (exp.Literal, exp.Boolean, exp.Null)):
             constants[parameter.name] = value
     return constants
+
+
+def _actions_of(entry: TraceEntry) -> tuple[str, ...]:
+    """A MERGE entry's row actions: those of its WHEN arms, or any when not known."""
+    if entry.merge_actions is None:
+        return ("insert", "update", "delete")
+    return entry.merge_actions
 
 
 def _entry_label(entry: TraceEntry) -> str:

@@ -617,15 +617,9 @@ class SqlEffects:
         columns: list[str] = []
         accumulations: list[Accumulation] = []
         deltas: list[str] = []
-        actions: set[str] = set()
         for when in node.find_all(exp.When):
             then = when.args.get("then")
-            if isinstance(then, exp.Insert):
-                actions.add("insert")
-            elif isinstance(then, exp.Var) and str(then.this).upper() == "DELETE":
-                actions.add("delete")
             if isinstance(then, exp.Update):
-                actions.add("update")
                 found = _set_assignments(then.expressions, names, table)
                 columns.extend(found[0])
                 accumulations.extend(found[1])
@@ -643,7 +637,7 @@ class SqlEffects:
                 inferred=inferred,
                 text=_one_line(node),
                 sources=_sources(node, ctes),
-                merge_actions=tuple(a for a in ("insert", "update", "delete") if a in actions),
+                merge_actions=merge_actions(node),
             )
         ]
 
@@ -735,6 +729,20 @@ def _sources(node: exp.Expr, ctes: set[str]) -> tuple[str, ...]:
             continue
         names.add(f"{_fold(table.args['db'])}.{name}" if table.args.get("db") else name)
     return tuple(sorted(names))
+
+
+def merge_actions(node: exp.Merge) -> tuple[str, ...]:
+    """The row actions a MERGE's WHEN arms take, in insert, update, delete order."""
+    actions: set[str] = set()
+    for when in node.find_all(exp.When):
+        then = when.args.get("then")
+        if isinstance(then, exp.Insert):
+            actions.add("insert")
+        elif isinstance(then, exp.Update):
+            actions.add("update")
+        elif isinstance(then, exp.Var) and str(then.this).upper() == "DELETE":
+            actions.add("delete")
+    return tuple(a for a in ("insert", "update", "delete") if a in actions)
 
 
 def conflict_update_guard(where: exp.Expr | None, names: set[str], table: Table | None) -> Guard:

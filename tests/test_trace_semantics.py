@@ -754,3 +754,54 @@ def test_server_fires_partition_truncate_triggers(
     workload = "-- sqlripple: measure\nTRUNCATE metrics;\n"
     (emptied,) = server_run(tmp_path, pg_database("truncate_partitions"), METRICS, workload)
     assert emptied["function_calls"] == {"public.note_archive_run": 2}
+
+
+STOCK = """
+CREATE TABLE stock_levels (sku text PRIMARY KEY, units int NOT NULL);
+CREATE TABLE stock_events (id serial PRIMARY KEY, what text NOT NULL);
+CREATE FUNCTION note_stock_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO stock_events (what) VALUES (TG_OP || ' ' || TG_LEVEL);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER stock_levels_inserted AFTER INSERT ON stock_levels
+    FOR EACH STATEMENT EXECUTE FUNCTION note_stock_event();
+CREATE TRIGGER stock_levels_deleted AFTER DELETE ON stock_levels
+    FOR EACH STATEMENT EXECUTE FUNCTION note_stock_event();
+CREATE TRIGGER stock_levels_row_deleted AFTER DELETE ON stock_levels
+    FOR EACH ROW EXECUTE FUNCTION note_stock_event();
+"""
+STOCK_MERGE = (
+    "MERGE INTO stock_levels AS t USING (SELECT 'KETTLE-1' AS sku, 4 AS units) AS s "
+    "ON t.sku = s.sku WHEN MATCHED THEN UPDATE SET units = t.units + s.units "
+    "WHEN NOT MATCHED THEN INSERT (sku, units) VALUES (s.sku, s.units)"
+)
+
+
+def test_a_merge_statement_runs_only_its_arms_actions(tmp_path: Path) -> None:
+    cascade = sql_traced(tmp_path, STOCK, STOCK_MERGE)
+    assert (cascade.entry.merge_actions, cascade.entry.columns) == (
+        ("insert", "update"),
+        ("units",),
+    )
+    # No DELETE arm: neither DELETE trigger fires; the INSERT statement trigger does.
+    assert bounds(cascade) == {
+        "public.stock_levels.stock_levels_inserted": (1, 1),
+        "public.note_stock_event": (1, 1),
+        "public.stock_events insert": (1, 1),
+        "public.stock_levels insert": (0, 1),
+        "public.stock_levels update": (0, 1),
+        "total": (1, 2),
+    }
+
+
+@pytest.mark.integration
+def test_server_runs_a_merge_without_its_missing_arm(
+    tmp_path: Path, pg_database: Callable[[str], str]
+) -> None:
+    workload = (
+        f"INSERT INTO stock_levels VALUES ('KETTLE-1', 2);\n-- sqlripple: measure\n{STOCK_MERGE};\n"
+    )
+    (merged,) = server_run(tmp_path, pg_database("merge_arms"), STOCK, workload)
+    assert merged["function_calls"] == {"public.note_stock_event": 1}
+    assert merged["row_writes"]["public.stock_levels"] == {"insert": 0, "update": 1, "delete": 0}
