@@ -778,7 +778,7 @@ class Tracer:
         # tally, and _fold hulls the arms instead of adding them.
         layout = self._layout(body) if body.choices else None
         parts: dict[int, Tally] = {}
-        for index, effect in enumerate(body.effects):
+        for effect in body.effects:
             truth = effect.guard.evaluate(context.decide)
             if truth is False:
                 continue
@@ -786,10 +786,15 @@ class Tracer:
             guard_text = "" if certain else str(effect.guard.restrict(context.decide))
             if _from_empty_transition(effect, frame.empty_relations):
                 continue
-            sink = tally if layout is None else parts.setdefault(index, Tally())
+            # An effect of the body as recorded (not one made up at run time) has a place
+            # in the layout of its IF/CASE arms.
+            position = layout.positions.get(id(effect)) if layout is not None else None
+            sink = tally if position is None else parts.setdefault(position, Tally())
             # Counted in the lower bound: certain, or certain once its arm is taken.
             counted = certain or (
-                layout is not None and _certain_in_arm(effect.guard, layout[1].get(index), context)
+                position is not None
+                and layout is not None
+                and _certain_in_arm(effect.guard, layout.assumed.get(position), context)
             )
             if isinstance(effect, Write):
                 result = self._write(effect, frame, guard_text)
@@ -826,7 +831,7 @@ class Tracer:
             elif isinstance(effect, RowAssignment):
                 (assigned if certain else maybe_assigned).add(effect.column)
         if layout is not None:
-            tally.add(_fold(layout[0], parts, context))
+            tally.add(_fold(layout.sequence, parts, context))
         return _Run(tally, nodes, returns_null, assigned, maybe_assigned)
 
     def _layout(self, body: BodyEffects) -> _Layout:
@@ -1058,9 +1063,16 @@ class _Alternatives:
 
 
 _Sequence = tuple["int | _Alternatives", ...]
-# A body's effects as a sequence of effect indexes and choices, and the atoms each effect
-# may take as true once the arms around it are taken.
-_Layout = tuple[_Sequence, dict[int, frozenset[Atom]]]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A body's effects as a sequence of effect positions and choices."""
+
+    sequence: _Sequence
+    # The atoms an effect may take as true once the arms around it are taken.
+    assumed: Mapping[int, frozenset[Atom]]
+    positions: Mapping[int, int]  # id() of each recorded effect -> its position
 
 
 @dataclass(frozen=True)
@@ -1110,7 +1122,8 @@ def _body_layout(body: BodyEffects) -> _Layout:
             (atoms,) = guard.alternatives
             for index in range(arm_start, arm_end):
                 assumed[index] = assumed.get(index, frozenset()) | atoms
-    return build(0, len(body.effects), spans), assumed
+    positions = {id(effect): index for index, effect in enumerate(body.effects)}
+    return _Layout(build(0, len(body.effects), spans), assumed, positions)
 
 
 def _certain_in_arm(guard: Guard, assumed: frozenset[Atom] | None, context: FiringContext) -> bool:
