@@ -104,6 +104,10 @@ class Write:
     keyed_by: str = "row"  # row | set | table
     appends: bool = False  # a plain insert whose key does not come from the row
     inferred: bool = False  # read from dynamic SQL text
+    # TRUNCATE … CASCADE: every table with a foreign key to this one is truncated too.
+    cascade: bool = False
+    # MERGE: the row actions its WHEN arms take (insert, update, delete).
+    merge_actions: tuple[str, ...] = ()
     text: str = ""
     # Relations the statement reads rows from (FROM, USING, INSERT … SELECT), as written:
     # a write fed only by an empty transition table writes nothing.
@@ -113,10 +117,6 @@ class Write:
     # (column, value SQL) that pick the target row: WHERE equalities, or an insert's values
     # for its key columns.
     key_values: tuple[tuple[str, str], ...] = ()
-    # TRUNCATE … CASCADE: every table with a foreign key to this one is truncated too.
-    cascade: bool = False
-    # MERGE: the row actions its WHEN arms take (insert, update, delete).
-    merge_actions: tuple[str, ...] = ()
 
     @property
     def row_kinds(self) -> tuple[str, ...]:
@@ -860,17 +860,8 @@ class _Walker:
         self.scope = scope
         self.sql = SqlEffects(scope)
         self.effects: list[Effect] = []
-        self.diagnostics: list[Diagnostic] = []
         self.choices: list[Choice] = []
-
-    def arm(self, body: Sequence[Statement], guard: Guard, arms: list[tuple[Guard, int]]) -> Guard:
-        """Run one arm of an IF/CASE, noting where its effects start."""
-        arms.append((guard, len(self.effects)))
-        return self.run(body, guard)
-
-    def choice(self, arms: list[tuple[Guard, int]], ends: list[int], falls: Guard) -> None:
-        spans = tuple((start, end) for (_, start), end in zip(arms, ends, strict=True))
-        self.choices.append(Choice(tuple(g for g, _ in arms), spans, falls))
+        self.diagnostics: list[Diagnostic] = []
 
     def condition(self, fragment: Fragment) -> Guard:
         return guard_of(fragment.tree, fragment.text, self.scope.parameters)
@@ -880,6 +871,15 @@ class _Walker:
             return
         if fragment.tree is not None:
             self.effects.extend(self.sql.of(fragment.tree, guard, fragment.location))
+
+    def arm(self, body: Sequence[Statement], guard: Guard, arms: list[tuple[Guard, int]]) -> Guard:
+        """Run one arm of an IF/CASE, noting where its effects start."""
+        arms.append((guard, len(self.effects)))
+        return self.run(body, guard)
+
+    def choice(self, arms: list[tuple[Guard, int]], ends: list[int], falls: Guard) -> None:
+        spans = tuple((start, end) for (_, start), end in zip(arms, ends, strict=True))
+        self.choices.append(Choice(tuple(g for g, _ in arms), spans, falls))
 
     def run(self, statements: Sequence[Statement], live: Guard) -> Guard:
         """Effects of a statement list reached under `live`; returns the fall-through guard."""
