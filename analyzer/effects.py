@@ -930,9 +930,8 @@ class _Walker:
             if statement.else_body is not None:
                 after = after.or_(self.arm(statement.else_body, remaining, arms))
                 ends.append(len(self.effects))
-            # No ELSE: CASE_NOT_FOUND is raised, nothing falls through.
             self.choice(arms, ends, Guard.never())
-            return after
+            return after  # no ELSE: CASE_NOT_FOUND is raised, nothing falls through
         if isinstance(statement, Loop):
             for fragment in _loop_fragments(statement):
                 self.fragment(fragment, live)
@@ -1142,7 +1141,7 @@ def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -
         falls_off,
         parsed.incomplete or bool(walker.diagnostics),
         tuple(diagnostics),
-        tuple(walker.choices),
+        choices=tuple(walker.choices),
     )
 
 
