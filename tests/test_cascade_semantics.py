@@ -354,20 +354,6 @@ CASES = [
     ),
     Case(
         "sem-fk-actions",
-        "customer-erasure-sets-orders-null",
-        TraceEntry("public.customers", "delete", children=2),
-        totals(
-            {"public.orders.orders_touch": 2, "public.orders.orders_audit": 2},
-            {"public.touch_order": 2, "public.audit_order_change": 2},
-            {
-                "public.customers": {"delete": 1},
-                "public.orders": {"update": 2},
-                "public.order_audit": {"insert": 2},
-            },
-        ),
-    ),
-    Case(
-        "sem-fk-actions",
         "sku-renamed-on-every-line",
         TraceEntry("public.inventory", "update", columns=("sku",), children=2),
         totals(
@@ -387,6 +373,20 @@ CASES = [
         "restock-keeps-the-sku",
         TraceEntry("public.inventory", "update", columns=("on_hand",)),
         totals(writes={"public.inventory": {"update": 1}}),
+    ),
+    Case(
+        "sem-fk-actions",
+        "customer-erasure-sets-orders-null",
+        TraceEntry("public.customers", "delete", children=2),
+        totals(
+            {"public.orders.orders_touch": 2, "public.orders.orders_audit": 2},
+            {"public.touch_order": 2, "public.audit_order_change": 2},
+            {
+                "public.customers": {"delete": 1},
+                "public.orders": {"update": 2},
+                "public.order_audit": {"insert": 2},
+            },
+        ),
     ),
     # 6. Two-table recursion stopped by pg_trigger_depth() < 2.
     *(
