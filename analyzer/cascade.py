@@ -34,18 +34,15 @@ from analyzer.effects import (
 )
 from analyzer.findings import Location
 from analyzer.graph import Model
-from analyzer.guards import (
-    Atom,
-    ChangeAtom,
-    DepthAtom,
-    FiringContext,
-    Guard,
-    Truth,
-    guard_of,
-)
+from analyzer.guards import ChangeAtom, DepthAtom, FiringContext, Guard, Truth, guard_of
 from analyzer.parse import parse_expression
 
 OPERATIONS = ("insert", "update", "delete", "truncate", "upsert", "merge")
+# Row writes and aggregate scans of all tables together: alternatives (IF arms, MERGE
+# actions, upsert paths) are hulled on this sum too, so its bounds are not the sum of the
+# per-table bounds.
+ALL_WRITES: tuple[str, ...] = ("writes",)
+ALL_SCANS: tuple[str, ...] = ("scans",)
 # Nested trigger levels followed before the cascade is cut (reported as unknown ground).
 # PostgreSQL itself runs out of max_stack_depth long before this on real schemas.
 MAX_TRIGGER_DEPTH = 1000
@@ -54,11 +51,6 @@ TREE_DEPTH_SHOWN = 200
 # Python frames the engine uses per trigger level, with room to spare.
 _FRAMES_PER_LEVEL = 16
 Key = tuple[str, ...]
-# Row writes and aggregate scans of all tables together: alternatives (IF arms, MERGE
-# actions, upsert paths) are hulled on this sum too, so its bounds are not the sum of the
-# per-table bounds.
-ALL_WRITES: Key = ("writes",)
-ALL_SCANS: Key = ("scans",)
 
 
 class Tally:
@@ -238,6 +230,7 @@ class Tracer:
         self.cycles: dict[tuple[str, ...], Cycle] = {}
         self.unknowns: dict[tuple[str, str, Location | None], Unknown] = {}
         self.children = 1
+        self._layouts: dict[str, _Layout] = {}  # IF/CASE arms of each body, by owner
         # pg_trigger_depth() tests decide differently only up to their largest threshold:
         # deeper frames share one memo entry.
         thresholds = [
@@ -248,7 +241,6 @@ class Tracer:
             if isinstance(atom, DepthAtom)
         ]
         self.depth_cap = max(thresholds) + 1 if thresholds else 0
-        self._layouts: dict[str, _Layout] = {}
         self._triggers: dict[str, list[Trigger]] = {}
         for trigger in self.catalog.triggers.values():
             self._triggers.setdefault(trigger.table, []).append(trigger)
@@ -906,7 +898,11 @@ class Tracer:
         columns = frozenset(write.columns) or self._set_columns(table, None)
         tally = Tally()
         nodes: list[Node] = []
-        events = write.row_kinds
+        events = {
+            "upsert": ("insert", "update"),
+            "insert-or-ignore": ("insert",),
+            "merge": write.row_kinds,
+        }.get(write.kind, (write.kind,))
         before = self._statement_triggers(table, events, columns, frame, timing="before")
         after = self._statement_triggers(table, events, columns, frame, timing="after")
         if write.kind == "truncate":
@@ -1071,7 +1067,7 @@ class _Layout:
 
     sequence: _Sequence
     # The atoms an effect may take as true once the arms around it are taken.
-    assumed: Mapping[int, frozenset[Atom]]
+    assumed: Mapping[int, frozenset[object]]
     positions: Mapping[int, int]  # id() of each recorded effect -> its position
 
 
@@ -1114,7 +1110,7 @@ def _body_layout(body: BodyEffects) -> _Layout:
         items.extend(range(position, end))
         return tuple(items)
 
-    assumed: dict[int, frozenset[Atom]] = {}
+    assumed: dict[int, frozenset[object]] = {}
     for choice in body.choices:
         for guard, (arm_start, arm_end) in zip(choice.arms, choice.spans, strict=True):
             if len(guard.alternatives) != 1:
@@ -1126,7 +1122,9 @@ def _body_layout(body: BodyEffects) -> _Layout:
     return _Layout(build(0, len(body.effects), spans), assumed, positions)
 
 
-def _certain_in_arm(guard: Guard, assumed: frozenset[Atom] | None, context: FiringContext) -> bool:
+def _certain_in_arm(
+    guard: Guard, assumed: frozenset[object] | None, context: FiringContext
+) -> bool:
     """Whether the guard holds once the conditions of the arms around the effect hold."""
     if not assumed:
         return False
