@@ -227,10 +227,10 @@ class Tracer:
         self.memo: dict[tuple[object, ...], _Result] = {}
         self._in_progress: dict[tuple[object, ...], int] = {}
         self._tainted: set[tuple[object, ...]] = set()
+        self._layouts: dict[str, _Layout] = {}  # IF/CASE arms of each body, by owner
         self.cycles: dict[tuple[str, ...], Cycle] = {}
         self.unknowns: dict[tuple[str, str, Location | None], Unknown] = {}
         self.children = 1
-        self._layouts: dict[str, _Layout] = {}  # IF/CASE arms of each body, by owner
         # pg_trigger_depth() tests decide differently only up to their largest threshold:
         # deeper frames share one memo entry.
         thresholds = [
@@ -1050,6 +1050,88 @@ class Tracer:
         return _Result(tally, nodes)
 
 
+def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | None:
+    """What PostgreSQL's own trigger functions (and common contrib ones) do to the row."""
+    name = trigger.function.rsplit(".", 1)[-1]
+    arguments = [a.strip("'\"").lower() for a in trigger.arguments]
+    if name == "suppress_redundant_updates_trigger":
+        # Returns NULL (skips the row) when the new row equals the old one.
+        if context.op != "UPDATE" or context.changed_columns is None:
+            returns_null: Truth = None
+        elif context.changed_columns:
+            returns_null = False
+        else:
+            returns_null = None if context.maybe_changed else True
+        return _Run(Tally(), [], returns_null, set(), set())
+    if name in {"tsvector_update_trigger", "tsvector_update_trigger_column", "moddatetime"}:
+        assigned = set(arguments[:1])
+        return _Run(Tally(), [], False, assigned, set())
+    return None
+
+
+def _from_empty_transition(effect: object, empty: frozenset[str]) -> bool:
+    """A write fed by, or an aggregate over, a transition table that holds no rows."""
+    if not empty:
+        return False
+    if isinstance(effect, Write):
+        return any(source in empty for source in effect.sources)
+    if isinstance(effect, Read):
+        return effect.table.rsplit(".", 1)[-1] in empty
+    return False
+
+
+def _read_node(read: Read, certain: bool, guard_text: str) -> Node:
+    detail = f"{', '.join(read.aggregates)} over {read.keyed_by}"
+    if read.key_columns:
+        detail += f" by {', '.join(read.key_columns)}"
+    if guard_text:
+        detail += f" [if {guard_text}]"
+    return Node("read", read.table, detail, read.location, certain, read.keyed_by, ref=read)
+
+
+def _keyed_by_referencing(
+    write: Write, key: tuple[str, ...], referencing: tuple[str, ...], frame: _Frame
+) -> bool:
+    """Whether `write` picks its row by the deleted child's referencing columns: each key
+    column equals OLD.<its FK column>, or that column of a transition table of this firing
+    (which holds only children of the deleted parent). A variable or parameter is taken to
+    hold the referencing value (its origin is not tracked here); a reference to any other
+    column names another row, which survives."""
+    if not key or not set(key) <= set(write.key_columns):
+        return False
+    values = dict(write.key_values)
+    from_transition = any(source in frame.transitions for source in write.sources)
+    for column, fk_column in zip(key, referencing, strict=False):
+        value = values.get(column, "").replace('"', "").replace(" ", "").lower()
+        qualifier, _, name = value.rpartition(".")
+        if not qualifier:
+            continue
+        if name != fk_column.lower() or not (qualifier == "old" or from_transition):
+            return False
+    return True
+
+
+def _constant_arguments(callee: Function, arguments: tuple[exp.Expr, ...]) -> dict[str, exp.Expr]:
+    """Parameter name → constant argument (literals, booleans, NULL; defaults included)."""
+    constants: dict[str, exp.Expr] = {}
+    inputs = [a for a in callee.arguments if a.mode in {"in", "inout", "variadic"}]
+    for index, parameter in enumerate(inputs):
+        if not parameter.name:
+            continue
+        value: exp.Expr | None = None
+        if index < len(arguments):
+            value = arguments[index]
+        elif parameter.default is not None:
+            value = parse_expression(f"SELECT {parameter.default}")
+            if isinstance(value, exp.Select) and value.expressions:
+                value = value.expressions[0]
+        while isinstance(value, (exp.Cast, exp.Paren)):
+            value = value.this
+        if isinstance(value, (exp.Literal, exp.Boolean, exp.Null)):
+            constants[parameter.name] = value
+    return constants
+
+
 @dataclass(frozen=True)
 class _Alternatives:
     """A Choice with each arm's effects laid out (nested choices inside)."""
@@ -1155,88 +1237,6 @@ def _fold(sequence: _Sequence, parts: Mapping[int, Tally], context: FiringContex
                 hulled = Tally.hull(hulled, option)
             tally.add(hulled)
     return tally
-
-
-def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | None:
-    """What PostgreSQL's own trigger functions (and common contrib ones) do to the row."""
-    name = trigger.function.rsplit(".", 1)[-1]
-    arguments = [a.strip("'\"").lower() for a in trigger.arguments]
-    if name == "suppress_redundant_updates_trigger":
-        # Returns NULL (skips the row) when the new row equals the old one.
-        if context.op != "UPDATE" or context.changed_columns is None:
-            returns_null: Truth = None
-        elif context.changed_columns:
-            returns_null = False
-        else:
-            returns_null = None if context.maybe_changed else True
-        return _Run(Tally(), [], returns_null, set(), set())
-    if name in {"tsvector_update_trigger", "tsvector_update_trigger_column", "moddatetime"}:
-        assigned = set(arguments[:1])
-        return _Run(Tally(), [], False, assigned, set())
-    return None
-
-
-def _keyed_by_referencing(
-    write: Write, key: tuple[str, ...], referencing: tuple[str, ...], frame: _Frame
-) -> bool:
-    """Whether `write` picks its row by the deleted child's referencing columns: each key
-    column equals OLD.<its FK column>, or that column of a transition table of this firing
-    (which holds only children of the deleted parent). A variable or parameter is taken to
-    hold the referencing value (its origin is not tracked here); a reference to any other
-    column names another row, which survives."""
-    if not key or not set(key) <= set(write.key_columns):
-        return False
-    values = dict(write.key_values)
-    from_transition = any(source in frame.transitions for source in write.sources)
-    for column, fk_column in zip(key, referencing, strict=False):
-        value = values.get(column, "").replace('"', "").replace(" ", "").lower()
-        qualifier, _, name = value.rpartition(".")
-        if not qualifier:
-            continue
-        if name != fk_column.lower() or not (qualifier == "old" or from_transition):
-            return False
-    return True
-
-
-def _from_empty_transition(effect: object, empty: frozenset[str]) -> bool:
-    """A write fed by, or an aggregate over, a transition table that holds no rows."""
-    if not empty:
-        return False
-    if isinstance(effect, Write):
-        return any(source in empty for source in effect.sources)
-    if isinstance(effect, Read):
-        return effect.table.rsplit(".", 1)[-1] in empty
-    return False
-
-
-def _read_node(read: Read, certain: bool, guard_text: str) -> Node:
-    detail = f"{', '.join(read.aggregates)} over {read.keyed_by}"
-    if read.key_columns:
-        detail += f" by {', '.join(read.key_columns)}"
-    if guard_text:
-        detail += f" [if {guard_text}]"
-    return Node("read", read.table, detail, read.location, certain, read.keyed_by, ref=read)
-
-
-def _constant_arguments(callee: Function, arguments: tuple[exp.Expr, ...]) -> dict[str, exp.Expr]:
-    """Parameter name → constant argument (literals, booleans, NULL; defaults included)."""
-    constants: dict[str, exp.Expr] = {}
-    inputs = [a for a in callee.arguments if a.mode in {"in", "inout", "variadic"}]
-    for index, parameter in enumerate(inputs):
-        if not parameter.name:
-            continue
-        value: exp.Expr | None = None
-        if index < len(arguments):
-            value = arguments[index]
-        elif parameter.default is not None:
-            value = parse_expression(f"SELECT {parameter.default}")
-            if isinstance(value, exp.Select) and value.expressions:
-                value = value.expressions[0]
-        while isinstance(value, (exp.Cast, exp.Paren)):
-            value = value.this
-        if isinstance(value, (exp.Literal, exp.Boolean, exp.Null)):
-            constants[parameter.name] = value
-    return constants
 
 
 def _actions_of(entry: TraceEntry) -> tuple[str, ...]:
