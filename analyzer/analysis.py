@@ -10,6 +10,7 @@ from analyzer.config import Config
 from analyzer.findings import Diagnostic, Finding, Severity
 from analyzer.graph import Model, build_model
 from analyzer.loader import load
+from analyzer.parallel import analyze_bodies_in_parallel
 from analyzer.rules import Context, Rule, load_rules, run_rules, selected
 
 
@@ -32,10 +33,11 @@ class Result:
         return counts
 
 
-def analyze(paths: Sequence[str], config: Config | None = None) -> Result:
+def analyze(paths: Sequence[str], config: Config | None = None, jobs: int = 1) -> Result:
+    """`jobs` > 1 analyses function bodies in that many processes (same result)."""
     settings = config or Config()
     catalog = load(paths, settings)
-    model = build_model(catalog)
+    model = build_model(catalog, analyze_bodies_in_parallel(catalog, jobs))
     classes, load_problems = load_rules(settings)
     chosen = selected(classes, settings.select, settings.ignore)
     findings, rule_problems = run_rules(chosen, Context(catalog, model, settings))

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
+import networkx as nx
 from sqlglot import exp
 
 from analyzer.builtins import is_builtin
@@ -27,13 +28,14 @@ from analyzer.effects import (
     CallEffect,
     Choice,
     DynamicEffect,
+    Origins,
     Read,
     ReturnEffect,
     RowAssignment,
     Write,
 )
 from analyzer.findings import Location
-from analyzer.graph import Model
+from analyzer.graph import Model, table_node
 from analyzer.guards import ChangeAtom, DepthAtom, FiringContext, Guard, Truth, guard_of
 from analyzer.parse import parse_expression
 
@@ -55,7 +57,8 @@ Key = tuple[str, ...]
 
 class Tally:
     """Counts as (lo, hi) pairs per key: ('firing', trigger), ('call', function),
-    ('write', table, kind), ('scan', table)."""
+    ('write', table, kind), ('scan', table), and ('reentry', trigger) where a trigger loop,
+    in its second round, comes round again and is cut."""
 
     def __init__(self) -> None:
         self.counts: dict[Key, tuple[int, int]] = {}
@@ -205,6 +208,21 @@ class _Run:
     maybe_assigned: set[str]
 
 
+@dataclass(frozen=True, order=True)
+class _RowValue:
+    """A column of the row a row-level trigger fired for, as its function sees it."""
+
+    table: str
+    event: str  # INSERT | UPDATE | DELETE
+    timing: str  # BEFORE | AFTER | INSTEAD OF
+    row: str  # new | old
+    column: str
+
+
+# Parameter name -> the trigger-row values an argument may hold (None: anything else).
+_Bindings = Mapping[str, frozenset[_RowValue] | None]
+
+
 @dataclass(frozen=True)
 class _Frame:
     """The state a row event is processed in."""
@@ -218,6 +236,12 @@ class _Frame:
     # Transition tables (REFERENCING … AS name) of this firing, and those known to be empty.
     transitions: frozenset[str] = frozenset()
     empty_relations: frozenset[str] = frozenset()
+    # (column of the row being processed, table of an earlier row on the way here, its
+    # column) whose values are equal: copied by an UPDATE's SET or picked by its key.
+    # Only earlier tables this row's cascade can write again are kept.
+    copies: frozenset[tuple[str, str, str]] = frozenset()
+    # A trigger loop came round: this is its second round, and a third is cut.
+    again: bool = False
 
 
 class Tracer:
@@ -241,6 +265,7 @@ class Tracer:
             if isinstance(atom, DepthAtom)
         ]
         self.depth_cap = max(thresholds) + 1 if thresholds else 0
+        self._loops: dict[str, int] | None = None
         self._triggers: dict[str, list[Trigger]] = {}
         for trigger in self.catalog.triggers.values():
             self._triggers.setdefault(trigger.table, []).append(trigger)
@@ -446,7 +471,7 @@ class Tracer:
         `path` is insert | update | delete | upsert-conflict | ignore-conflict;
         `conflict_guard` is an upsert's DO UPDATE … WHERE condition.
         """
-        key = (
+        key: tuple[object, ...] = (
             table,
             path,
             set_columns,
@@ -457,18 +482,25 @@ class Tracer:
             frame.deleting,
             self.children,
             conflict_guard,
+            frame.copies,
+            frame.again,
         )
         cached = self.memo.get(key)
-        if cached is not None:
-            entered = self._in_progress.get(key)
-            if entered is not None:
-                # The same row event again while it is being computed: a trigger loop.
-                loop = [f for f in frame.stack[entered:] if not f.startswith("function:")]
+        if cached is not None and key in self._in_progress:
+            # The same row event again while it is being computed: a trigger loop. It
+            # happens once more (the second round), its triggers fire and their guards
+            # decide under that round's state; the third round is cut.
+            self._loop_closed(key, frame)
+            if frame.again:
+                loop = self._loop_frames(frame.stack[self._in_progress[key] :])
+                cut = Tally()
                 if loop:
-                    self._record_loop(tuple(f.rsplit(":", 1)[0] for f in loop))
-                # Results computed inside the loop saw it cut here: keep them for this trace
-                # only, so a trace that enters the loop elsewhere computes it afresh.
-                self._tainted.update(k for k, at in self._in_progress.items() if at >= entered)
+                    cut.bump(("reentry", loop[0]))  # the loop certainly comes round again
+                return _Result(cut, [])
+            frame = replace(frame, again=True)
+            key = (*key[:-1], True)
+            cached = self.memo.get(key)
+        if cached is not None:
             return cached
         self.memo[key] = _Result(Tally(), [])  # a re-entry while computing this adds nothing
         self._in_progress[key] = len(frame.stack)
@@ -480,6 +512,17 @@ class Tracer:
             del self._in_progress[key]
         self.memo[key] = result
         return result
+
+    def _loop_closed(self, key: tuple[object, ...], frame: _Frame) -> None:
+        entered = self._in_progress[key]
+        self._record_loop(self._loop_frames(frame.stack[entered:]))
+        # Results computed inside the loop saw it cut: keep them for this trace only, so a
+        # trace that enters the loop elsewhere computes it afresh.
+        self._tainted.update(k for k, at in self._in_progress.items() if at >= entered)
+
+    @staticmethod
+    def _loop_frames(frames: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(f.rsplit(":", 1)[0] for f in frames if not f.startswith("function:"))
 
     def _row_uncached(
         self,
@@ -651,14 +694,17 @@ class Tracer:
         when: Truth = True
         if trigger.when is not None:
             when = self._when_truth(trigger, context)
+        frame_key = f"{trigger.key}:{event}"
         if when is False:
+            if frame_key in frame.stack:
+                # The loop comes round and its WHEN clause stops it: still a loop to report.
+                self._record_cycle(frame.stack, frame_key, trigger)
             return Tracer._Fired(Tally(), [], None, False)
         certain = certain and when is True
         label = f"{trigger.timing.upper()} {event.upper()} {trigger.level.upper()}"
         if trigger.when:
             label += f" WHEN ({trigger.when})"
         node = Node("trigger", trigger.key, label, trigger.location, certain, ref=trigger)
-        frame_key = f"{trigger.key}:{event}"
         if frame.depth > MAX_TRIGGER_DEPTH:
             self._unknown(
                 f"cascade deeper than {MAX_TRIGGER_DEPTH} trigger levels: not followed",
@@ -669,15 +715,24 @@ class Tracer:
                 Node("unknown", trigger.key, "cascade too deep: cut here", trigger.location)
             )
             return Tracer._Fired(Tally(), [node], None, certain)
-        if frame_key in frame.stack:
+        tally = Tally()
+        repeated = frame_key in frame.stack
+        if repeated:
+            # A trigger loop: the trigger fires again and its guards decide under this
+            # round's state (a copy coming back unchanged stops at a change test); in the
+            # second round, any trigger that fires again is cut.
             self._record_cycle(frame.stack, frame_key, trigger)
+        tally.bump(("firing", trigger.key), 1 if certain else 0, 1)
+        function = self.model.trigger_function(trigger)
+        if repeated and frame.again:
+            # It fires and its function is called; what the body does is not followed.
+            if function is not None:
+                tally.bump(("call", function.name), 1 if certain else 0, 1)
             node.children.append(
                 Node("cycle", trigger.key, "recursion cut here", trigger.location, certain)
             )
-            return Tracer._Fired(Tally(), [node], None, certain)
-        tally = Tally()
-        tally.bump(("firing", trigger.key), 1 if certain else 0, 1)
-        function = self.model.trigger_function(trigger)
+            tally.bump(("reentry", trigger.key), 1 if certain else 0, 1)
+            return Tracer._Fired(tally, [node], None, certain)
         builtin = _builtin_trigger_run(trigger, context) if function is None else None
         if builtin is not None:
             node.detail += f"  (built-in {trigger.function.rsplit('.', 1)[-1]})"
@@ -692,8 +747,9 @@ class Tracer:
             stack=(*frame.stack, frame_key),
             transitions=frozenset(name for _, name in trigger.referencing),
             empty_relations=empty,
+            again=frame.again or repeated,
         )
-        run = self._run(function, context, inner, {})
+        run = self._run(function, context, inner, {}, {})
         tally.add(run.tally, certain=certain)
         node.children.extend(run.nodes)
         return Tracer._Fired(tally, [node], run, certain)
@@ -703,7 +759,7 @@ class Tracer:
         return guard.evaluate(context.decide)
 
     def _record_cycle(self, stack: tuple[str, ...], frame_key: str, trigger: Trigger) -> None:
-        start = stack.index(frame_key)
+        start = len(stack) - 1 - stack[::-1].index(frame_key)
         self._record_loop(
             tuple(
                 f.rsplit(":", 1)[0]
@@ -715,6 +771,9 @@ class Tracer:
     def _record_loop(self, loop: tuple[str, ...]) -> None:
         if not loop:
             return
+        canonical = min(loop[i:] + loop[:i] for i in range(len(loop)))
+        if canonical in self.cycles:
+            return  # loops are closed again on every round: describe each once
         first = self.catalog.triggers.get(loop[0])
         breakers = []
         for name in loop:
@@ -735,10 +794,8 @@ class Tracer:
                     for atom in effect.guard.atoms():
                         if isinstance(atom, (DepthAtom, ChangeAtom)):
                             breakers.append(f"{atom} in {function.name if function else ''}")
-        canonical = min(loop[i:] + loop[:i] for i in range(len(loop)))
-        self.cycles.setdefault(
-            canonical,
-            Cycle(loop, tuple(sorted(set(breakers))), first.location if first else None),
+        self.cycles[canonical] = Cycle(
+            loop, tuple(sorted(set(breakers))), first.location if first else None
         )
 
     def _unknown(self, reason: str, name: str, location: Location | None) -> None:
@@ -752,6 +809,7 @@ class Tracer:
         context: FiringContext,
         frame: _Frame,
         arguments: Mapping[str, exp.Expr],
+        bindings: _Bindings,
     ) -> _Run:
         tally = Tally()
         tally.bump(("call", function.name))
@@ -770,6 +828,9 @@ class Tracer:
         # tally, and _fold hulls the arms instead of adding them.
         layout = self._layout(body) if body.choices else None
         parts: dict[int, Tally] = {}
+        # (table, key values) of rows an earlier statement of this body certainly made or
+        # found: `INSERT … ON CONFLICT DO NOTHING; UPDATE … WHERE key = …` updates one row.
+        made: set[tuple[str | None, tuple[tuple[str, str], ...]]] = set()
         for effect in body.effects:
             truth = effect.guard.evaluate(context.decide)
             if truth is False:
@@ -789,9 +850,16 @@ class Tracer:
                 and _certain_in_arm(effect.guard, layout.assumed.get(position), context)
             )
             if isinstance(effect, Write):
-                result = self._write(effect, frame, guard_text)
+                copies, same_row, writes_back = self._copies(effect, context, bindings, frame)
+                keyed = (effect.table, tuple(sorted(effect.key_values)))
+                exists = (
+                    (same_row or keyed in made) and effect.where_is_key
+                ) or self._target_row_exists(effect, context, bindings)
+                result = self._write(effect, frame, guard_text, exists, copies, writes_back)
                 sink.add(result.tally, counted)
                 nodes.extend(result.nodes)
+                if certain and effect.key_values and self._makes_row(effect, result.tally):
+                    made.add(keyed)
             elif isinstance(effect, Read):
                 # Aggregating a transition table reads only the statement's own rows.
                 transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
@@ -800,7 +868,7 @@ class Tracer:
                     sink.bump(ALL_SCANS, 1 if counted else 0, 1)
                     nodes.append(_read_node(effect, certain, guard_text))
             elif isinstance(effect, CallEffect):
-                result = self._call(function, effect, context, frame, guard_text)
+                result = self._call(function, effect, context, frame, guard_text, bindings)
                 sink.add(result.tally, counted)
                 nodes.extend(result.nodes)
             elif isinstance(effect, DynamicEffect):
@@ -839,6 +907,7 @@ class Tracer:
         context: FiringContext,
         frame: _Frame,
         guard_text: str,
+        bindings: _Bindings,
     ) -> _Result:
         callee = self.model.resolve_call(caller, call)
         if callee is None:
@@ -860,7 +929,13 @@ class Tracer:
         arguments = _constant_arguments(callee, call.arguments)
         callee_context = FiringContext(depth=context.depth, arguments=arguments)
         inner = replace(frame, stack=(*frame.stack, frame_key))
-        run = self._run(callee, callee_context, inner, arguments)
+        inputs = [a for a in callee.arguments if a.mode in {"in", "inout", "variadic"}]
+        callee_bindings = {
+            parameter.name: _row_values(origins, context, bindings)
+            for parameter, origins in zip(inputs, call.argument_origins, strict=False)
+            if parameter.name
+        }
+        run = self._run(callee, callee_context, inner, arguments, callee_bindings)
         detail = "call" + (f" [if {guard_text}]" if guard_text else "")
         node = Node(
             "function",
@@ -875,12 +950,186 @@ class Tracer:
 
     # ---- writes made by a body ----------------------------------------------------------
 
-    def _write(self, write: Write, frame: _Frame, guard_text: str) -> _Result:
+    def _target_row_exists(self, write: Write, context: FiringContext, bindings: _Bindings) -> bool:
+        """Whether the row an UPDATE/DELETE picks by its key certainly exists.
+
+        PostgreSQL updates 0 rows when no row has the key, so a row-keyed write counts
+        for sure only where the schema guarantees the row: the key is the trigger row's
+        NOT NULL foreign key to exactly the target's referenced columns (enforced once the
+        row is written: NEW in an AFTER INSERT/UPDATE trigger, or OLD; not DEFERRABLE, not
+        NOT VALID), or the target is
+        the trigger row itself (NEW after it is written, OLD before it changes). Values reach the
+        key unchanged through variables and helper-function parameters.
+        """
+        if write.kind not in {"update", "delete"}:
+            return True
+        if not write.where_is_key or write.table is None or not write.key_origins:
+            return False
+        sources: dict[tuple[str, str, str, str], dict[str, str]] = {}
+        for column, origins in write.key_origins:
+            values = _row_values(origins, context, bindings)
+            if not values:
+                return False
+            for value in values:
+                source = sources.setdefault((value.table, value.event, value.timing, value.row), {})
+                if source.setdefault(column, value.column) != value.column:
+                    return False
+        keys = {column for column, _ in write.key_origins}
+        return all(
+            set(columns) == keys and self._row_guaranteed(write.table, source, columns)
+            for source, columns in sources.items()
+        )
+
+    def _row_guaranteed(
+        self, target: str, source: tuple[str, str, str, str], columns: Mapping[str, str]
+    ) -> bool:
+        """`target` has a row whose columns equal those of the trigger row `source`."""
+        table_name, event, timing, row = source
+        if row == "new" and not (event in {"INSERT", "UPDATE"} and timing == "AFTER"):
+            return False  # BEFORE: the row is not checked yet; DELETE: NEW is NULL
+        if row == "old" and event not in {"UPDATE", "DELETE"}:
+            return False
+        table = self.catalog.tables.get(table_name)
+        if table is None:
+            return False
+        if target == table_name and (row == "new" or timing == "BEFORE"):
+            # The trigger row itself: written (AFTER, NEW) or not yet deleted or updated
+            # (BEFORE, OLD).
+            unique = [table.primary_key, *table.unique]
+            return all(c == v for c, v in columns.items()) and any(
+                key and set(key) <= set(columns) for key in unique
+            )
+        referenced = self.catalog.tables.get(target)
+        if referenced is None or "disabled" in {
+            table.internal_triggers,
+            referenced.internal_triggers,
+        }:
+            return False  # DISABLE TRIGGER ALL: the foreign keys are not enforced
+        for fk in table.foreign_keys:
+            if (
+                fk.ref_table != target
+                or set(fk.ref_columns) != set(columns)
+                or fk.deferrable
+                or not fk.validated
+            ):
+                continue
+            pairs = dict(zip(fk.ref_columns, fk.columns, strict=False))
+            if all(columns[c] == pairs[c] for c in columns) and all(
+                (col := table.column(c)) is not None and (col.not_null or c in table.primary_key)
+                for c in fk.columns
+            ):
+                return True  # MATCH SIMPLE checks nothing when a column is NULL
+        return False
+
+    def _copies(
+        self, write: Write, context: FiringContext, bindings: _Bindings, frame: _Frame
+    ) -> tuple[frozenset[tuple[str, str, str]], bool, bool]:
+        """What the row an UPDATE writes shares with earlier rows of the cascade (see
+        `_Frame.copies`); whether its key picks an earlier row of its own table (which
+        exists); and whether it only writes back the values that row already holds: every
+        SET column a copy of its own value. Such a write changes nothing, and change tests
+        stop the loop.
+
+        Values are followed from NEW of an AFTER INSERT/UPDATE row trigger, the row as
+        written.
+        """
+        here = context.table
+        if (
+            write.kind != "update"
+            or write.table is None
+            or here is None
+            or context.level != "ROW"
+            or context.timing != "AFTER"
+            or context.op not in {"INSERT", "UPDATE"}
+        ):
+            return frozenset(), False, False
+
+        def equal_to(origins: Origins) -> set[tuple[str, str]]:
+            values = _row_values(origins, context, bindings)
+            if not values or len(values) != 1:
+                return set()
+            (value,) = values
+            if (value.table, value.event, value.timing, value.row) != (
+                here,
+                context.op,
+                "AFTER",
+                "new",
+            ):
+                return set()
+            return {(here, value.column)} | {
+                (table, column) for own, table, column in frame.copies if own == value.column
+            }
+
+        target = write.table
+        keys = {column: equal_to(origins) for column, origins in write.key_origins}
+        sets = {column: equal_to(origins) for column, origins in write.set_origins}
+        table = self.catalog.tables.get(target)
+        unique = [table.primary_key, *table.unique] if table else []
+        same_row = any(key and all((target, k) in keys.get(k, ()) for k in key) for key in unique)
+        writes_back = (
+            same_row
+            and bool(write.columns)
+            and set(sets) == set(write.columns)
+            and all((target, column) in sets[column] for column in write.columns)
+        )
+        # An earlier row matters only if this row's cascade can write its table again:
+        # it wrote this table, so that is when both lie on one loop.
+        loop = self._loop_of(target)
+        copies = frozenset(
+            (column, table_name, source)
+            for column, equal in {**keys, **sets}.items()
+            for table_name, source in equal
+            if table_name != target and self._loop_of(table_name) == loop
+        )
+        return copies, same_row, writes_back
+
+    def _makes_row(self, write: Write, result: Tally) -> bool:
+        """After this single-row INSERT, a row with its key values certainly exists."""
+        table = write.table
+        if write.kind in {"insert", "upsert"}:
+            return result.counts.get(("write", table or "", write.kind), (0, 0))[0] > 0
+        if write.kind != "insert-or-ignore" or table is None:
+            return False
+        # DO NOTHING keeps the row that conflicts, which has the key only when the table
+        # has no other unique key; a BEFORE INSERT trigger may skip the row altogether.
+        shape = self.catalog.tables.get(table)
+        keys = [k for k in (shape.primary_key, *shape.unique) if k] if shape else []
+        return (
+            len(keys) == 1
+            and set(keys[0]) == {column for column, _ in write.key_values}
+            and not self._row_triggers(table, "before", "insert", frozenset())
+        )
+
+    def _loop_of(self, table: str) -> int:
+        """The trigger loop `table` lies on: tables that write each other, through
+        triggers and FK actions, share a number (strongly connected components)."""
+        if self._loops is None:
+            graph = self.model.graph
+            followed = {"fires", "executes", "calls", "writes", "fk_cascade"}
+            view = nx.subgraph_view(
+                graph, filter_edge=lambda u, v, k: graph.edges[u, v, k]["kind"] in followed
+            )
+            self._loops = {
+                node: index
+                for index, component in enumerate(nx.strongly_connected_components(view))
+                for node in component
+            }
+        return self._loops.get(table_node(table), -1)
+
+    def _write(
+        self,
+        write: Write,
+        frame: _Frame,
+        guard_text: str,
+        exists: bool,
+        copies: frozenset[tuple[str, str, str]] = frozenset(),
+        writes_back: bool = False,
+    ) -> _Result:
         if write.table is None:
             self._unknown("write to a table known only at run time", write.text, write.location)
             return _Result(Tally(), [Node("unknown", "?", write.text, write.location, False)])
         table = write.table
-        certain_rows = write.keyed_by == "row"
+        certain_rows = write.keyed_by == "row" and exists
         if write.kind in {"update", "delete"} and any(
             table == gone and _keyed_by_referencing(write, key, referencing, frame)
             for gone, key, referencing in frame.deleting
@@ -898,6 +1147,8 @@ class Tracer:
         columns = frozenset(write.columns) or self._set_columns(table, None)
         tally = Tally()
         nodes: list[Node] = []
+        if frame.copies:
+            frame = replace(frame, copies=frozenset())  # those describe the writer's row
         events = {
             "upsert": ("insert", "update"),
             "insert-or-ignore": ("insert",),
@@ -911,11 +1162,11 @@ class Tracer:
             nodes.extend(result.nodes)
         # An accumulation always changes its column; other SET columns may keep their value.
         changed = frozenset(a.column for a in write.accumulations)
-        maybe = frozenset(write.columns) - changed
+        maybe = frozenset() if writes_back else frozenset(write.columns) - changed
         if write.kind == "insert":
             row = self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
         elif write.kind == "update":
-            row = self._row(table, "update", columns, changed, maybe, frame)
+            row = self._row(table, "update", columns, changed, maybe, replace(frame, copies=copies))
         elif write.kind == "delete":
             row = self._row(table, "delete", frozenset(), frozenset(), frozenset(), frame)
         elif write.kind == "upsert":
@@ -963,11 +1214,15 @@ class Tracer:
         tally.add(row.tally, certain=certain_rows)
         tally.add(after.tally)
         detail = write.kind + (f" [if {guard_text}]" if guard_text else "")
+        if writes_back:
+            detail += " writes back the values it copied"
         if write.accumulations:
             detail += " accumulates " + ", ".join(a.column for a in write.accumulations)
         multiplicity = {"row": "1 row", "set": "per affected row", "table": "all rows"}[
             write.keyed_by
         ]
+        if write.keyed_by == "row" and not exists:
+            multiplicity = "0 or 1 row"
         node = Node(
             "statement",
             table,
@@ -1012,10 +1267,12 @@ class Tracer:
             parent_key = tuple(fk.ref_columns or (parent.primary_key if parent else ()))
             # Only the parent this action is deleting for: keeping every ancestor would make
             # each FK path a memo key of its own.
-            child_frame = (
-                replace(frame, deleting=frozenset({(table, parent_key, tuple(fk.columns))}))
+            child_frame = replace(
+                frame,
+                deleting=frozenset({(table, parent_key, tuple(fk.columns))})
                 if event == "delete"
-                else frame
+                else frame.deleting,
+                copies=frozenset(),
             )
             columns = frozenset(fk.columns)
             if event == "delete" and action == "cascade":
@@ -1067,6 +1324,31 @@ def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | Non
         assigned = set(arguments[:1])
         return _Run(Tally(), [], False, assigned, set())
     return None
+
+
+def _row_values(
+    origins: Origins, context: FiringContext, bindings: _Bindings
+) -> frozenset[_RowValue] | None:
+    """The trigger-row values a value may be, where its guards may hold; None when it may
+    be anything else."""
+    values: set[_RowValue] = set()
+    for guard, origin in origins:
+        if guard.evaluate(context.decide) is False:
+            continue
+        if origin is None:
+            return None
+        if origin.source == "parameter":
+            bound = bindings.get(origin.name)
+            if bound is None:
+                return None
+            values |= bound
+        elif context.level == "ROW" and context.table and context.op and context.timing:
+            values.add(
+                _RowValue(context.table, context.op, context.timing, origin.source, origin.name)
+            )
+        else:
+            return None
+    return frozenset(values)
 
 
 def _from_empty_transition(effect: object, empty: frozenset[str]) -> bool:
@@ -1342,7 +1624,7 @@ def _trace_call(tracer: Tracer, function: Function, arguments: tuple[exp.Expr, .
     tracer.unknowns = {}
     frame = _Frame(depth=0, stack=(f"function:{function.key}",))
     constants = _constant_arguments(function, arguments)
-    run = tracer._run(function, FiringContext(depth=0, arguments=constants), frame, constants)
+    run = tracer._run(function, FiringContext(depth=0, arguments=constants), frame, constants, {})
     entry = TraceEntry(function.name, "call")
     root = Node(
         "call",

@@ -61,6 +61,10 @@ class ForeignKey:
     on_delete: str = "no action"
     on_update: str = "no action"
     location: Location | None = None
+    # DEFERRABLE: checked at commit when deferred (initially or by SET CONSTRAINTS), so a
+    # row may reference nothing until then; NOT VALID: rows older than the key unchecked.
+    deferrable: bool = False
+    validated: bool = True
 
 
 @dataclass(frozen=True)
@@ -280,6 +284,34 @@ class Catalog:
                 return f"{schema}.{names[-1]}"
         return f"{path[0] if path else 'public'}.{names[-1]}"
 
+    def lookup_relation(self, text: str) -> str | None:
+        """The relation a user names on the command line, in SQL spelling: `orders`,
+        `shop.orders`, `"Post"`, `public."Post"`. Unquoted parts fold to lower case, as in
+        PostgreSQL; a name that matches nothing that way may be the catalog's own key
+        (`public.Post`, as the JSON output prints it), or, unquoted, the one relation whose
+        name matches ignoring case. Tables defined elsewhere (auth.users of a
+        platform) count when the schema puts triggers or foreign keys on them."""
+        known = {*self.tables, *self._triggers_by_table, *self._keys_by_referenced_table}
+        parts = split_identifier_path(text)
+        if not parts or len(parts) > 2:
+            # Not SQL spelling: the catalog's own key (as JSON output prints it) still names it.
+            return text if text in known else None
+        names = [name for name, _ in parts]
+        if len(names) == 2:
+            candidates = [f"{names[0]}.{names[1]}"]
+        else:
+            candidates = [f"{schema}.{names[0]}" for schema in self.search_path]
+        for candidate in candidates:
+            if candidate in known:
+                return candidate
+        if text in known:
+            return text
+        if all(quoted for _, quoted in parts):
+            return None
+        wanted = [c.lower() for c in candidates]
+        loose = sorted({k for k in known if k.lower() in wanted})
+        return loose[0] if len(loose) == 1 else None
+
     def triggers_on(self, table: str) -> list[Trigger]:
         return list(self._triggers_by_table.get(table, ()))
 
@@ -306,6 +338,46 @@ class Catalog:
             k: tuple(sorted(v, key=lambda fk: (fk.table, fk.name or "", fk.columns)))
             for k, v in grouped.items()
         }
+
+
+def split_identifier_path(text: str) -> list[tuple[str, bool]]:
+    """`schema."Name"` → [("schema", False), ("Name", True)]: each part as PostgreSQL reads
+    it (unquoted parts folded to lower case, `""` inside quotes is one quote) and whether
+    it was quoted. An empty list for text that is not a dotted identifier path."""
+    parts: list[tuple[str, bool]] = []
+    index, end = 0, len(text)
+    while True:
+        while index < end and text[index].isspace():
+            index += 1
+        if index < end and text[index] == '"':
+            name, index = [], index + 1
+            while index < end:
+                if text[index] == '"':
+                    if text[index + 1 : index + 2] == '"':
+                        name.append('"')
+                        index += 2
+                        continue
+                    break
+                name.append(text[index])
+                index += 1
+            if index >= end or not name:
+                return []
+            parts.append(("".join(name), True))
+            index += 1
+        else:
+            start = index
+            while index < end and text[index] not in '." \t':
+                index += 1
+            if index == start:
+                return []
+            parts.append((text[start:index].lower(), False))
+        while index < end and text[index].isspace():
+            index += 1
+        if index == end:
+            return parts
+        if text[index] != ".":
+            return []
+        index += 1
 
 
 def freeze(

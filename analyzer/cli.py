@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
-
-from analyzer.report.summary import tool_version
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,6 +22,13 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 
 _PATHS = click.argument("paths", nargs=-1, required=True)
+_JOBS = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Processes that analyse function bodies; 1 starts none.  [default: the number of "
+    "cores, one process below 64 bodies]",
+)
 
 
 def _usage_error(message: str) -> NoReturn:
@@ -35,6 +42,34 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
+@dataclass(frozen=True)
+class CheckOutcome:
+    """Everything a finished `check` prints, as the result cache stores it."""
+
+    rendered: str  # the report, on standard output or in -o
+    notices: tuple[str, ...]  # standard error lines before it
+    summary: str  # the standard error line after writing -o
+    failed: bool  # findings at or above --fail-on
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self)).encode("utf-8")
+
+    @classmethod
+    def decode(cls, data: bytes | None) -> CheckOutcome | None:
+        try:
+            fields = json.loads(data) if data is not None else None
+            if fields is None:
+                return None
+            return cls(
+                str(fields["rendered"]),
+                tuple(str(line) for line in fields["notices"]),
+                str(fields["summary"]),
+                bool(fields["failed"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
 def _check_paths(paths: Sequence[str]) -> None:
     missing = [p for p in paths if p != "-" and not Path(p).exists()]
     if missing:
@@ -43,8 +78,25 @@ def _check_paths(paths: Sequence[str]) -> None:
         sys.exit(EXIT_USAGE)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # Looked up only when asked for: package metadata is slow to read at every start.
+    if not value or ctx.resilient_parsing:
+        return
+    from analyzer.report.summary import tool_version
+
+    click.echo(f"sqlripple, version {tool_version()}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(tool_version(), "--version", prog_name="sqlripple")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """What one PostgreSQL write really costs once every trigger has run."""
 
@@ -86,6 +138,17 @@ def cli() -> None:
     help="Record the current findings as the baseline and exit 0.",
 )
 @click.option("--show-suppressed", is_flag=True, help="Also show findings suppressed in comments.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Neither read nor write the result cache (also: SQLRIPPLE_NO_CACHE=1, cache = false).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="Cache directory (default: $SQLRIPPLE_CACHE_DIR, else .sqlripple_cache here).",
+)
+@_JOBS
 def check(
     paths: tuple[str, ...],
     output_format: str,
@@ -97,54 +160,85 @@ def check(
     baseline_file: str | None,
     write_baseline_file: str | None,
     show_suppressed: bool,
+    no_cache: bool,
+    cache_dir: str | None,
+    jobs: int | None,
 ) -> None:
     """Analyse schema and migration files and report what triggers cost."""
     import dataclasses
     import os
     from typing import Any
 
-    from analyzer.analysis import analyze
-    from analyzer.baseline import BaselineError, compare, parse_baseline, render_baseline
-    from analyzer.config import (
-        ConfigError,
-        RuleSpec,
-        check_rule_references,
-        load_config,
-        unknown_patterns,
-    )
-    from analyzer.findings import Severity
-    from analyzer.report import check_formats
-    from analyzer.report.check import (
-        Presentation,
-        build_report,
-        printable,
-        summary_line,
-        write_atomically,
-    )
-    from analyzer.report.progress import analysing
-    from analyzer.rules import load_rules, selected
-    from analyzer.source import discover
-    from analyzer.suppressions import SUPPRESSION_RULES, apply_suppressions
+    from analyzer.cache import Cache, default_directory, run_key
+    from analyzer.config import ConfigError, load_config, unknown_patterns
+    from analyzer.report.files import write_atomically
 
     _check_paths(paths)
     try:
-        config = load_config(Path.cwd(), config_file)
-        known, _ = load_rules(config)
-        specs = [RuleSpec(c.name, c.code, dict(c.options)) for c in (*known, *SUPPRESSION_RULES)]
-        check_rule_references(config, specs)
+        file_config = load_config(Path.cwd(), config_file)
     except ConfigError as error:
         _usage_error(str(error))
     overrides: dict[str, Any] = {}
     for flag, value in (("select", select), ("ignore", ignore)):
         if value is not None:
             overrides[flag] = _names(value)
-            for pattern in unknown_patterns(overrides[flag], specs):
-                _usage_error(f"--{flag}: unknown rule {pattern!r} (`sqlripple rules` lists them)")
     if fail_on is not None:
         overrides["fail_on"] = fail_on
     if baseline_file is not None:
         overrides["baseline"] = baseline_file
-    config = dataclasses.replace(config, **overrides)
+    config = dataclasses.replace(file_config, **overrides)
+    color = (
+        output is None
+        and output_format == "text"
+        and sys.stdout.isatty()
+        and not os.environ.get("NO_COLOR")
+    )
+
+    def write(path: str, text: str) -> None:
+        try:
+            write_atomically(path, text)
+        except OSError as error:
+            _usage_error(f"{path}: cannot write: {error.strerror or error}")
+
+    def finish(outcome: CheckOutcome) -> NoReturn:
+        for line in outcome.notices:
+            click.echo(line, err=True)
+        if output:
+            write(output, outcome.rendered)
+            click.echo(outcome.summary, err=True)
+        else:
+            click.echo(outcome.rendered, nl=False, color=color)
+        sys.exit(EXIT_FINDINGS if outcome.failed else EXIT_OK)
+
+    cache, key = None, None
+    options = {"format": output_format, "color": color, "show_suppressed": show_suppressed}
+    if write_baseline_file is None and _cache_wanted(no_cache, config):
+        cache = Cache(default_directory(cache_dir))
+        key = run_key("check", paths, config, options)
+        stored = CheckOutcome.decode(cache.get("check", key)) if key else None
+        if stored is not None:
+            finish(stored)
+
+    from analyzer.analysis import analyze
+    from analyzer.baseline import BaselineError, compare, parse_baseline, render_baseline
+    from analyzer.config import RuleSpec, check_rule_references
+    from analyzer.findings import Severity
+    from analyzer.report import check_formats
+    from analyzer.report.check import Presentation, build_report, printable, summary_line
+    from analyzer.report.progress import analysing
+    from analyzer.rules import load_rules, selected
+    from analyzer.source import discover
+    from analyzer.suppressions import SUPPRESSION_RULES, apply_suppressions
+
+    try:
+        known, _ = load_rules(file_config)
+        specs = [RuleSpec(c.name, c.code, dict(c.options)) for c in (*known, *SUPPRESSION_RULES)]
+        check_rule_references(file_config, specs)
+    except ConfigError as error:
+        _usage_error(str(error))
+    for flag in ("select", "ignore"):
+        for pattern in unknown_patterns(overrides.get(flag, ()), specs):
+            _usage_error(f"--{flag}: unknown rule {pattern!r} (`sqlripple rules` lists them)")
 
     baseline = None
     if config.baseline is not None and write_baseline_file is None:
@@ -159,7 +253,7 @@ def check(
 
     files = len(discover(paths, config.include, config.exclude)[0]) if sys.stderr.isatty() else 0
     with analysing(files):
-        result = analyze(paths, config)
+        result = analyze(paths, config, _jobs(jobs))
     notes = [
         cls(None, Severity(config.severity[cls.name]) if cls.name in config.severity else None)
         for cls in selected(SUPPRESSION_RULES, config.select, config.ignore)
@@ -167,12 +261,6 @@ def check(
     outcome = apply_suppressions(
         result.findings, result.catalog.files, known, {c.name for c in result.rules}, notes
     )
-
-    def write(path: str, text: str) -> None:
-        try:
-            write_atomically(path, text)
-        except OSError as error:
-            _usage_error(f"{path}: cannot write: {error.strerror or error}")
 
     if write_baseline_file is not None:
         write(write_baseline_file, render_baseline(outcome.findings))
@@ -185,30 +273,44 @@ def check(
         return
     compared = compare(outcome.findings, baseline, config.baseline or "") if baseline else None
     report = build_report(result, outcome, compared, [type(n) for n in notes], config.severity)
-    color = (
-        output is None
-        and output_format == "text"
-        and sys.stdout.isatty()
-        and not os.environ.get("NO_COLOR")
-    )
-    rendered = check_formats()[output_format](report, Presentation(color, show_suppressed))
+    notices = []
     if compared is not None and compared.absent:
         gone = sum(entry.count for entry in compared.absent)
-        click.echo(
+        notices.append(
             f"sqlripple: {printable(compared.path)}: {gone} baseline "
-            f"{'findings no longer occur' if gone != 1 else 'finding no longer occurs'}:",
-            err=True,
+            f"{'findings no longer occur' if gone != 1 else 'finding no longer occurs'}:"
         )
         for entry in compared.absent:
             times = f" (x{entry.count})" if entry.count > 1 else ""
-            click.echo(f"  {entry.rule} {printable(entry.subject)}{times}", err=True)
-    if output:
-        write(output, rendered)
-        click.echo(summary_line(report), err=True)
-    else:
-        click.echo(rendered, nl=False, color=color)
-    if report.failed(config.fail_on):
-        sys.exit(EXIT_FINDINGS)
+            notices.append(f"  {entry.rule} {printable(entry.subject)}{times}")
+    finished = CheckOutcome(
+        rendered=check_formats()[output_format](report, Presentation(color, show_suppressed)),
+        notices=tuple(notices),
+        summary=summary_line(report),
+        failed=report.failed(config.fail_on),
+    )
+    # Stored only if no input changed while it was analysed: the key was read before.
+    if cache is not None and key is not None and run_key("check", paths, config, options) == key:
+        cache.put("check", key, finished.encode())
+        if cache.problem is not None:
+            click.echo(
+                f"sqlripple: cache not written ({cache.problem}); going on without", err=True
+            )
+    finish(finished)
+
+
+def _cache_wanted(no_cache: bool, config: Config) -> bool:
+    import os
+
+    return not no_cache and config.cache and os.environ.get("SQLRIPPLE_NO_CACHE", "") in {"", "0"}
+
+
+def _jobs(requested: int | None) -> int:
+    if requested is not None:
+        return requested
+    from analyzer.parallel import available_cores
+
+    return available_cores()
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -240,6 +342,7 @@ def _names(text: str | None) -> tuple[str, ...]:
     default="text",
     show_default=True,
 )
+@_JOBS
 def trace(
     paths: tuple[str, ...],
     table: str | None,
@@ -251,6 +354,7 @@ def trace(
     children: int,
     sql: str | None,
     output_format: str,
+    jobs: int | None,
 ) -> None:
     """Trace what one insert, update, delete or upsert really does."""
     from dataclasses import replace
@@ -259,6 +363,7 @@ def trace(
     from analyzer.entry_sql import CallEntry, EntryError, entry_from_sql
     from analyzer.graph import build_model
     from analyzer.loader import load
+    from analyzer.parallel import analyze_bodies_in_parallel
     from analyzer.report import trace as trace_report
 
     _check_paths(paths)
@@ -267,7 +372,7 @@ def trace(
     if sql is None and (table is None or op is None):
         _usage_error("give either --table and --op, or --sql")
     catalog = load(paths)
-    tracer = Tracer(build_model(catalog))
+    tracer = Tracer(build_model(catalog, analyze_bodies_in_parallel(catalog, _jobs(jobs))))
     if sql is not None:
         try:
             entry = entry_from_sql(catalog, sql, unchanged=unchanged, new_row=new_row, rows=rows)
@@ -281,8 +386,8 @@ def trace(
             cascade = tracer.trace(entry)
     else:
         assert table is not None and op is not None
-        name = catalog.resolve_table(table.split("."))
-        if name not in catalog.tables:
+        name = catalog.lookup_relation(table)
+        if name is None:
             _usage_error(f"table {table} is not in the schema")
         set_columns = tuple(c.strip() for c in columns.split(",")) if columns else None
         cascade = tracer.trace(
@@ -304,7 +409,7 @@ def trace(
         _console().print(trace_report.render_text(cascade))
 
 
-def _drawing_input(paths: tuple[str, ...]) -> tuple[Result, Config, str]:
+def _drawing_input(paths: tuple[str, ...], jobs: int | None) -> tuple[Result, Config, str]:
     """Analysis, settings and title shared by `graph` and `report`."""
     from analyzer.analysis import analyze
     from analyzer.config import ConfigError, load_config
@@ -314,7 +419,7 @@ def _drawing_input(paths: tuple[str, ...]) -> tuple[Result, Config, str]:
         config = load_config(Path.cwd())
     except ConfigError as error:
         _usage_error(str(error))
-    result = analyze(paths, config)
+    result = analyze(paths, config, _jobs(jobs))
     for diagnostic in result.diagnostics:
         click.echo(str(diagnostic), err=True)
     title = " ".join("standard input" if p == "-" else p for p in paths)
@@ -347,6 +452,7 @@ def _write_output(output: str, text: str) -> None:
     help="Hops around --focus, in either direction.  [default: 2]",
 )
 @click.option("--entry", help="TABLE:OP: draw only what this write's cascade visits.")
+@_JOBS
 def graph(
     paths: tuple[str, ...],
     output_format: str,
@@ -354,6 +460,7 @@ def graph(
     focus: str | None,
     depth: int | None,
     entry: str | None,
+    jobs: int | None,
 ) -> None:
     """Draw the table -> trigger -> function graph, findings' paths highlighted.
 
@@ -373,7 +480,7 @@ def graph(
         _usage_error("give --focus or --entry, not both")
     if depth is not None and focus is None:
         _usage_error("--depth goes with --focus")
-    result, _, title = _drawing_input(paths)
+    result, _, title = _drawing_input(paths, jobs)
     try:
         trace_entry = parse_entry(result.model, entry) if entry is not None else None
         document = build_document(
@@ -406,11 +513,12 @@ def graph(
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file."
 )
-def report(paths: tuple[str, ...], output: str) -> None:
+@_JOBS
+def report(paths: tuple[str, ...], output: str, jobs: int | None) -> None:
     """Write one HTML audit page: findings, cascades and the graph."""
     from analyzer.report import audit
 
-    result, config, title = _drawing_input(paths)
+    result, config, title = _drawing_input(paths, jobs)
     page = audit.build_audit(result, title, config)
     _write_output(output, audit.render(page))
     click.echo(

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analyzer.catalog import DEFAULT_SEARCH_PATH
 from analyzer.source import DEFAULT_EXCLUDE
 
 if sys.version_info >= (3, 11):
@@ -33,7 +32,8 @@ OPERATIONS = ("insert", "update", "delete", "truncate", "upsert", "merge")
 
 @dataclass(frozen=True)
 class Config:
-    search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
+    # catalog.DEFAULT_SEARCH_PATH, spelled out: importing the catalog would pull in sqlglot.
+    search_path: tuple[str, ...] = ("public",)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] | None = None
     select: tuple[str, ...] = ()
@@ -45,6 +45,7 @@ class Config:
     rules_path: tuple[str, ...] = ()
     fail_on: str = "warning"
     baseline: str | None = None
+    cache: bool = True  # use the result cache (`--no-cache` turns it off for one run)
     source: str = ""  # the file these settings came from, for messages; "" for defaults
 
 
@@ -160,6 +161,7 @@ _KEYS = (
     "rules_path",
     "known_objects",
     "baseline",
+    "cache",
 )
 
 
@@ -188,6 +190,10 @@ def _parse(table: Mapping[str, Any], where: _Where) -> Config:
         if not isinstance(baseline, str) or not baseline:
             raise where.error("baseline", f"must be a file name, not {_describe(baseline)}")
         values["baseline"] = where.relative(baseline)
+    if "cache" in table:
+        if not isinstance(table["cache"], bool):
+            raise where.error("cache", f"must be true or false, not {_describe(table['cache'])}")
+        values["cache"] = table["cache"]
     if "severity" in table:
         levels = _table(table["severity"], "severity", where)
         values["severity"] = {

@@ -749,6 +749,7 @@ def _fk_tail(
     elif ref_table in builder.state.tables:
         ref_columns = builder.state.tables[ref_table].primary_key
     on_delete = on_update = "no action"
+    deferrable, validated = False, True
     while True:
         if cursor.accept("MATCH"):
             cursor.next()
@@ -756,9 +757,28 @@ def _fk_tail(
             on_delete = _fk_action(cursor)
         elif cursor.accept("ON", "UPDATE"):
             on_update = _fk_action(cursor)
+        elif cursor.accept("NOT", "DEFERRABLE"):
+            deferrable = False
+        elif cursor.accept("DEFERRABLE"):
+            deferrable = True
+        elif cursor.accept("INITIALLY"):
+            cursor.next()
+        elif cursor.accept("NOT", "VALID"):
+            validated = False
         else:
             break
-    return ForeignKey(None, table, columns, ref_table, ref_columns, on_delete, on_update, location)
+    return ForeignKey(
+        None,
+        table,
+        columns,
+        ref_table,
+        ref_columns,
+        on_delete,
+        on_update,
+        location,
+        deferrable=deferrable,
+        validated=validated,
+    )
 
 
 def _fk_action(cursor: Cursor) -> str:

@@ -12,7 +12,7 @@ unconditionally.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -82,6 +82,24 @@ _DYNAMIC_IDENT = "sqlripple_dynamic_ident"
 
 
 @dataclass(frozen=True, order=True)
+class ValueOrigin:
+    """A value taken unchanged from a column of the trigger's row or from a parameter."""
+
+    source: str  # new | old | parameter
+    name: str  # the column or parameter
+
+
+# The origins a value may have, each with the guard under which it has it; None stands
+# for any other value (a constant, a lookup, a computed expression).
+Origins = tuple[tuple[Guard, ValueOrigin | None], ...]
+_UNKNOWN_ORIGIN: Origins = ((Guard.always(), None),)
+# More alternatives than this and a variable's origin is not followed.
+_MAX_ORIGINS = 8
+# Marks fields the engine derives for itself: not part of the graph's JSON.
+INTERNAL = MappingProxyType({"internal": True})
+
+
+@dataclass(frozen=True, order=True)
 class Accumulation:
     """`column = <stored value> + something`: a counter, a JSONB counter, an append."""
 
@@ -117,6 +135,12 @@ class Write:
     # (column, value SQL) that pick the target row: WHERE equalities, or an insert's values
     # for its key columns.
     key_values: tuple[tuple[str, str], ...] = ()
+    # UPDATE/DELETE: where each WHERE key value comes from, and whether the WHERE clause
+    # tests nothing but those keys (then the row exists whenever its key values do).
+    key_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
+    where_is_key: bool = field(default=False, metadata=INTERNAL)
+    # UPDATE: where each SET column's new value comes from.
+    set_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
 
     @property
     def row_kinds(self) -> tuple[str, ...]:
@@ -144,6 +168,9 @@ class CallEffect:
     location: Location
     guard: Guard
     arguments: tuple[exp.Expr, ...] = field(default=(), compare=False, repr=False)
+    argument_origins: tuple[Origins, ...] = field(
+        default=(), compare=False, repr=False, metadata=INTERNAL
+    )
 
     @property
     def display_name(self) -> str:
@@ -340,8 +367,19 @@ def _key_values(
     where: exp.Expr | None, names: set[str], table: Table | None
 ) -> list[tuple[str, str]]:
     """(target column, value SQL) for each `col = <value not from the target>` conjunct."""
+    return [
+        (column, " ".join(value.sql(dialect="postgres").split()))
+        for column, value in _key_expressions(where, names, table)[0]
+    ]
+
+
+def _key_expressions(
+    where: exp.Expr | None, names: set[str], table: Table | None
+) -> tuple[list[tuple[str, exp.Expr]], bool]:
+    """(target column, value) for each `col = <value not from the target>` conjunct, and
+    whether those are all the WHERE clause tests."""
     if where is None:
-        return []
+        return [], False
     conjuncts: list[exp.Expr] = []
     stack = [where.this if isinstance(where, exp.Where) else where]
     while stack:
@@ -353,7 +391,7 @@ def _key_values(
         else:
             conjuncts.append(node)
     columns = {c.name for c in table.columns} if table else set()
-    keys: list[tuple[str, str]] = []
+    keys: list[tuple[str, exp.Expr]] = []
     for node in conjuncts:
         if not isinstance(node, exp.EQ):
             continue
@@ -370,9 +408,9 @@ def _key_values(
                 for c in _outer_columns(other)
             )
             if not other_refs_target:
-                keys.append((name, " ".join(other.sql(dialect="postgres").split())))
+                keys.append((name, other))
                 break
-    return keys
+    return keys, len(keys) == len(conjuncts)
 
 
 def _keyed_by(keys: Iterable[str], where: exp.Expr | None, table: Table | None) -> str:
@@ -435,6 +473,20 @@ class SqlEffects:
 
     def __init__(self, scope: _Scope) -> None:
         self.scope = scope
+        self.origin_of: Callable[[exp.Expr], Origins] = self.plain_origin
+
+    def plain_origin(self, node: exp.Expr) -> Origins:
+        """NEW.col, OLD.col or a parameter, as written (casts aside); else unknown."""
+        while isinstance(node, (exp.Cast, exp.Paren)):
+            node = node.this
+        if isinstance(node, exp.Column) and not node.args.get("db"):
+            qualifier = node.table.lower() if node.table else ""
+            name = _fold(node.this)
+            if qualifier in _ROW_VARIABLES:
+                return ((Guard.always(), ValueOrigin(qualifier, name)),)
+            if not qualifier and name in self.scope.parameters:
+                return ((Guard.always(), ValueOrigin("parameter", name)),)
+        return _UNKNOWN_ORIGIN
 
     def of(
         self, tree: exp.Expr, guard: Guard, location: Location, inferred: bool = False
@@ -552,12 +604,21 @@ class SqlEffects:
         write = self._keyed_write(
             node, "update", name, table, names, "from_", guard, location, ctes, inferred
         )
+        set_origins = tuple(
+            (
+                _column_name(assignment.this),
+                _restricted(self.origin_of(assignment.expression), guard),
+            )
+            for assignment in node.expressions
+            if isinstance(assignment, exp.EQ) and not isinstance(assignment.this, exp.Tuple)
+        )
         return [
             replace(
                 write,
                 columns=tuple(columns),
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
+                set_origins=set_origins,
             )
         ]
 
@@ -576,9 +637,16 @@ class SqlEffects:
     ) -> Write:
         """An UPDATE or DELETE and the row(s) its WHERE clause picks."""
         where = node.args.get("where")
-        key_values = _key_values(where, names, table)
+        key_expressions, where_is_key = _key_expressions(where, names, table)
+        key_values = [
+            (column, " ".join(value.sql(dialect="postgres").split()))
+            for column, value in key_expressions
+        ]
         keys = [column for column, _ in key_values]
         keyed_by = "set" if node.args.get(join_clause) else _keyed_by(keys, where, table)
+        key_origins = tuple(
+            (column, _restricted(self.origin_of(value), guard)) for column, value in key_expressions
+        )
         return Write(
             name,
             kind,
@@ -590,6 +658,8 @@ class SqlEffects:
             sources=_sources(node, ctes),
             key_columns=tuple(sorted(set(keys))),
             key_values=tuple(key_values),
+            key_origins=key_origins,
+            where_is_key=where_is_key and not node.args.get(join_clause),
         )
 
     def _delete(
@@ -691,8 +761,28 @@ class SqlEffects:
             parent = node.parent
             if isinstance(parent, exp.Dot) and parent.expression is node:
                 parts = (_fold(parent.this), *parts)
-            calls.append(CallEffect(parts, location, guard, tuple(node.expressions)))
+            calls.append(
+                CallEffect(
+                    parts,
+                    location,
+                    guard,
+                    tuple(node.expressions),
+                    tuple(_restricted(self.origin_of(a), guard) for a in node.expressions),
+                )
+            )
         return calls
+
+
+def _where(origins: Origins, guard: Guard) -> Iterator[tuple[Guard, ValueOrigin | None]]:
+    for alternative, origin in origins:
+        restricted = guard if alternative.is_always else alternative.and_(guard)
+        if not restricted.is_never:
+            yield restricted, origin
+
+
+def _restricted(origins: Origins, guard: Guard, more: Origins = ()) -> Origins:
+    """The origins a value can have where `guard` holds (and `more`, held elsewhere)."""
+    return (*_where(origins, guard), *more) or _UNKNOWN_ORIGIN
 
 
 def _insert_key_values(
@@ -859,9 +949,37 @@ class _Walker:
     def __init__(self, scope: _Scope) -> None:
         self.scope = scope
         self.sql = SqlEffects(scope)
+        self.sql.origin_of = self.origin_of
         self.effects: list[Effect] = []
         self.choices: list[Choice] = []
         self.diagnostics: list[Diagnostic] = []
+        # Where each local variable's value comes from, so that a write keyed by
+        # `v := NEW.session_id` is keyed by NEW.session_id.
+        self.variables: dict[str, Origins] = {}
+        self.loops = 0
+
+    def origin_of(self, node: exp.Expr) -> Origins:
+        while isinstance(node, (exp.Cast, exp.Paren)):
+            node = node.this
+        if isinstance(node, exp.Column) and not node.table:
+            known = self.variables.get(_fold(node.this))
+            if known is not None:
+                return known
+        return self.sql.plain_origin(node)
+
+    def assign(self, target: str, value: exp.Expr | None, live: Guard) -> None:
+        """`target := value` under `live`: elsewhere the variable keeps its origins."""
+        name = target.strip()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", name):
+            return
+        name = name.lower()
+        origins = _UNKNOWN_ORIGIN if value is None or self.loops else self.origin_of(value)
+        if not live.is_always:
+            before = self.variables.get(name) or self.sql.plain_origin(exp.column(name))
+            origins = _restricted(before, live.negate(), (*_where(origins, live),))
+        if len(origins) > _MAX_ORIGINS:
+            origins = _UNKNOWN_ORIGIN
+        self.variables[name] = origins
 
     def condition(self, fragment: Fragment) -> Guard:
         return guard_of(fragment.tree, fragment.text, self.scope.parameters)
@@ -893,6 +1011,11 @@ class _Walker:
         if isinstance(statement, Block):
             for declaration in statement.declarations:
                 self.fragment(declaration.default, live)
+                default = declaration.default.tree if declaration.default else None
+                if declaration.alias_for is not None:
+                    default = exp.column(declaration.alias_for)
+                self.variables.pop(declaration.name.lower(), None)
+                self.assign(declaration.name, default, Guard.always())
             after = self.run(statement.body, live)
             for handler in statement.handlers:
                 on_error = live.and_(Guard.of(ErrorAtom(" OR ".join(handler.conditions))))
@@ -935,7 +1058,11 @@ class _Walker:
         if isinstance(statement, Loop):
             for fragment in _loop_fragments(statement):
                 self.fragment(fragment, live)
+            for target in [*getattr(statement, "targets", ()), getattr(statement, "variable", "")]:
+                self.assign(target, None, live)
+            self.loops += 1
             self.run(statement.body, live)
+            self.loops -= 1
             return live
         if isinstance(statement, Return):
             if statement.value is not None:
@@ -955,12 +1082,16 @@ class _Walker:
         if isinstance(statement, Assign):
             self.fragment(statement.value, live)
             self.row_targets((statement.target,), statement.location, live)
+            self.assign(statement.target, statement.value.tree, live)
             return live
         if isinstance(statement, (ExecSql, Perform)):
             fragment = statement.sql if isinstance(statement, ExecSql) else statement.query
             self.fragment(fragment, live)
             if isinstance(statement, ExecSql) and statement.into is not None:
                 self.row_targets(statement.into.targets, statement.location, live)
+                values = _selected_values(fragment.tree, len(statement.into.targets))
+                for target, value in zip(statement.into.targets, values, strict=True):
+                    self.assign(target, value, live)
             if fragment.tree is None:
                 self.effects.append(DynamicEffect(fragment.text, fragment.location, live))
                 self.diagnostics.append(
@@ -1030,6 +1161,18 @@ class _Walker:
             self.effects.append(DynamicEffect(fragment.text, fragment.location, live))
             return
         self.effects.extend(self.sql.of(parsed, live, fragment.location))
+
+
+def _selected_values(tree: exp.Expr | None, count: int) -> list[exp.Expr | None]:
+    """What `SELECT a, b INTO x, y` (no FROM: one row, always) gives each target."""
+    if (
+        isinstance(tree, exp.Select)
+        and not tree.args.get("from_")
+        and len(tree.expressions) == count
+        and not any(isinstance(e, exp.Star) for e in tree.expressions)
+    ):
+        return [e.this if isinstance(e, exp.Alias) else e for e in tree.expressions]
+    return [None] * count
 
 
 def _loop_fragments(loop: Loop) -> list[Fragment | None]:
@@ -1147,10 +1290,15 @@ def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -
 
 def analyze_bodies(catalog: Catalog) -> Bodies:
     functions = {key: analyze_function(catalog, f) for key, f in catalog.functions.items()}
+    return Bodies(MappingProxyType(functions), analyze_blocks(catalog))
+
+
+def analyze_blocks(catalog: Catalog) -> tuple[BodyEffects, ...]:
+    """The effects of every PL/pgSQL DO block, in input order."""
     blocks = []
     for index, block in enumerate(catalog.anonymous_blocks):
         scope = _Scope(catalog, catalog.search_path, frozenset(), block.location.path)
         owner = f"DO block {block.location.path}:{block.location.line}#{index}"
         if block.language == "plpgsql":
             blocks.append(_plpgsql_effects(scope, owner, block.body, block.body_location))
-    return Bodies(MappingProxyType(functions), tuple(blocks))
+    return tuple(blocks)

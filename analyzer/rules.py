@@ -133,11 +133,16 @@ class Context:
             for operation in operations:
                 declared[(name, operation)] = EntryPoint(name, operation, True)
         found = dict(declared)
-        for table in sorted(self.catalog.tables):
+        # A table defined elsewhere (a platform's auth.users) is an entry too for the
+        # events this schema puts triggers on (Supabase's signup cascade); its deletes are
+        # the platform's business, so its foreign-key actions alone make no entry.
+        triggered = {trigger.table for trigger in self.catalog.triggers.values()}
+        for table in sorted({*self.catalog.tables, *triggered}):
             triggers = self.catalog.triggers_on(table)
             events = {e for t in triggers for e in t.events}
             fk_events = set()
-            for fk in self.catalog.referencing_keys(table):
+            external = table not in self.catalog.tables
+            for fk in () if external else self.catalog.referencing_keys(table):
                 if fk.on_delete in {"cascade", "set null", "set default"}:
                     fk_events.add("delete")
                 if fk.on_update in {"cascade", "set null", "set default"}:

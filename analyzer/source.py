@@ -25,10 +25,11 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     "*.down.sql",
     "[Uu][0-9]*__*.sql",
 )
-# dbmate and goose keep both directions in one file; the down part never runs forward.
+# dbmate, goose and sql-migrate keep both directions in one file; the down part never runs
+# forward.
 _DOWN_SECTION = re.compile(
-    r"^--[ \t]*(?:migrate:down|\+goose[ \t]+down)\b"
-    r".*?(?=^--[ \t]*(?:migrate:up|\+goose[ \t]+up)\b|\Z)",
+    r"^--[ \t]*(?:migrate:down|\+goose[ \t]+down|\+migrate[ \t]+down)\b"
+    r".*?(?=^--[ \t]*(?:migrate:up|\+goose[ \t]+up|\+migrate[ \t]+up)\b|\Z)",
     re.I | re.M | re.S,
 )
 
@@ -224,7 +225,8 @@ def _position_of_byte(data: bytes, index: int) -> tuple[int, int]:
 
 
 def strip_down_sections(text: str) -> str:
-    """Blank out dbmate `-- migrate:down` / goose `-- +goose Down` sections (lines kept)."""
+    """Blank out dbmate `-- migrate:down`, goose `-- +goose Down` and sql-migrate
+    `-- +migrate Down` sections (lines kept)."""
     return _DOWN_SECTION.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
 
 

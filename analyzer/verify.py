@@ -226,8 +226,8 @@ def _outcome(label: str, cascade: Cascade, error: ServerError | None) -> Differe
     """What the statement as a whole did against what the trace expects of it.
 
     Running out of stack agrees with any cycle the trace reports (guards it lists may
-    not stop it); finishing disagrees with a cycle nothing breaks that is certainly
-    entered.
+    not stop it); finishing disagrees with a cycle nothing breaks that certainly comes
+    round a third time.
     """
     if error is not None:
         if cascade.cycles and error.sqlstate == _STACK_DEPTH_EXCEEDED:
@@ -235,9 +235,9 @@ def _outcome(label: str, cascade: Cascade, error: ServerError | None) -> Differe
         return Difference(
             "statement", label, "outcome", f"the server rejected the statement: {error.message}"
         )
-    certain = _as_counts(totals_document(cascade.totals(), 0), "trigger_firings")
+    counts = cascade.totals().counts
     for cycle in cascade.cycles:
-        if not cycle.broken and certain.get(cycle.frames[0], 0) > 0:
+        if not cycle.broken and any(counts.get(("reentry", f), (0, 0))[0] for f in cycle.frames):
             return Difference(
                 "statement",
                 label,
@@ -578,8 +578,8 @@ class Verifier:
 
     def resolve(self, spec: EntrySpec) -> EntrySpec:
         """The spec with its table named as the catalog names it."""
-        table = self.catalog.resolve_table(spec.table.split("."))
-        if table not in self.catalog.tables:
+        table = self.catalog.lookup_relation(spec.table)
+        if table is None:
             raise VerifyError(f"table {spec.table} is not in the schema")
         return replace(spec, table=table)
 

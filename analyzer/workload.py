@@ -119,6 +119,7 @@ class TableShape:
     foreign_keys: tuple[ForeignKeyShape, ...]  # outgoing
     referenced_by: tuple[ForeignKeyShape, ...]  # incoming
     has_insert_triggers: bool = False
+    checks: tuple[str, ...] = ()  # CHECK constraints, as pg_get_constraintdef prints them
 
     def column(self, name: str) -> ColumnShape:
         for column in self.columns:
@@ -315,6 +316,7 @@ def read_shape(conn: psycopg.Connection[tuple[Any, ...]], table: str) -> TableSh
         foreign_keys=tuple(outgoing),
         referenced_by=tuple(incoming),
         has_insert_triggers=bool(insert_triggers and insert_triggers[0]),
+        checks=tuple(checks),
     )
 
 
@@ -377,7 +379,9 @@ def value_text(column: ColumnShape, number: int) -> str:
     if base == "cidr":
         return f"10.{number >> 8 & 255}.{number & 255}.0/24"
     if base == "uuid":
-        return f"00000000-0000-4000-8000-{number:012x}"
+        # The first group varies too (an odd multiplier is a bijection mod 2**32): triggers
+        # derive names from a uuid's first characters (`substr(id::text, 1, 8)`).
+        return f"{number * 2654435761 % 2**32:08x}-0000-4000-8000-{number:012x}"
     if base in ("json", "jsonb"):
         return f'{{"n": {number}}}'
     if base == "bytea":
@@ -407,6 +411,9 @@ def quote_text(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- builder
+
+
+_CHECK_VIOLATION = "23514"
 
 
 @dataclass
@@ -490,6 +497,47 @@ class _Builder:
                 f"\n  {sql}"
             ) from error
         return cursor.fetchall() if cursor.description else []
+
+    def rejection(self, sql: str) -> tuple[str, str] | None:
+        """(SQLSTATE, message) if the server rejects `sql`, tried in a savepoint and rolled
+        back either way; None if it runs. Not recorded as setup."""
+        import psycopg
+
+        self.conn.execute("SAVEPOINT sqlripple_try")
+        try:
+            self.conn.execute(sql)
+        except psycopg.Error as error:
+            return error.sqlstate or "", error.diag.message_primary or str(error)
+        finally:
+            self.conn.execute("ROLLBACK TO SAVEPOINT sqlripple_try")
+            self.conn.execute("RELEASE SAVEPOINT sqlripple_try")
+        return None
+
+    def satisfying(self, shape: TableShape, values: dict[str, str | None]) -> dict[str, str | None]:
+        """`values`, or, when a CHECK constraint rejects them, the same row with a fresh
+        value in every nullable column left out (a CHECK such as `(a AND b IS NULL) OR
+        (NOT a AND b IS NOT NULL)` wants one); refused with a clear error otherwise.
+
+        Only a table with CHECK constraints has its row tried first (a try may advance a
+        sequence, which the notes report)."""
+        if not shape.checks:
+            return values
+        problem = self.rejection(self.insert_sql(shape, values))
+        if problem is None or problem[0] != _CHECK_VIOLATION:
+            return values
+        filled = dict(values)
+        for column in shape.columns:
+            if column.name not in filled and column.writable and not column.defaulted:
+                filled[column.name] = self.fresh(column)
+        if filled != values:
+            retried = self.rejection(self.insert_sql(shape, filled))
+            if retried is None or retried[0] != _CHECK_VIOLATION:
+                return filled
+            problem = retried
+        raise WorkloadError(
+            f"cannot make up a row of {shape.name} that its CHECK constraints accept "
+            f"({problem[1]}); use --workload FILE"
+        )
 
     def condition(self, shape: TableShape, values: Mapping[str, str | None]) -> str:
         return " AND ".join(
@@ -610,6 +658,7 @@ class _Builder:
         existing = self.existing(shape, values)
         if existing:
             return existing[0]
+        values = self.satisfying(shape, values)
         key = shape.row_key
         returning = ", ".join(f"{self.ident(c)}::text" for c in key) if key else "ctid::text"
         rows = self.run(f"{self.insert_sql(shape, values)} RETURNING {returning}")
@@ -801,6 +850,7 @@ class _Builder:
             values = self.plan_row(spec.table, {}, ())
             for clash in self.existing(shape, values):  # made by a parent's trigger
                 self.run(f"DELETE FROM {table} WHERE {clash.where}")
+            values = self.satisfying(shape, values)
             sql = self.insert_sql(shape, values)
             if spec.operation == "upsert":
                 sql += self.conflict_clause(shape, set_columns or ())

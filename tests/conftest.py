@@ -23,6 +23,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.fixture(autouse=True)
+def _no_result_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs in tests analyse for real (several patch the engine) and never leave a
+    .sqlripple_cache behind; the cache's own tests turn it back on."""
+    monkeypatch.setenv("SQLRIPPLE_NO_CACHE", "1")
+
+
 def integration_unavailable(reason: str) -> NoReturn:
     """Skip the test, or fail it when the run requires integration tests."""
     if REQUIRE_INTEGRATION:

@@ -388,7 +388,10 @@ CASES = [
             },
         ),
     ),
-    # 6. Two-table recursion stopped by pg_trigger_depth() < 2.
+    # 6. Two-table recursion stopped by pg_trigger_depth() < 2. The wallet's copy finds
+    # its account for sure (legacy_wallets.account_id is a NOT NULL foreign key to it);
+    # the account's copy finds a wallet only if the account has one, which nothing in
+    # the schema guarantees (the measured workload made one).
     *(
         Case(
             "sem-recursion",
@@ -402,10 +405,19 @@ CASES = [
                 {"public.copy_balance_to_wallet": 1, "public.copy_balance_to_account": 1},
                 {"public.ledger_accounts": {"update": 1}, "public.legacy_wallets": {"update": 1}},
             ),
+            lower,
         )
-        for name, table in (
-            ("ledger-posting-copied-to-wallet", "public.ledger_accounts"),
-            ("legacy-client-writes-wallet", "public.legacy_wallets"),
+        for name, table, lower in (
+            (
+                "ledger-posting-copied-to-wallet",
+                "public.ledger_accounts",
+                totals(
+                    {"public.ledger_accounts.ledger_accounts_copy_balance": 1},
+                    {"public.copy_balance_to_wallet": 1},
+                    {"public.ledger_accounts": {"update": 1}},
+                ),
+            ),
+            ("legacy-client-writes-wallet", "public.legacy_wallets", None),
         )
     ),
     # 7. ON CONFLICT DO NOTHING on an existing row: BEFORE INSERT (and the INSERT

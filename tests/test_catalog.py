@@ -97,6 +97,7 @@ def test_create_table_columns_keys_and_locations() -> None:
                 "cascade",
                 "no action",
                 loc(8, 5, 9, 55),
+                deferrable=True,
             ),
         ),
         checks=("score >= 0", "score < 100"),

@@ -14,7 +14,7 @@ from analyzer.config import Config, ConfigError, load_config
 from analyzer.source import DEFAULT_EXCLUDE
 
 KNOWN_KEYS = (
-    "baseline, entrypoints, exclude, fail_on, ignore, include, known_objects, rules, "
+    "baseline, cache, entrypoints, exclude, fail_on, ignore, include, known_objects, rules, "
     "rules_path, search_path, select, severity"
 )
 RULES = (
@@ -457,3 +457,9 @@ def test_a_pyproject_whose_tool_is_not_a_table_is_passed_over(chat: Path) -> Non
     assert run("check", "chat")[2] == (
         "sqlripple: pyproject.toml: invalid TOML: Invalid value (at end of document)\n"
     )
+
+
+def test_default_search_path_is_the_catalogs() -> None:
+    from analyzer.catalog import DEFAULT_SEARCH_PATH
+
+    assert Config().search_path == DEFAULT_SEARCH_PATH

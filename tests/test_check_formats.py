@@ -306,3 +306,29 @@ def test_output_to_a_fifo_writes_through_it_and_keeps_the_node(tmp_path: Path) -
     reader.join(timeout=10)
     assert received == [b"hello\n"]
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+SKIPS_ODD_ROWS = """CREATE TABLE t (id int PRIMARY KEY);
+CREATE FUNCTION skip_odd() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.id % 2 = 1 THEN RETURN NULL; END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER skip_odd BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION skip_odd();
+"""
+
+
+def test_findings_by_rule_shows_the_severity_reported_not_the_default(tmp_path: Path) -> None:
+    """RP202's default is error; a RETURN NULL under a guard is reported as a warning, and
+    the per-rule summary must say warning (an 'error' line that --fail-on error ignores
+    would mislead a CI log)."""
+    schema = tmp_path / "s.sql"
+    schema.write_text(SKIPS_ODD_ROWS, encoding="utf-8")
+    code, out, _ = run("check", str(schema), "--fail-on", "error")
+    assert code == 0
+    per_rule = out[out.index("Findings by rule:") :].splitlines()
+    assert [" ".join(line.split()) for line in per_rule[1:2]] == [
+        "RP202 missing-trigger-return warning 1"
+    ]
+    _, out, _ = run("check", str(schema), "--format", "markdown")
+    assert "| RP202 missing-trigger-return | 🟠 warning | 1 |" in out.splitlines()

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _REAL_ANALYZE = analysis.analyze
 _REAL_LOAD = analysis.load
 _REAL_BUILD_MODEL = analysis.build_model
+_REAL_BODIES = analysis.analyze_bodies_in_parallel
 _CACHE: dict[tuple[Any, ...], Any] = {}
 
 
@@ -45,10 +46,10 @@ def _digest(paths: Sequence[str], config: Any) -> str:
     return digest.hexdigest()
 
 
-def _cached_analyze(paths: Sequence[str], config: Any = None) -> Any:
+def _cached_analyze(paths: Sequence[str], config: Any = None, jobs: int = 1) -> Any:
     key = (tuple(paths), repr(config), _digest(paths, config))
     if key not in _CACHE:
-        _CACHE[key] = _REAL_ANALYZE(paths, config)
+        _CACHE[key] = _REAL_ANALYZE(paths, config, jobs)
     return _CACHE[key]
 
 
@@ -67,10 +68,17 @@ def _cached_load(paths: Sequence[str], config: Any = None) -> Any:
     return _CACHE[key]
 
 
-def _cached_build_model(catalog: Any) -> Any:
+def _cached_bodies(catalog: Any, jobs: int = 1) -> Any:
+    key = ("bodies", id(catalog))
+    if key not in _CACHE:
+        _CACHE[key] = (_REAL_BODIES(catalog, jobs), catalog)  # the catalog stays alive
+    return _CACHE[key][0]
+
+
+def _cached_build_model(catalog: Any, bodies: Any = None) -> Any:
     key = ("model", id(catalog))
     if key not in _CACHE:
-        _CACHE[key] = (_REAL_BUILD_MODEL(catalog), catalog)  # the catalog stays alive
+        _CACHE[key] = (_REAL_BUILD_MODEL(catalog, bodies), catalog)  # the catalog stays alive
     return _CACHE[key][0]
 
 
@@ -80,6 +88,7 @@ def patch_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(analysis, "analyze", _cached_analyze)
     monkeypatch.setattr(analysis, "load", _cached_load)
     monkeypatch.setattr(analysis, "build_model", _cached_build_model)
+    monkeypatch.setattr(analysis, "analyze_bodies_in_parallel", _cached_bodies)
 
 
 def copy_chat(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

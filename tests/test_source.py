@@ -143,7 +143,7 @@ def test_a_file_named_on_the_command_line_is_read_even_if_it_looks_like_a_down_m
     assert shown(["1_x.down.sql"]) == ["1_x.down.sql"]
 
 
-def test_dbmate_and_goose_down_sections_are_not_applied() -> None:
+def test_dbmate_goose_and_sql_migrate_down_sections_are_not_applied() -> None:
     write(
         "m/1_dbmate.sql",
         "-- migrate:up\nCREATE TABLE a (id int);\n\n-- migrate:down\nDROP TABLE a;\n",
@@ -153,9 +153,16 @@ def test_dbmate_and_goose_down_sections_are_not_applied() -> None:
         "-- +goose Up\nCREATE TABLE b (id int);\n-- +goose Down\nDROP TABLE b;\n"
         "-- +goose Up\nCREATE TABLE c (id int);\n",
     )
+    write(
+        "m/3_sql_migrate.sql",
+        "-- +migrate Up\nCREATE TABLE d (id int);\n-- +migrate StatementBegin\n"
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n"
+        "-- +migrate StatementEnd\n\n-- +migrate Down\nDROP FUNCTION f();\nDROP TABLE d;\n",
+    )
     catalog = load(["m"])
-    assert sorted(catalog.tables) == ["public.a", "public.b", "public.c"]
+    assert sorted(catalog.tables) == ["public.a", "public.b", "public.c", "public.d"]
     assert str(catalog.tables["public.c"].location) == "m/2_goose.sql:6:1"
+    assert sorted(catalog.functions) == ["public.f()"]
     assert catalog.diagnostics == ()
 
 

@@ -421,12 +421,16 @@ def test_constant_argument_decides_which_update_runs(argument: str, branch: int)
     sql = f"SELECT public.track_user_usage('{USER}', 'user', 'gpt-4o-mini', 12, 3, {argument})"
     document = trace_json(CHAT, "--sql", sql)
     assert _profiles_updates(document) == [((sessions_line, messages_line)[branch], True)]
-    exact = totals(
+    assert document["totals"] == totals(
         {"public.profiles.set_profiles_updated_at": 1},
         {"public.track_user_usage": 1, "public.set_updated_at": 1},
         {"public.profiles": {"update": 1}, "public.user_usage_daily": {"upsert": 1}},
     )
-    assert document["totals"] == document["totals_min"] == exact
+    # The branch is certain, its row is not: nothing in the schema says a profile with
+    # the id the caller passes exists, and UPDATE … WHERE id = p_user_id then updates none.
+    assert document["totals_min"] == totals(
+        calls={"public.track_user_usage": 1}, writes={"public.user_usage_daily": {"upsert": 1}}
+    )
 
 
 def test_argument_default_is_a_constant_too() -> None:
@@ -619,3 +623,69 @@ def test_children_must_not_be_negative() -> None:
     )
     assert result.exit_code == 2
     assert "--children" in result.stderr
+
+
+QUOTED_AND_EXTERNAL = """CREATE TABLE "Post" (id text PRIMARY KEY, author uuid NOT NULL);
+CREATE TABLE post (id text PRIMARY KEY);
+CREATE TABLE public.profiles (id uuid PRIMARY KEY REFERENCES auth.users ON DELETE CASCADE);
+CREATE FUNCTION public.handle_new_user() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.profiles (id) VALUES (NEW.id);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER on_auth_user_created AFTER INSERT ON auth.users
+  FOR EACH ROW EXECUTE FUNCTION public.handle_new_user();
+CREATE FUNCTION public.log_post() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO post (id) VALUES (NEW.id);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER log_post AFTER INSERT ON "Post" FOR EACH ROW EXECUTE FUNCTION public.log_post();
+"""
+
+
+@pytest.mark.parametrize(
+    ("table", "resolved"),
+    [
+        ('"Post"', "public.Post"),
+        ('public."Post"', "public.Post"),
+        ("Post", "public.post"),  # unquoted folds to lower case, as in PostgreSQL
+        ("POST", "public.post"),
+        ("auth.users", "auth.users"),  # defined by the platform; this schema triggers on it
+        ("AUTH.Users", "auth.users"),
+    ],
+)
+def test_table_option_reads_sql_identifiers(tmp_path: Path, table: str, resolved: str) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(QUOTED_AND_EXTERNAL, encoding="utf-8")
+    document = trace_json(str(schema), "--table", table, "--op", "insert")
+    assert document["entry"]["table"] == resolved
+
+
+@pytest.mark.parametrize("table", ['"post', "public.post.x", '"POST"', "nowhere", "a b"])
+def test_table_option_rejects_what_names_no_relation(tmp_path: Path, table: str) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(QUOTED_AND_EXTERNAL, encoding="utf-8")
+    result = invoke(str(schema), "--table", table, "--op", "insert")
+    assert result.exit_code == 2
+    assert f"table {table} is not in the schema" in result.stderr
+
+
+def test_a_platform_table_with_triggers_is_traced_and_checked(tmp_path: Path) -> None:
+    """Supabase's signup cascade: auth.users is created by the platform, not the schema,
+    yet its INSERT runs the schema's trigger. trace follows it; check makes it an entry."""
+    from analyzer.analysis import analyze
+    from analyzer.config import Config
+    from analyzer.rules import Context
+
+    schema = tmp_path / "schema.sql"
+    schema.write_text(QUOTED_AND_EXTERNAL, encoding="utf-8")
+    document = trace_json(str(schema), "--table", "auth.users", "--op", "insert")
+    assert document["totals"]["function_calls"] == {"public.handle_new_user": 1}
+    assert document["totals"]["row_writes"]["public.profiles"]["insert"] == 1
+    result = analyze([str(schema)])
+    context = Context(result.catalog, result.model, Config())
+    entries = {(e.table, e.operation) for e in context.entries}
+    assert ("auth.users", "insert") in entries
+    # Its deletes are the platform's: the FK action alone makes no entry of it.
+    assert ("auth.users", "delete") not in entries

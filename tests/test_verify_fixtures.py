@@ -68,12 +68,6 @@ NO_RETURN = (
     "the trace does not predict the run-time error 'control reached end of trigger "
     "procedure without RETURN' ({}), and counts the writes of a statement that fails"
 )
-UNLINKED_ROW = (
-    "the trace counts the copy `UPDATE {target} ... WHERE {key} = NEW.{column}` as a "
-    "certain write (totals_min 1) although no foreign key guarantees that such a row "
-    "exists; the workload's {target} has none, so the server updates 0 rows{cycle}"
-)
-ENDLESS = " (and the 'endless' cycle through it never starts)"
 KNOWN_DISAGREEMENTS: dict[str, str] = {
     **dict.fromkeys(
         [
@@ -101,43 +95,6 @@ KNOWN_DISAGREEMENTS: dict[str, str] = {
     "rules-missing-trigger-return:public.gift_cards:delete": (
         "the trace does not model RAISE EXCEPTION ending the statement: "
         "forbid_gift_card_delete() rejects the delete of a card whose balance is not 0"
-    ),
-    **dict.fromkeys(
-        _each("sem-recursion:public.crm_contacts", *UPDATES),
-        UNLINKED_ROW.format(target="billing_contacts", key="crm_id", column="id", cycle=ENDLESS),
-    ),
-    **dict.fromkeys(
-        _each("sem-recursion:public.billing_contacts", *UPDATES),
-        UNLINKED_ROW.format(target="crm_contacts", key="id", column="crm_id", cycle=ENDLESS),
-    ),
-    **dict.fromkeys(
-        _each("sem-recursion:public.warehouse_stock", *UPDATES),
-        UNLINKED_ROW.format(target="storefront_stock", key="sku", column="sku", cycle=ENDLESS),
-    ),
-    **dict.fromkeys(
-        _each("sem-recursion:public.storefront_stock", *UPDATES),
-        UNLINKED_ROW.format(target="warehouse_stock", key="sku", column="sku", cycle=ENDLESS),
-    ),
-    **dict.fromkeys(
-        _each("rules-trigger-recursion:public.tax_rates", *UPDATES),
-        UNLINKED_ROW.format(target="legacy_tax_rates", key="region", column="region", cycle=""),
-    ),
-    **dict.fromkeys(
-        [
-            *_each(
-                "rules-trigger-recursion:public.shop_pages",
-                "update-changed",
-                "upsert-conflict-changed",
-            ),
-            *_each(
-                "rules-trigger-recursion:public.shop_search_index",
-                "update-changed",
-                "upsert-conflict-changed",
-            ),
-        ],
-        "the trace cuts the shop_pages <-> shop_search_index cycle at the first repeated "
-        "trigger and does not count that trigger's second run, whose change test ends "
-        "the loop: the server calls the function that starts the loop twice, not once",
     ),
 }
 

@@ -8,18 +8,16 @@ the engine.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from analyzer.analysis import Result
 from analyzer.baseline import BaselineOutcome
 from analyzer.catalog import Summary
 from analyzer.findings import Diagnostic, Finding, Severity
+from analyzer.report.files import write_atomically as write_atomically
 from analyzer.report.summary import tool_version
 from analyzer.rules import Rule
 from analyzer.suppressions import Suppressed, SuppressionOutcome
@@ -217,28 +215,3 @@ def printable(text: str) -> str:
 def location_text(path: str, line: int, column: int | None = None) -> str:
     where = f"{printable(path)}:{line}"
     return f"{where}:{column}" if column is not None else where
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same directory, so that a
-    reader never sees half a report and a failed run leaves the old file in place."""
-    target = Path(path)
-    if target.exists() and not target.is_file():
-        # /dev/null, a FIFO or a terminal: write through it, never replace the node.
-        with target.open("w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        return
-    directory = target.parent if str(target.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=str(directory)
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 is not what a report wants
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

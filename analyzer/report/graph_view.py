@@ -108,7 +108,11 @@ def plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return plain(value.value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        fields = {
+            f.name: plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.metadata.get("internal")
+        }
         return {"type": type(value).__name__, **fields}
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
@@ -461,10 +465,8 @@ def parse_entry(model: Model, text: str) -> TraceEntry:
     operation = operation.strip().lower()
     if not table or operation not in OPERATIONS:
         raise ScopeError(f"--entry takes TABLE:OP with OP one of {', '.join(OPERATIONS)}")
-    name = model.catalog.resolve_table(table.split(".")) if "." in table else None
-    if name is None or name not in model.catalog.tables:
-        name = model.catalog.resolve_table([table])
-    if name not in model.catalog.tables:
+    name = model.catalog.lookup_relation(table)
+    if name is None:
         raise ScopeError(f"--entry: table {table} is not in the schema")
     return TraceEntry(name, operation)
 

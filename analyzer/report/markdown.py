@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from analyzer.findings import Finding
+from analyzer.findings import Finding, Severity
 from analyzer.report.check import CheckReport, Presentation, printable, summary_line
 
 _MARKUP = re.compile(r"([\\`*_\[\]|~#@])")
@@ -44,21 +44,23 @@ def render(report: CheckReport, presentation: Presentation) -> str:
             f"part of the input {what} (see Diagnostics below)."
         )
         lines.append("")
-    by_rule = Counter(f.rule for f in report.findings)
+    by_rule = Counter((f.rule, f.severity) for f in report.findings)
     if by_rule:
         lines += ["| Rule | Severity | Findings |", "| --- | --- | ---: |"]
         for rule in report.rules:
-            if by_rule[rule.name]:
-                lines.append(
-                    f"| {escape(rule.code)} {escape(rule.name)} | "
-                    f"{_ICON[rule.severity.value]} {rule.severity.value} | {by_rule[rule.name]} |"
-                )
+            for severity in sorted(Severity, key=lambda s: -s.rank):
+                if by_rule[rule.name, severity]:
+                    lines.append(
+                        f"| {escape(rule.code)} {escape(rule.name)} | "
+                        f"{_ICON[severity.value]} {severity.value} | "
+                        f"{by_rule[rule.name, severity]} |"
+                    )
         lines.append("")
         lines += ["| Severity | Rule | Location | Message |", "| --- | --- | --- | --- |"]
         for finding in report.findings:
-            severity = finding.severity.value
+            level = finding.severity.value
             lines.append(
-                f"| {_ICON[severity]} {severity} | {escape(finding.code)} {escape(finding.rule)} "
+                f"| {_ICON[level]} {level} | {escape(finding.code)} {escape(finding.rule)} "
                 f"| {_where(finding)} | {escape(finding.message)} |"
             )
         lines.append("")

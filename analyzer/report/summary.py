@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from analyzer.catalog import Catalog
+if TYPE_CHECKING:
+    from analyzer.catalog import Catalog
 
 
 def tool_version() -> str:

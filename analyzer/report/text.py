@@ -166,18 +166,20 @@ def _code_end(line: str) -> int:
 
 
 def _per_rule(report: CheckReport) -> list[Text]:
-    counts = Counter(f.rule for f in report.findings)
+    """One line per rule and severity reported: a rule may report below its default."""
+    counts = Counter((f.rule, f.severity) for f in report.findings)
     if not counts:
         return []
     lines = [Text(""), Text("Findings by rule:", style="bold")]
-    width = max(len(name) for name in counts)
+    width = max(len(name) for name, _ in counts)
     for info in report.rules:
-        if counts[info.name]:
-            lines.append(
-                Text.assemble(
-                    f"  {info.code}  {info.name:<{width}}  ",
-                    (f"{info.severity.value:<7}", _SEVERITY_STYLE[info.severity]),
-                    f"  {counts[info.name]}",
+        for severity in sorted(Severity, key=lambda s: -s.rank):
+            if counts[info.name, severity]:
+                lines.append(
+                    Text.assemble(
+                        f"  {info.code}  {info.name:<{width}}  ",
+                        (f"{severity.value:<7}", _SEVERITY_STYLE[severity]),
+                        f"  {counts[info.name, severity]}",
+                    )
                 )
-            )
     return lines

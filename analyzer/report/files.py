@@ -1,0 +1,33 @@
+"""Writing a report file: whole or not at all, light enough for a cached run to use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same directory, so that a
+    reader never sees half a report and a failed run leaves the old file in place."""
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        # /dev/null, a FIFO or a terminal: write through it, never replace the node.
+        with target.open("w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        return
+    directory = target.parent if str(target.parent) else Path(".")
+    import tempfile  # only here: printing or writing to a device needs none (5 ms)
+
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=str(directory)
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 is not what a report wants
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
