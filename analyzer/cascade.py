@@ -229,10 +229,10 @@ class _Frame:
 
     depth: int  # pg_trigger_depth() of the triggers this event fires
     stack: tuple[str, ...]  # trigger frames on the way here
-    # (table, key columns, referencing columns) of the row an FK cascade has already
-    # deleted on the way here: the RI action runs after the parent row is gone, so a write
-    # keyed by the child's referencing columns (OLD.fk) finds nothing.
-    deleting: frozenset[tuple[str, tuple[str, ...], tuple[str, ...]]] = frozenset()
+    # (table, key columns, referencing columns, referencing table) of the row an FK cascade
+    # has already deleted on the way here: the RI action runs after the parent row is gone,
+    # so a write keyed by the child's referencing columns (OLD.fk) finds nothing.
+    deleting: frozenset[tuple[str, tuple[str, ...], tuple[str, ...], str]] = frozenset()
     # Transition tables (REFERENCING … AS name) of this firing, and those known to be empty.
     transitions: frozenset[str] = frozenset()
     empty_relations: frozenset[str] = frozenset()
@@ -855,7 +855,14 @@ class Tracer:
                 exists = (
                     (same_row or keyed in made) and effect.where_is_key
                 ) or self._target_row_exists(effect, context, bindings)
-                result = self._write(effect, frame, guard_text, exists, copies, writes_back)
+                key_rows = (
+                    {c: _row_values(o, context, bindings) for c, o in effect.key_origins}
+                    if frame.deleting
+                    else {}
+                )
+                result = self._write(
+                    effect, frame, guard_text, exists, copies, writes_back, key_rows
+                )
                 sink.add(result.tally, counted)
                 nodes.extend(result.nodes)
                 if certain and effect.key_values and self._makes_row(effect, result.tally):
@@ -1124,6 +1131,7 @@ class Tracer:
         exists: bool,
         copies: frozenset[tuple[str, str, str]] = frozenset(),
         writes_back: bool = False,
+        key_rows: Mapping[str, frozenset[_RowValue] | None] | None = None,
     ) -> _Result:
         if write.table is None:
             self._unknown("write to a table known only at run time", write.text, write.location)
@@ -1131,8 +1139,8 @@ class Tracer:
         table = write.table
         certain_rows = write.keyed_by == "row" and exists
         if write.kind in {"update", "delete"} and any(
-            table == gone and _keyed_by_referencing(write, key, referencing, frame)
-            for gone, key, referencing in frame.deleting
+            table == gone and _keyed_by_referencing(write, key, referencing, child, frame, key_rows)
+            for gone, key, referencing, child in frame.deleting
         ):
             node = Node(
                 "statement",
@@ -1269,7 +1277,7 @@ class Tracer:
             # each FK path a memo key of its own.
             child_frame = replace(
                 frame,
-                deleting=frozenset({(table, parent_key, tuple(fk.columns))})
+                deleting=frozenset({(table, parent_key, tuple(fk.columns), fk.table)})
                 if event == "delete"
                 else frame.deleting,
                 copies=frozenset(),
@@ -1372,18 +1380,29 @@ def _read_node(read: Read, certain: bool, guard_text: str) -> Node:
 
 
 def _keyed_by_referencing(
-    write: Write, key: tuple[str, ...], referencing: tuple[str, ...], frame: _Frame
+    write: Write,
+    key: tuple[str, ...],
+    referencing: tuple[str, ...],
+    child: str,
+    frame: _Frame,
+    key_rows: Mapping[str, frozenset[_RowValue] | None] | None,
 ) -> bool:
     """Whether `write` picks its row by the deleted child's referencing columns: each key
-    column equals OLD.<its FK column>, or that column of a transition table of this firing
-    (which holds only children of the deleted parent). A variable or parameter is taken to
-    hold the referencing value (its origin is not tracked here); a reference to any other
-    column names another row, which survives."""
+    column equals OLD.<its FK column> of the child row (directly, through a variable or a
+    parameter), or that column of a transition table of this firing (which holds only
+    children of the deleted parent). A value whose origin is unknown is taken to be the
+    referencing one; any other column names another row, which survives."""
     if not key or not set(key) <= set(write.key_columns):
         return False
     values = dict(write.key_values)
     from_transition = any(source in frame.transitions for source in write.sources)
     for column, fk_column in zip(key, referencing, strict=False):
+        rows = (key_rows or {}).get(column)
+        if rows:
+            deleted = _RowValue(child, "DELETE", "AFTER", "old", fk_column)
+            if any(replace(row, timing="AFTER") != deleted for row in rows):
+                return False
+            continue
         value = values.get(column, "").replace('"', "").replace(" ", "").lower()
         qualifier, _, name = value.rpartition(".")
         if not qualifier:

@@ -808,3 +808,46 @@ def test_server_runs_a_merge_without_its_missing_arm(
     (merged,) = server_run(tmp_path, pg_database("merge_arms"), STOCK, workload)
     assert merged["function_calls"] == {"public.note_stock_event": 1}
     assert merged["row_writes"]["public.stock_levels"] == {"insert": 0, "update": 1, "delete": 0}
+
+
+def test_the_key_through_a_variable_or_a_parameter_is_followed(tmp_path: Path) -> None:
+    schema = """
+CREATE TABLE members (id int PRIMARY KEY, mentee_count int NOT NULL DEFAULT 0,
+                      mentor_count int NOT NULL DEFAULT 0);
+CREATE TABLE mentorships (
+    mentor_id int NOT NULL REFERENCES members ON DELETE CASCADE,
+    mentee_id int NOT NULL REFERENCES members ON DELETE CASCADE,
+    PRIMARY KEY (mentor_id, mentee_id)
+);
+CREATE FUNCTION bump_mentor_count(p_member int, p_by int) RETURNS void LANGUAGE sql AS $$
+    UPDATE members SET mentor_count = mentor_count + p_by WHERE id = p_member;
+$$;
+CREATE FUNCTION mentorship_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_mentor int;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        v_mentor := OLD.mentor_id;
+        PERFORM bump_mentor_count(OLD.mentee_id, -1);
+    ELSE
+        v_mentor := NEW.mentor_id;
+        PERFORM bump_mentor_count(NEW.mentee_id, 1);
+    END IF;
+    UPDATE members SET mentee_count = mentee_count + 1 WHERE id = v_mentor;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER mentorships_changed AFTER INSERT OR DELETE ON mentorships
+    FOR EACH ROW EXECUTE FUNCTION mentorship_changed();
+"""
+    cascade = traced(tmp_path, schema, TraceEntry("public.members", "delete"))
+    (row,) = cascade.tree.children
+    kept = {}
+    for fk in (n for n in row.children if n.kind == "fk"):
+        statements = [n for n in _walk(fk) if n.kind == "statement"]
+        kept[fk.detail] = sorted((n.location.line, n.multiplicity) for n in statements)
+    assert kept == {
+        # v_mentor is OLD.mentor_id under DELETE: gone when deleted as mentor (line 23);
+        # the parameter p_member is OLD.mentee_id: gone when deleted as mentee (line 10).
+        "ON DELETE CASCADE (mentor_id)": [(10, "1 row"), (23, "0 rows")],
+        "ON DELETE CASCADE (mentee_id)": [(10, "0 rows"), (23, "1 row")],
+    }
