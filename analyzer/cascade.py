@@ -22,7 +22,7 @@ import networkx as nx
 from sqlglot import exp
 
 from analyzer.builtins import is_builtin
-from analyzer.catalog import Function, Trigger
+from analyzer.catalog import Catalog, Function, Trigger
 from analyzer.effects import (
     BodyEffects,
     CallEffect,
@@ -266,6 +266,7 @@ class Tracer:
         ]
         self.depth_cap = max(thresholds) + 1 if thresholds else 0
         self._loops: dict[str, int] | None = None
+        self._assigned: dict[tuple[str, str], frozenset[str] | None] = {}
         self._triggers: dict[str, list[Trigger]] = {}
         for trigger in self.catalog.triggers.values():
             self._triggers.setdefault(trigger.table, []).append(trigger)
@@ -938,7 +939,7 @@ class Tracer:
         inner = replace(frame, stack=(*frame.stack, frame_key))
         inputs = [a for a in callee.arguments if a.mode in {"in", "inout", "variadic"}]
         callee_bindings = {
-            parameter.name: _row_values(origins, context, bindings)
+            parameter.name: _row_values(origins, context, bindings, self.catalog)
             for parameter, origins in zip(inputs, call.argument_origins, strict=False)
             if parameter.name
         }
@@ -963,8 +964,8 @@ class Tracer:
         PostgreSQL updates 0 rows when no row has the key, so a row-keyed write counts
         for sure only where the schema guarantees the row: the key is the trigger row's
         NOT NULL foreign key to exactly the target's referenced columns (enforced once the
-        row is written: NEW in an AFTER INSERT/UPDATE trigger, or OLD; not DEFERRABLE, not
-        NOT VALID), or the target is
+        row is written: NEW in an INSERT/UPDATE trigger, or OLD; not DEFERRABLE, not NOT
+        VALID), or the target is
         the trigger row itself (NEW after it is written, OLD before it changes). Values reach the
         key unchanged through variables and helper-function parameters.
         """
@@ -974,7 +975,7 @@ class Tracer:
             return False
         sources: dict[tuple[str, str, str, str], dict[str, str]] = {}
         for column, origins in write.key_origins:
-            values = _row_values(origins, context, bindings)
+            values = _row_values(origins, context, bindings, self.catalog)
             if not values:
                 return False
             for value in values:
@@ -992,8 +993,17 @@ class Tracer:
     ) -> bool:
         """`target` has a row whose columns equal those of the trigger row `source`."""
         table_name, event, timing, row = source
-        if row == "new" and not (event in {"INSERT", "UPDATE"} and timing == "AFTER"):
-            return False  # BEFORE: the row is not checked yet; DELETE: NEW is NULL
+        if row == "new" and event not in {"INSERT", "UPDATE"}:
+            return False  # DELETE: NEW is NULL
+        if row == "new" and timing != "AFTER":
+            # BEFORE: the key is checked once the row is written, and the statement goes on
+            # only if the parent exists then; the row being written is not there yet. That
+            # holds for the value seen here unless a BEFORE trigger may still change it.
+            if timing != "BEFORE" or target == table_name:
+                return False
+            assigned = self._before_assigned(table_name, event.lower())
+            if assigned is None or assigned & set(columns.values()):
+                return False
         if row == "old" and event not in {"UPDATE", "DELETE"}:
             return False
         table = self.catalog.tables.get(table_name)
@@ -1052,7 +1062,7 @@ class Tracer:
             return frozenset(), False, False
 
         def equal_to(origins: Origins) -> set[tuple[str, str]]:
-            values = _row_values(origins, context, bindings)
+            values = _row_values(origins, context, bindings, self.catalog)
             if not values or len(values) != 1:
                 return set()
             (value,) = values
@@ -1089,6 +1099,27 @@ class Tracer:
             if table_name != target and self._loop_of(table_name) == loop
         )
         return copies, same_row, writes_back
+
+    def _before_assigned(self, table: str, event: str) -> frozenset[str] | None:
+        """Columns of NEW that BEFORE row triggers on `table` may assign; None when one
+        may skip the row (RETURN NULL: then no key is checked) or is not understood."""
+        key = (table, event)
+        if key not in self._assigned:
+            columns: set[str] = set()
+            known = True
+            for trigger in self._row_triggers(table, "before", event, frozenset({"*"})):
+                function = self.model.trigger_function(trigger)
+                body = self.model.effects_of(function) if function else None
+                if (
+                    body is None
+                    or body.incomplete
+                    or any(isinstance(e, ReturnEffect) and e.value != "new" for e in body.effects)
+                ):
+                    known = False
+                    break
+                columns.update(e.column for e in body.effects if isinstance(e, RowAssignment))
+            self._assigned[key] = frozenset(columns) if known else None
+        return self._assigned[key]
 
     def _makes_row(self, write: Write, result: Tally) -> bool:
         """After this single-row INSERT, a row with its key values certainly exists."""
@@ -1335,7 +1366,7 @@ def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | Non
 
 
 def _row_values(
-    origins: Origins, context: FiringContext, bindings: _Bindings
+    origins: Origins, context: FiringContext, bindings: _Bindings, catalog: Catalog
 ) -> frozenset[_RowValue] | None:
     """The trigger-row values a value may be, where its guards may hold; None when it may
     be anything else."""
@@ -1351,12 +1382,24 @@ def _row_values(
                 return None
             values |= bound
         elif context.level == "ROW" and context.table and context.op and context.timing:
-            values.add(
-                _RowValue(context.table, context.op, context.timing, origin.source, origin.name)
-            )
+            row = origin.source
+            if row == "new-if-not-null":
+                # coalesce(NEW.c, OLD.c) is NEW.c only where NEW.c cannot be NULL.
+                if not _not_null(catalog, context.table, origin.name):
+                    return None
+                row = "new"
+            values.add(_RowValue(context.table, context.op, context.timing, row, origin.name))
         else:
             return None
     return frozenset(values)
+
+
+def _not_null(catalog: Catalog, table: str, column: str) -> bool:
+    shape = catalog.tables.get(table)
+    found = shape.column(column) if shape else None
+    return (
+        shape is not None and found is not None and (found.not_null or column in shape.primary_key)
+    )
 
 
 def _from_empty_transition(effect: object, empty: frozenset[str]) -> bool:

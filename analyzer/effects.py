@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from analyzer.catalog import Catalog, Function, Table
 from analyzer.findings import Diagnostic, Location
-from analyzer.guards import ErrorAtom, Guard, OpaqueAtom, guard_of
+from analyzer.guards import ErrorAtom, Guard, OpaqueAtom, OpAtom, guard_of
 from analyzer.parse import parse_expression, split_statements
 from analyzer.plpgsql import (
     Assign,
@@ -85,7 +85,7 @@ _DYNAMIC_IDENT = "sqlripple_dynamic_ident"
 class ValueOrigin:
     """A value taken unchanged from a column of the trigger's row or from a parameter."""
 
-    source: str  # new | old | parameter
+    source: str  # new | old | parameter, or new-if-not-null (coalesce(NEW.c, OLD.c))
     name: str  # the column or parameter
 
 
@@ -486,6 +486,21 @@ class SqlEffects:
                 return ((Guard.always(), ValueOrigin(qualifier, name)),)
             if not qualifier and name in self.scope.parameters:
                 return ((Guard.always(), ValueOrigin("parameter", name)),)
+        if isinstance(node, exp.Coalesce) and len(node.expressions) == 1:
+            # coalesce(NEW.c, OLD.c), "the row's c" in a trigger for any event: NEW.c where
+            # there is a NEW row (if c is NOT NULL), OLD.c on DELETE.
+            new, old = (self.plain_origin(n) for n in (node.this, node.expressions[0]))
+            if (
+                len(new) == len(old) == 1
+                and new[0][1] is not None
+                and new[0][1].source == "new"
+                and old[0][1] == ValueOrigin("old", new[0][1].name)
+            ):
+                column = new[0][1].name
+                return (
+                    (Guard.of(OpAtom(frozenset({"INSERT", "UPDATE"}))), _new_if_not_null(column)),
+                    (Guard.of(OpAtom(frozenset({"DELETE"}))), ValueOrigin("old", column)),
+                )
         return _UNKNOWN_ORIGIN
 
     def of(
@@ -771,6 +786,10 @@ class SqlEffects:
                 )
             )
         return calls
+
+
+def _new_if_not_null(column: str) -> ValueOrigin:
+    return ValueOrigin("new-if-not-null", column)
 
 
 def _where(origins: Origins, guard: Guard) -> Iterator[tuple[Guard, ValueOrigin | None]]:

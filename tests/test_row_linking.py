@@ -112,10 +112,37 @@ def test_after_insert_write_keyed_by_the_row(
     assert parent_updates(tracer(trigger_function(body, declare)), "insert") == expected
 
 
-def test_a_before_trigger_runs_before_the_foreign_key_is_checked() -> None:
+@pytest.mark.parametrize(
+    ("assignment", "expected"),
+    [
+        # Checked once the row is written: the insert goes on only if the parent exists.
+        ("", (1, 1)),
+        ("NEW.note := 'counted';", (1, 1)),
+        # A BEFORE trigger changes the key: the parent checked is another one.
+        ("NEW.parent_id := NEW.other_parent_id;", (0, 1)),
+        # A BEFORE trigger may skip the row: then no key is checked at all.
+        ("IF NEW.note IS NULL THEN RETURN NULL; END IF;", (0, 1)),
+    ],
+)
+def test_a_before_trigger_sees_the_key_the_foreign_key_will_check(
+    assignment: str, expected: tuple[int, int]
+) -> None:
     body = BUMP.format("id = NEW.parent_id") + ";"
-    t = tracer(trigger_function(body), trigger="BEFORE INSERT")
-    assert parent_updates(t, "insert") == (0, 1)
+    function = trigger_function(body).replace("RETURN NULL", "RETURN NEW")
+    function += f"""
+CREATE FUNCTION public.fix_child() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {assignment}
+    RETURN NEW;
+END;
+$$;
+"""
+    after = """
+CREATE TRIGGER children_fix BEFORE INSERT ON public.children
+    FOR EACH ROW EXECUTE FUNCTION public.fix_child();
+"""
+    t = tracer(function, trigger="BEFORE INSERT", after=after)
+    assert parent_updates(t, "insert") == expected
 
 
 def test_old_or_new_by_tg_op_follows_the_event() -> None:
@@ -263,3 +290,21 @@ CREATE TRIGGER kids_count AFTER UPDATE ON public.kids
     # An update of an old row: NOT VALID never checked it.
     totals = t.trace(TraceEntry("public.kids", "update", columns=("id",))).totals()
     assert totals.counts[("write", "public.parents", "update")] == expected
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        # NOT NULL: on INSERT and UPDATE coalesce(NEW.c, OLD.c) is NEW.c, on DELETE OLD.c.
+        ("parent_id", [(1, 1)] * 3),
+        # Nullable: NEW.c may be NULL (then it is OLD.c, or NULL on INSERT).
+        ("other_parent_id", [(0, 1)] * 3),
+    ],
+)
+def test_coalesce_of_new_and_old_is_the_rows_key(
+    column: str, expected: list[tuple[int, int]]
+) -> None:
+    body = BUMP.format("id = v_parent") + ";"
+    declare = f"DECLARE v_parent bigint := coalesce(NEW.{column}, OLD.{column});"
+    t = tracer(trigger_function(body, declare))
+    assert [parent_updates(t, op) for op in ("insert", "update", "delete")] == expected
