@@ -857,7 +857,10 @@ class Tracer:
                     (same_row or keyed in made) and effect.where_is_key
                 ) or self._target_row_exists(effect, context, bindings)
                 key_rows = (
-                    {c: _row_values(o, context, bindings) for c, o in effect.key_origins}
+                    {
+                        c: _row_values(o, context, bindings, self.catalog)
+                        for c, o in effect.key_origins
+                    }
                     if frame.deleting
                     else {}
                 )
