@@ -13,10 +13,14 @@ once; recursion is cut at the first repeated (trigger, event) frame and reported
 
 from __future__ import annotations
 
+import gc
+import math
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TypeVar
 
 import networkx as nx
 from sqlglot import exp
@@ -53,39 +57,112 @@ TREE_DEPTH_SHOWN = 200
 # Python frames the engine uses per trigger level, with room to spare.
 _FRAMES_PER_LEVEL = 16
 Key = tuple[str, ...]
+# The upper bound of a count nothing bounds: the rows a set-based write touches.
+UNBOUNDED = math.inf
+_Count = TypeVar("_Count", int, float)
 
 
 class Tally:
     """Counts as (lo, hi) pairs per key: ('firing', trigger), ('call', function),
     ('write', table, kind), ('scan', table), and ('reentry', trigger) where a trigger loop,
-    in its second round, comes round again and is cut."""
+    in its second round, comes round again and is cut. `hi` may be UNBOUNDED.
+
+    Adding a tally records it as a part, scaled by (lo, hi) factors, and costs O(1); the
+    parts are summed the first time `counts` is read. The engine settles the tally of
+    every memoized row event when it stores it, so each sub-cascade's counts are summed
+    once however many parents share it, and the tallies of the firings, bodies and writes
+    in between (read by nobody else) are summed straight into it, never copied. Lower and
+    upper counts are kept apart: a part that may not happen (lo factor 0) adds nothing to
+    the lower counts, and the largest part is copied whole rather than key by key.
+    """
+
+    __slots__ = ("_hi", "_lo", "_parts")
 
     def __init__(self) -> None:
-        self.counts: dict[Key, tuple[int, int]] = {}
+        self._lo: dict[Key, int] = {}  # a key missing here has lo 0
+        self._hi: dict[Key, float] = {}  # every key; an int, or UNBOUNDED
+        self._parts: list[tuple[Tally, int, float]] = []
+
+    @property
+    def counts(self) -> dict[Key, tuple[int, float]]:
+        self.settle()
+        lo = self._lo
+        return {key: (lo.get(key, 0), hi) for key, hi in self._hi.items()}
+
+    def settle(self) -> None:
+        """Sum the pending parts now."""
+        if self._parts:
+            self._sum_parts()
+
+    def upper_total(self, what: str) -> float:
+        """The upper bound of every count of one kind ('write', 'firing', …) together."""
+        self.settle()
+        # Writes and scans keep a sum of their own, on which alternatives are hulled.
+        together = {"write": ALL_WRITES, "scan": ALL_SCANS}.get(what)
+        if together is not None and together in self._hi:
+            return self._hi[together]
+        return sum(hi for key, hi in self._hi.items() if key[0] == what)
 
     def bump(self, key: Key, lo: int = 1, hi: int = 1) -> None:
-        old_lo, old_hi = self.counts.get(key, (0, 0))
-        self.counts[key] = (old_lo + lo, old_hi + hi)
+        if lo:
+            self._lo[key] = self._lo.get(key, 0) + lo
+        self._hi[key] = self._hi.get(key, 0) + hi
 
-    def add(self, other: Tally, certain: bool = True, times: int = 1) -> None:
-        # The engine's hottest loop: every sub-cascade's counts are folded into its parent.
-        counts = self.counts
-        low_factor = times if certain else 0
-        for key, (lo, hi) in other.counts.items():
-            old = counts.get(key)
-            if old is None:
-                counts[key] = (lo * low_factor, hi * times)
-            else:
-                counts[key] = (old[0] + lo * low_factor, old[1] + hi * times)
+    def add(self, other: Tally, certain: bool = True, times: float = 1) -> None:
+        """Add `other` `times` over; `times` may be UNBOUNDED only when not `certain`."""
+        if times and (other._hi or other._parts):
+            self._parts.append((other, int(times) if certain else 0, times))
+
+    def _sum_parts(self) -> None:
+        # Parts still holding parts of their own are walked, not summed on their own: a
+        # tally with pending parts has exactly one reader, so nothing is lost by not
+        # keeping its sum.
+        leaves: list[tuple[dict[Key, int], dict[Key, float], int, float]] = [
+            (self._lo, self._hi, 1, 1)
+        ]
+        stack = list(self._parts)
+        self._parts = []
+        while stack:
+            part, low, high = stack.pop()
+            stack.extend((inner, low * a, high * b) for inner, a, b in part._parts)
+            if part._hi:
+                leaves.append((part._lo, part._hi, low, high))
+        self._hi = _scaled_sum([(hi, high) for _, hi, _, high in leaves])
+        self._lo = _scaled_sum([(lo, low) for lo, _, low, _ in leaves if low])
 
     @staticmethod
     def hull(first: Tally, second: Tally) -> Tally:
         """Either one happens: lo is the smaller, hi the larger count."""
+        first.settle()
+        second.settle()
         result = Tally()
-        for key in sorted(set(first.counts) | set(second.counts)):
-            a, b = first.counts.get(key, (0, 0)), second.counts.get(key, (0, 0))
-            result.counts[key] = (min(a[0], b[0]), max(a[1], b[1]))
+        result._lo = {
+            key: min(lo, second._lo[key]) for key, lo in first._lo.items() if key in second._lo
+        }
+        hi = dict(first._hi)
+        for key, value in second._hi.items():
+            if value > hi.get(key, 0):
+                hi[key] = value
+        result._hi = hi
         return result
+
+
+def _scaled_sum(parts: list[tuple[dict[Key, _Count], _Count]]) -> dict[Key, _Count]:
+    """The sum of factor * counts. The largest unscaled dict (typically the sub-cascade below a
+    firing) is copied whole, at C speed; only the others are added key by key."""
+    unscaled = [index for index, (_, factor) in enumerate(parts) if factor == 1]
+    base = max(unscaled, key=lambda index: len(parts[index][0]), default=-1)
+    total = dict(parts[base][0]) if base >= 0 else {}
+    for index, (counts, factor) in enumerate(parts):
+        if index == base:
+            continue
+        if factor == 1:
+            for key, value in counts.items():
+                total[key] = total.get(key, 0) + value
+        else:
+            for key, value in counts.items():
+                total[key] = total.get(key, 0) + value * factor
+    return total
 
 
 @dataclass
@@ -236,6 +313,9 @@ class _Frame:
     # Transition tables (REFERENCING … AS name) of this firing, and those known to be empty.
     transitions: frozenset[str] = frozenset()
     empty_relations: frozenset[str] = frozenset()
+    # Rows in those transition tables: the rows of the statement that fired the trigger
+    # (UNBOUNDED when not known, as for a row-level trigger's).
+    transition_rows: float = UNBOUNDED
     # (column of the row being processed, table of an earlier row on the way here, its
     # column) whose values are equal: copied by an UPDATE's SET or picked by its key.
     # Only earlier tables this row's cascade can write again are kept.
@@ -255,6 +335,8 @@ class Tracer:
         self.cycles: dict[tuple[str, ...], Cycle] = {}
         self.unknowns: dict[tuple[str, str, Location | None], Unknown] = {}
         self.children = 1
+        # Hulls of memoized tallies, which every writer of the same upsert shares.
+        self._hulls: dict[tuple[Tally, Tally], Tally] = {}
         # pg_trigger_depth() tests decide differently only up to their largest threshold:
         # deeper frames share one memo entry.
         thresholds = [
@@ -265,18 +347,82 @@ class Tracer:
             if isinstance(atom, DepthAtom)
         ]
         self.depth_cap = max(thresholds) + 1 if thresholds else 0
+        # The triggers that fire on each table (not disabled, not replica-only), by name.
         self._loops: dict[str, int] | None = None
         self._assigned: dict[tuple[str, str], frozenset[str] | None] = {}
         self._triggers: dict[str, list[Trigger]] = {}
         for trigger in self.catalog.triggers.values():
-            self._triggers.setdefault(trigger.table, []).append(trigger)
+            if trigger.enabled not in {"disabled", "replica"}:
+                self._triggers.setdefault(trigger.table, []).append(trigger)
         for triggers in self._triggers.values():
             triggers.sort(key=lambda t: t.name)
+
+    @cached_property
+    def _writable_from(self) -> tuple[dict[str, int], dict[str, int]]:
+        """A bit per table, and per table the tables (as bits) that the cascade of a row
+        event on it may write: through its triggers' functions and the functions they
+        call, and its FK actions, transitively. An over-approximation: every event,
+        every guard."""
+        graph: nx.DiGraph[str] = nx.DiGraph()
+        graph.add_nodes_from(self.catalog.tables)
+        for table, triggers in self._triggers.items():
+            for trigger in triggers:
+                function = self.model.trigger_function(trigger)
+                for written in self._tables_written_by(function) if function else ():
+                    graph.add_edge(table, written)
+        for table in self.catalog.tables:
+            for fk in self.catalog.referencing_keys(table):
+                graph.add_edge(table, fk.table)
+        bit = {name: index for index, name in enumerate(sorted(graph))}
+        condensed = nx.condensation(graph)
+        below: dict[int, int] = {}
+        for component in reversed(list(nx.topological_sort(condensed))):
+            reach = 0
+            for member in condensed.nodes[component]["members"]:
+                for successor in graph.successors(member):
+                    reach |= 1 << bit[successor]
+            for successor in condensed.successors(component):
+                reach |= below[successor]
+            below[component] = reach
+        mapping = condensed.graph["mapping"]
+        return bit, {table: below[mapping[table]] for table in bit}
+
+    def _hull(self, first: Tally, second: Tally) -> Tally:
+        found = self._hulls.get((first, second))
+        if found is None:
+            found = self._hulls[(first, second)] = Tally.hull(first, second)
+        return found
+
+    def _may_write(self, table: str, target: str) -> bool:
+        """Whether the cascade of a row event on `table` may write `target`."""
+        bit, reach = self._writable_from
+        index = bit.get(target)
+        return index is None or bool(reach.get(table, -1) >> index & 1)
+
+    def _tables_written_by(self, function: Function) -> set[str]:
+        """Tables `function` and the functions it calls (transitively) write."""
+        written: set[str] = set()
+        seen = {function.key}
+        todo = [function]
+        while todo:
+            current = todo.pop()
+            body = self.model.effects_of(current)
+            for effect in body.effects if body else ():
+                if isinstance(effect, Write) and effect.table:
+                    written.add(effect.table)
+                elif isinstance(effect, DynamicEffect):  # what its template was read as
+                    written.update(w.table for w in effect.inferred if w.table)
+                elif isinstance(effect, CallEffect):
+                    callee = self.model.resolve_call(current, effect)
+                    if callee is not None and callee.key not in seen:
+                        seen.add(callee.key)
+                        todo.append(callee)
+        return written
 
     # ---- entry ----------------------------------------------------------------------
 
     def trace(self, entry: TraceEntry) -> Cascade:
-        with _deep_recursion():
+        with _tracing():
             try:
                 return self._trace(entry)
             finally:
@@ -318,10 +464,10 @@ class Tracer:
                 else (frozenset())
             )
             before = self._statement_triggers(
-                table, events, columns, frame, timing="before", empty_events=empty
+                table, events, columns, frame, "before", empty, entry.rows
             )
             after = self._statement_triggers(
-                table, events, columns, frame, timing="after", empty_events=empty
+                table, events, columns, frame, "after", empty, entry.rows
             )
             statement.add(before.tally)
             statement.add(after.tally)
@@ -383,7 +529,9 @@ class Tracer:
         frame: _Frame,
         timing: str | None = None,
         empty_events: frozenset[str] = frozenset(),
+        rows: float = UNBOUNDED,
     ) -> _Result:
+        """`rows`: the rows the statement writes, which its transition tables hold."""
         tally = Tally()
         nodes: list[Node] = []
         wanted = set(events)
@@ -408,7 +556,7 @@ class Tracer:
                     if event in empty_events
                     else frozenset()
                 )
-                fired = self._fire(trigger, context, frame, event, True, empty)
+                fired = self._fire(trigger, context, frame, event, True, empty, rows)
                 tally.add(fired.tally)
                 nodes.extend(fired.nodes)
         return _Result(tally, nodes)
@@ -450,11 +598,7 @@ class Tracer:
     # ---- row events --------------------------------------------------------------------
 
     def _active(self, table: str) -> list[Trigger]:
-        return [
-            t
-            for t in self._triggers.get(table, [])
-            if t.enabled != "disabled" and t.enabled != "replica"
-        ]
+        return self._triggers.get(table, [])
 
     def _row(
         self,
@@ -472,6 +616,12 @@ class Tracer:
         `path` is insert | update | delete | upsert-conflict | ignore-conflict;
         `conflict_guard` is an upsert's DO UPDATE … WHERE condition.
         """
+        if frame.deleting:
+            # A row an FK action deleted matters only to the writes below that can reach
+            # its table: forgetting it elsewhere lets every FK path share one memo entry.
+            deleting = frozenset(gone for gone in frame.deleting if self._may_write(table, gone[0]))
+            if deleting != frame.deleting:
+                frame = replace(frame, deleting=deleting)
         key: tuple[object, ...] = (
             table,
             path,
@@ -511,6 +661,7 @@ class Tracer:
             )
         finally:
             del self._in_progress[key]
+        result.tally.settle()  # every reader of the memo shares one sum
         self.memo[key] = result
         return result
 
@@ -691,6 +842,7 @@ class Tracer:
         event: str,
         certain: bool,
         empty: frozenset[str] = frozenset(),
+        transition_rows: float = UNBOUNDED,
     ) -> Tracer._Fired:
         when: Truth = True
         if trigger.when is not None:
@@ -748,6 +900,7 @@ class Tracer:
             stack=(*frame.stack, frame_key),
             transitions=frozenset(name for _, name in trigger.referencing),
             empty_relations=empty,
+            transition_rows=transition_rows,
             again=frame.again or repeated,
         )
         run = self._run(function, context, inner, {}, {})
@@ -1196,8 +1349,9 @@ class Tracer:
             "insert-or-ignore": ("insert",),
             "merge": write.row_kinds,
         }.get(write.kind, (write.kind,))
-        before = self._statement_triggers(table, events, columns, frame, timing="before")
-        after = self._statement_triggers(table, events, columns, frame, timing="after")
+        rows = self._rows_written(write, frame)
+        before = self._statement_triggers(table, events, columns, frame, "before", rows=rows)
+        after = self._statement_triggers(table, events, columns, frame, "after", rows=rows)
         if write.kind == "truncate":
             result = self._truncate(table, write.cascade, frame)
             tally.add(result.tally)
@@ -1227,7 +1381,7 @@ class Tracer:
                 conflict_guard=write.conflict_guard,
             )
             row = _Result(
-                Tally.hull(new.tally, old.tally),
+                self._hull(new.tally, old.tally),
                 [
                     Node("path", table, "row is new", children=new.nodes),
                     Node("path", table, "row exists (conflict)", children=old.nodes),
@@ -1237,7 +1391,7 @@ class Tracer:
             new = self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
             old = self._row(table, "ignore-conflict", frozenset(), frozenset(), frozenset(), frame)
             row = _Result(
-                Tally.hull(new.tally, old.tally),
+                self._hull(new.tally, old.tally),
                 [
                     Node("path", table, "row is new", children=new.nodes),
                     Node("path", table, "row exists: DO NOTHING", children=old.nodes),
@@ -1248,21 +1402,24 @@ class Tracer:
             results = [self._row(table, e, columns, changed, maybe, frame) for e in events]
             merged = Tally()
             for index, result in enumerate(results):
-                merged = result.tally if index == 0 else Tally.hull(merged, result.tally)
+                merged = result.tally if index == 0 else self._hull(merged, result.tally)
             row = _Result(merged, [n for r in results for n in r.nodes])
         else:
             row = _Result(Tally(), [])
         tally.add(before.tally)
-        tally.add(row.tally, certain=certain_rows)
+        # A set-keyed write's row cascade runs once per row it touches: none or more.
+        tally.add(row.tally, certain=certain_rows, times=rows)
         tally.add(after.tally)
         detail = write.kind + (f" [if {guard_text}]" if guard_text else "")
         if writes_back:
             detail += " writes back the values it copied"
         if write.accumulations:
             detail += " accumulates " + ", ".join(a.column for a in write.accumulations)
-        multiplicity = {"row": "1 row", "set": "per affected row", "table": "all rows"}[
-            write.keyed_by
-        ]
+        multiplicity = {"row": "1 row", "table": "all rows"}.get(
+            write.keyed_by,
+            "per affected row, "
+            + ("no upper bound" if rows == UNBOUNDED else f"at most {int(rows)}"),
+        )
         if write.keyed_by == "row" and not exists:
             multiplicity = "0 or 1 row"
         node = Node(
@@ -1276,6 +1433,17 @@ class Tracer:
             ref=write,
         )
         return _Result(tally, [node])
+
+    def _rows_written(self, write: Write, frame: _Frame) -> float:
+        """The most rows one run of `write` can touch (UNBOUNDED when nothing bounds it)."""
+        if write.keyed_by == "row":
+            return 1
+        if write.max_rows is not None:
+            return write.max_rows
+        if write.rows_from and write.rows_from in frame.transitions:
+            # An aggregate without GROUP BY yields one row even from an empty relation.
+            return max(frame.transition_rows, 1)
+        return UNBOUNDED
 
     # ---- foreign key actions -------------------------------------------------------------
 
@@ -1601,32 +1769,56 @@ def _entry_label(entry: TraceEntry) -> str:
 
 
 def totals_document(tally: Tally, bound: int) -> dict[str, object]:
-    """The DESIGN.md totals shape for one bound: 0 = lo (totals_min), 1 = hi (totals)."""
-    firings: dict[str, int] = {}
-    calls: dict[str, int] = {}
-    writes: dict[str, dict[str, int]] = {}
-    scans = 0
-    for key, pair in sorted(tally.counts.items()):
+    """The DESIGN.md totals shape for one bound: 0 = lo (totals_min), 1 = hi (totals).
+
+    A count with no upper bound (UNBOUNDED: rows of a set-based write) is null, and so
+    is any sum it enters.
+    """
+    firings: dict[str, int | None] = {}
+    calls: dict[str, int | None] = {}
+    writes: dict[str, dict[str, int | None]] = {}
+    scans: int | None = 0
+    counts = tally.counts
+    for key, pair in sorted(counts.items()):
         value = pair[bound]
+        count = None if value == UNBOUNDED else int(value)
         if key[0] == "firing" and value:
-            firings[key[1]] = value
+            firings[key[1]] = count
         elif key[0] == "call" and value:
-            calls[key[1]] = value
+            calls[key[1]] = count
         elif key[0] == "write" and value:
             row = writes.setdefault(key[1], {"insert": 0, "update": 0, "delete": 0, "upsert": 0})
-            row[key[2] if key[2] in row else "update"] += value
+            kind = key[2] if key[2] in row else "update"
+            row[kind] = bounded_sum([row[kind], count])
         elif key[0] == "scan":
-            scans += value
-    total = sum(sum(kinds.values()) for kinds in writes.values())
+            scans = bounded_sum([scans, count])
+    total = bounded_sum([bounded_sum(list(kinds.values())) for kinds in writes.values()])
+    # Alternatives are hulled on the all-tables sums too: use them where the tally has them.
+    if ALL_SCANS in counts:
+        scans = _bounded(counts[ALL_SCANS][bound])
+    if ALL_WRITES in counts:
+        total = _bounded(counts[ALL_WRITES][bound])
     return {
         "trigger_firings": firings,
         "function_calls": calls,
         "row_writes": writes,
-        "aggregate_scans": tally.counts[ALL_SCANS][bound] if ALL_SCANS in tally.counts else scans,
-        "total_row_writes": tally.counts[ALL_WRITES][bound]
-        if ALL_WRITES in tally.counts
-        else total,
+        "aggregate_scans": scans,
+        "total_row_writes": total,
     }
+
+
+def _bounded(value: float) -> int | None:
+    return None if value == UNBOUNDED else int(value)
+
+
+def bounded_sum(counts: Iterable[int | None]) -> int | None:
+    """The sum of counts where None is unbounded: None if any is."""
+    total = 0
+    for count in counts:
+        if count is None:
+            return None
+        total += count
+    return total
 
 
 def trace_document(cascade: Cascade) -> dict[str, object]:
@@ -1665,19 +1857,30 @@ def trace_document(cascade: Cascade) -> dict[str, object]:
 
 
 @contextmanager
-def _deep_recursion() -> Iterator[None]:
-    """The engine recurses once per trigger level: allow MAX_TRIGGER_DEPTH levels."""
+def _tracing() -> Iterator[None]:
+    """The engine recurses once per trigger level: allow MAX_TRIGGER_DEPTH levels.
+
+    It also allocates millions of small tuples and dicts and frees nearly all of them by
+    reference counting; the cycle collector, triggered by those allocations and walking
+    the whole heap (catalog, syntax trees, memo), took half the time of tracing every
+    table of the `triggers` benchmark corpus. It is paused for the trace; the little a
+    trace leaves in cycles is collected after it.
+    """
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, MAX_TRIGGER_DEPTH * _FRAMES_PER_LEVEL + 1000))
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
+        if collecting:
+            gc.enable()
         sys.setrecursionlimit(previous)
 
 
 def trace_call(tracer: Tracer, function: Function, arguments: tuple[exp.Expr, ...]) -> Cascade:
     """What one call of `function` (an RPC, `SELECT f(…)` or `CALL p(…)`) does."""
-    with _deep_recursion():
+    with _tracing():
         try:
             return _trace_call(tracer, function, arguments)
         finally:

@@ -135,6 +135,12 @@ class Write:
     # (column, value SQL) that pick the target row: WHERE equalities, or an insert's values
     # for its key columns.
     key_values: tuple[tuple[str, str], ...] = ()
+    # What bounds the rows a set-keyed write touches (keyed_by 'set'; otherwise nothing
+    # bounds them): at most `max_rows` rows (a VALUES list), or at most one row per row
+    # of the relation `rows_from`, as written (INSERT … SELECT from it alone; UPDATE …
+    # FROM / DELETE … USING it alone, the target picked by a unique key).
+    max_rows: int | None = None
+    rows_from: str = ""
     # UPDATE/DELETE: where each WHERE key value comes from, and whether the WHERE clause
     # tests nothing but those keys (then the row exists whenever its key values do).
     key_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
@@ -586,6 +592,8 @@ class SqlEffects:
         keys = [table.primary_key, *table.unique] if table else []
         appends = kind == "insert" and not any(k and set(k) <= set(columns) for k in keys)
         key_values = _insert_key_values(node, columns, conflict, table) if single_row else []
+        max_rows = len(source.expressions) if isinstance(source, exp.Values) else None
+        rows_from = _row_source(source) if isinstance(source, exp.Select) else ""
         return [
             Write(
                 name,
@@ -603,6 +611,8 @@ class SqlEffects:
                 text=_one_line(node),
                 sources=_sources(node, ctes),
                 key_values=tuple(key_values),
+                max_rows=max_rows,
+                rows_from=rows_from,
             )
         ]
 
@@ -658,7 +668,15 @@ class SqlEffects:
             for column, value in key_expressions
         ]
         keys = [column for column, _ in key_values]
-        keyed_by = "set" if node.args.get(join_clause) else _keyed_by(keys, where, table)
+        joined = node.args.get(join_clause)
+        keyed_by = "set" if joined else _keyed_by(keys, where, table)
+        # Joined to one relation on a unique key of the target: one target row at most per
+        # joined row (PostgreSQL updates or deletes a row once, however often it matches).
+        rows_from = ""
+        if joined and table is not None and _keyed_by(keys, where, table) == "row":
+            relations = [joined.this] if isinstance(joined, exp.From) else list(joined)
+            if len(relations) == 1:
+                rows_from = _row_source(relations[0])
         key_origins = tuple(
             (column, _restricted(self.origin_of(value), guard)) for column, value in key_expressions
         )
@@ -673,6 +691,7 @@ class SqlEffects:
             sources=_sources(node, ctes),
             key_columns=tuple(sorted(set(keys))),
             key_values=tuple(key_values),
+            rows_from=rows_from,
             key_origins=key_origins,
             where_is_key=where_is_key and not node.args.get(join_clause),
         )
@@ -824,6 +843,36 @@ def _insert_key_values(
         for c in target
         if c in by_column
     ]
+
+
+def _row_source(relation: exp.Expr) -> str:
+    """The one relation `relation` reads, as written, when it yields at most one row per
+    row of it: the relation itself, or a SELECT from it alone (WHERE, GROUP BY, DISTINCT
+    and LIMIT only drop rows) with no join and no function that could return a set.
+    Empty when no such relation bounds it."""
+    if isinstance(relation, exp.Subquery):
+        relation = relation.this
+    if isinstance(relation, exp.Select):
+        source = relation.args.get("from_")
+        if (
+            source is None
+            or relation.args.get("joins")
+            or relation.args.get("laterals")
+            or relation.args.get("with_")
+            or any(
+                isinstance(node, (exp.UDTF, exp.GenerateSeries, exp.Anonymous))
+                for projection in relation.expressions
+                for node in projection.walk()
+            )
+        ):
+            return ""
+        relation = source.this
+    if not isinstance(relation, exp.Table) or relation.args.get("joins") or not relation.name:
+        return ""
+    if not isinstance(relation.this, exp.Identifier):
+        return ""  # a function in FROM
+    name = _fold(relation.this)
+    return f"{_fold(relation.args['db'])}.{name}" if relation.args.get("db") else name
 
 
 def _sources(node: exp.Expr, ctes: set[str]) -> tuple[str, ...]:

@@ -97,8 +97,29 @@ class Context:
     tracer: Tracer = field(init=False)
     _cascades: dict[TraceEntry, Cascade] = field(default_factory=dict, init=False)
 
+    # Facts about cascade tree nodes, computed once per node whichever entry reaches it
+    # (memoized sub-cascades share their nodes between entries). The node is kept with
+    # its fact so that its id cannot be reused while the fact is cached.
+    _trigger_depths: dict[int, tuple[Node, int]] = field(default_factory=dict, init=False)
+
     def __post_init__(self) -> None:
         self.tracer = Tracer(self.model)
+
+    def trigger_depth(self, root: Node) -> int:
+        """Most trigger firings nested on one path from `root` down."""
+        depths = self._trigger_depths
+        stack: list[tuple[Node, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in depths:
+                continue
+            if expanded:
+                below = max((depths[id(c)][1] for c in node.children), default=0)
+                depths[id(node)] = (node, below + (node.kind == "trigger"))
+            else:
+                stack.append((node, True))
+                stack.extend((c, False) for c in node.children if id(c) not in depths)
+        return depths[id(root)][1]
 
     def cascade(self, entry: TraceEntry) -> Cascade:
         found = self._cascades.get(entry)

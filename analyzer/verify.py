@@ -24,7 +24,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analyzer.cascade import Cascade, TraceEntry, Tracer, totals_document, trace_call
+from analyzer.cascade import (
+    Cascade,
+    TraceEntry,
+    Tracer,
+    bounded_sum,
+    totals_document,
+    trace_call,
+)
 from analyzer.catalog import Catalog
 from analyzer.config import Config
 from analyzer.ddl import build_catalog
@@ -71,15 +78,17 @@ class Count:
     name: str
     metric: str  # calls | insert | update | delete | insert+update
     low: int
-    high: int
+    high: int | None  # None: no upper bound (a set-based write's rows)
     server: int
 
     @property
     def agrees(self) -> bool:
-        return self.low <= self.server <= self.high
+        return self.low <= self.server and (self.high is None or self.server <= self.high)
 
     @property
     def predicted(self) -> str:
+        if self.high is None:
+            return f"{self.low}..∞"
         return str(self.low) if self.low == self.high else f"{self.low}..{self.high}"
 
 
@@ -202,13 +211,13 @@ def compare(
         hi, lo = high_writes.get(table, zero), low_writes.get(table, zero)
         server = stats.row_writes.get(table, RowWrites())
         measured = {"insert": server.insert, "update": server.update, "delete": server.delete}
-        if hi["upsert"]:
+        if hi["upsert"] != 0:  # None: unbounded
             merged = ("insert", "update", "upsert")
             rows = [
                 (
                     "insert+update",
                     sum(lo[k] for k in merged),
-                    sum(hi[k] for k in merged),
+                    bounded_sum(hi[k] for k in merged),
                     server.insert + server.update,
                 )
             ]
@@ -216,7 +225,7 @@ def compare(
             rows = [(kind, lo[kind], hi[kind], measured[kind]) for kind in ("insert", "update")]
         rows.append(("delete", lo["delete"], hi["delete"], server.delete))
         counts.extend(
-            Count("table", table, metric, a, b, s) for metric, a, b, s in rows if a or b or s
+            Count("table", table, metric, a, b, s) for metric, a, b, s in rows if a or b != 0 or s
         )
     not_compared = tuple(sorted(set(stats.function_calls) - functions))
     return tuple(counts), not_compared

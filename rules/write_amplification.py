@@ -3,9 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from analyzer.cascade import Cascade, Node, TraceEntry, totals_document
+from analyzer.cascade import UNBOUNDED, Cascade, Node, TraceEntry, bounded_sum, totals_document
 from analyzer.findings import Finding, Severity
-from analyzer.rules import Context, EntryPoint, Rule, hops, subtree_nodes, walk_paths
+from analyzer.rules import Context, EntryPoint, Rule, hops, walk_paths
 from rules._paths import OPERATION_ORDER, entries_for, entry_of
 
 
@@ -39,13 +39,12 @@ class WriteAmplification(Rule):
     def check(self, ctx: Context) -> Iterable[Finding]:
         limit_writes = int(self.settings["max_row_writes"])
         limit_depth = int(self.settings["max_depth"])
-        by_table: dict[str, list[tuple[EntryPoint, Cascade, int, int]]] = {}
+        by_table: dict[str, list[tuple[EntryPoint, Cascade, float, int]]] = {}
         for point in entries_for(ctx, {"insert", "update", "delete", "upsert"}):
             cascade = ctx.cascade(TraceEntry(point.table, point.operation))
             # Per source row: statement-level work is shared by all rows of the statement.
-            totals = totals_document(cascade.row_totals, 1)
-            writes = int(str(totals["total_row_writes"]))
-            depth = _trigger_depth(cascade.tree)
+            writes = cascade.row_totals.upper_total("write")
+            depth = ctx.trigger_depth(cascade.tree)
             if writes >= limit_writes or depth >= limit_depth:
                 by_table.setdefault(point.table, []).append((point, cascade, writes, depth))
         for table in sorted(by_table):
@@ -63,12 +62,17 @@ class WriteAmplification(Rule):
             totals = totals_document(cascade.row_totals, 1)
             breakdown = totals["row_writes"]
             assert isinstance(breakdown, dict)
-            parts = [f"{name} {sum(kinds.values())}" for name, kinds in sorted(breakdown.items())]
-            operations = ", ".join(f"{h[0].operation.upper()} {h[2]}" for h in hits)
+            parts = [
+                f"{name} {_count(bounded_sum(kinds.values()))}"
+                for name, kinds in sorted(breakdown.items())
+            ]
+            operations = ", ".join(f"{h[0].operation.upper()} {_count(h[2])}" for h in hits)
             message = (
-                f"one {point.operation.upper()} of a {table} row costs {writes} row writes "
-                f"per source row ({', '.join(parts)}) through a trigger chain {depth} deep; "
-                f"per operation: {operations}"
+                f"one {point.operation.upper()} of a {table} row costs "
+                + ("an unbounded number of" if writes == UNBOUNDED else _count(writes))
+                + " row writes per source row"
+                f" ({', '.join(parts)}) through a trigger chain {depth} "
+                f"deep; per operation: {operations}"
             )
             path = _path_to(cascade.tree, heaviest)
             yield self.finding(
@@ -84,17 +88,26 @@ class WriteAmplification(Rule):
             )
 
 
-def _trigger_depth(root: Node) -> int:
-    """Most trigger firings nested on one path, by dynamic programming over the DAG."""
-    depth: dict[int, int] = {}
-    for node in reversed(list(subtree_nodes(root))):
-        below = max((depth.get(id(c), 0) for c in node.children), default=0)
-        depth[id(node)] = below + (1 if node.kind == "trigger" else 0)
-    return depth.get(id(root), 0)
+def _count(writes: float | None) -> str:
+    """A per-row figure; a set-based write's rows have no upper bound."""
+    if writes is None or writes == UNBOUNDED:
+        return "unbounded"
+    return str(int(writes))
 
 
-def _writes_below(node: Node) -> int:
-    return sum(1 for n in subtree_nodes(node) if n.kind == "write")
+def _writes_below(root: Node) -> int:
+    """Row write nodes in the subtree, each counted once."""
+    count = 0
+    stack = [root]
+    seen = {id(root)}
+    while stack:
+        node = stack.pop()
+        count += node.kind == "write"
+        for child in node.children:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return count
 
 
 def _heaviest_trigger(root: Node) -> Node | None:

@@ -240,13 +240,8 @@ TRACE_ENTRIES = [
     for path in TRACE_FILES
     for entry in tomllib.loads(path.read_text(encoding="utf-8"))["entry"]
 ]
-KNOWN_TRACE_DISAGREEMENTS = {
-    "sem-transition-table:gateway-upload-100-readings-4-devices": (
-        "the statement-level rollup `UPDATE devices ... FROM (SELECT ... FROM new_readings "
-        "GROUP BY device_id)` updates one row per device in the batch (4), but the trace "
-        "counts it as one row at most (0..1)"
-    ),
-}
+# Entries whose server counts the trace gets wrong, with the cause (a strict xfail each).
+KNOWN_TRACE_DISAGREEMENTS: dict[str, str] = {}
 
 
 def workload_text(entry: dict[str, Any]) -> str:

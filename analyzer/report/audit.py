@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from analyzer.analysis import Result
-from analyzer.cascade import TraceEntry, totals_document
+from analyzer.cascade import UNBOUNDED, TraceEntry, totals_document
 from analyzer.config import Config
 from analyzer.findings import Finding
 from analyzer.report import html
@@ -33,7 +33,7 @@ class CostRow:
     what: str  # rows written | calls | aggregate scans | total row writes
     name: str
     low: int
-    high: int
+    high: float  # UNBOUNDED: a set-based write's rows
 
 
 @dataclass(frozen=True)
@@ -65,19 +65,19 @@ def _cost_rows(low: dict[str, object], high: dict[str, object]) -> list[CostRow]
     assert isinstance(low_writes, dict) and isinstance(high_writes, dict)
     for table in sorted(high_writes):
         for kind, count in high_writes[table].items():
-            if count:
+            if count != 0:
                 rows.append(
                     CostRow(
                         "rows written",
                         f"{table} ({kind})",
                         low_writes.get(table, {}).get(kind, 0),
-                        count,
+                        _upper(count),
                     )
                 )
     low_calls, high_calls = low["function_calls"], high["function_calls"]
     assert isinstance(low_calls, dict) and isinstance(high_calls, dict)
     rows.extend(
-        CostRow("calls", f"{name}()", int(low_calls.get(name, 0)), int(count))
+        CostRow("calls", f"{name}()", int(low_calls.get(name, 0)), _upper(count))
         for name, count in sorted(high_calls.items())
     )
     rows.append(
@@ -85,7 +85,7 @@ def _cost_rows(low: dict[str, object], high: dict[str, object]) -> list[CostRow]
             "aggregate scans",
             "",
             int(str(low["aggregate_scans"])),
-            int(str(high["aggregate_scans"])),
+            _upper(high["aggregate_scans"]),
         )
     )
     rows.append(
@@ -93,7 +93,7 @@ def _cost_rows(low: dict[str, object], high: dict[str, object]) -> list[CostRow]
             "total row writes",
             "",
             int(str(low["total_row_writes"])),
-            int(str(high["total_row_writes"])),
+            _upper(high["total_row_writes"]),
         )
     )
     return rows
@@ -133,8 +133,17 @@ def build_audit(result: Result, title: str, config: Config | None = None) -> Aud
 # ---- rendering -------------------------------------------------------------------------------
 
 
-def _range(low: int, high: int) -> str:
-    return str(high) if low == high else f"{low}..{high}"
+def _upper(count: object) -> float:
+    """An upper count of a totals document: null there is UNBOUNDED."""
+    return UNBOUNDED if count is None else int(str(count))
+
+
+def _figure(count: float) -> str:
+    return "∞" if count == UNBOUNDED else str(int(count))
+
+
+def _range(low: int, high: float) -> str:
+    return _figure(high) if low == high else f"{low}..{_figure(high)}"
 
 
 def _total(entry: EntryCost) -> CostRow:
@@ -243,7 +252,7 @@ def _entry_block(number: int, entry: EntryCost) -> str:
     rows = "".join(
         f'<tr class="{_row_class(row)}">'
         f"<td>{escape(row.what)}</td><td>{escape(row.name)}</td>"
-        f'<td class="num">{row.low}</td><td class="num">{row.high}</td></tr>'
+        f'<td class="num">{row.low}</td><td class="num">{_figure(row.high)}</td></tr>'
         for row in entry.rows
     )
     extra = "".join(

@@ -57,15 +57,16 @@ def _branch(tree: Tree, node: Node, seen: set[int], depth: int) -> None:
         _branch(branch, child, seen, depth + 1)
 
 
-def _flatten(document: dict[str, Any]) -> dict[tuple[str, str], int]:
-    flat: dict[tuple[str, str], int] = {}
+def _flatten(document: dict[str, Any]) -> dict[tuple[str, str], int | None]:
+    """The totals as (what, name) -> count; None is unbounded (a set-based write's rows)."""
+    flat: dict[tuple[str, str], int | None] = {}
     for name, count in document["trigger_firings"].items():
         flat[("trigger", name)] = count
     for name, count in document["function_calls"].items():
         flat[("function", name)] = count
     for table, kinds in document["row_writes"].items():
         for kind, count in kinds.items():
-            if count:
+            if count != 0:
                 flat[(f"{kind} rows", table)] = count
     flat[("aggregate scans", "")] = document["aggregate_scans"]
     flat[("row writes", "total")] = document["total_row_writes"]
@@ -97,6 +98,14 @@ def render_text(cascade: Cascade) -> RenderableType:
         cells = [_range(low.get(key, 0), high.get(key, 0)) for low, high in bounds]
         table.add_row(key[0], key[1], *cells)
     parts: list[RenderableType] = [tree, table]
+    if any(high.get(key, 0) is None for _, high in bounds for key in high):
+        parts.append(
+            Text(
+                "∞: no upper bound: a set-based write (WHERE not on a unique key, no WHERE, "
+                "INSERT … SELECT) touches as many rows as it matches, and each one cascades",
+                style="yellow",
+            )
+        )
     for cycle in cascade.cycles:
         how = ("broken by " + "; ".join(cycle.guards)) if cycle.guards else "nothing breaks it"
         parts.append(Text(f"cycle: {' -> '.join(cycle.frames)} ({how})", style="red"))
@@ -106,5 +115,6 @@ def render_text(cascade: Cascade) -> RenderableType:
     return Group(*parts)
 
 
-def _range(low: int, high: int) -> str:
-    return str(high) if low == high else f"{low}..{high}"
+def _range(low: int | None, high: int | None) -> str:
+    shown = "∞" if high is None else str(high)
+    return shown if low == high else f"{low}..{shown}"
