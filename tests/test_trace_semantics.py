@@ -669,8 +669,9 @@ def test_each_if_and_case_is_recorded_as_a_choice_of_arms(tmp_path: Path) -> Non
     assert (outer.spans, outer.falls_through.is_never) == (((0, 3), (3, 4), (4, 5)), True)
     assert [str(guard) for guard in outer.arms] == [
         "NEW.method = 'card'",
-        "NEW.method <> 'card' AND NEW.method = 'bank'",
-        "NEW.method <> 'bank' AND NEW.method <> 'card'",
+        # ELSIF/ELSE take the arms before them as not true: NULL included.
+        "NEW.method = 'bank' AND NEW.method IS DISTINCT FROM 'card'",
+        "NEW.method IS DISTINCT FROM 'bank' AND NEW.method IS DISTINCT FROM 'card'",
     ]
     totals_body = bodies.functions["public.add_to_daily_totals()"]
     (case,) = totals_body.choices
