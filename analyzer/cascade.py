@@ -31,6 +31,7 @@ from analyzer.catalog import Catalog, Function, Trigger
 from analyzer.effects import (
     BodyEffects,
     CallEffect,
+    Choice,
     DynamicEffect,
     Effect,
     Origins,
@@ -50,6 +51,11 @@ from analyzer.guards import ChangeAtom, DepthAtom, FiringContext, Guard, Truth, 
 from analyzer.parse import parse_expression
 
 OPERATIONS = ("insert", "update", "delete", "truncate", "upsert", "merge")
+# Row writes and aggregate scans of all tables together: alternatives (IF arms, MERGE
+# actions, upsert paths) are hulled on this sum too, so its bounds are not the sum of the
+# per-table bounds.
+ALL_WRITES: tuple[str, ...] = ("writes",)
+ALL_SCANS: tuple[str, ...] = ("scans",)
 # Nested trigger levels followed before the cascade is cut (reported as unknown ground).
 # PostgreSQL itself runs out of max_stack_depth long before this on real schemas.
 MAX_TRIGGER_DEPTH = 1000
@@ -98,6 +104,10 @@ class Tally:
     def upper_total(self, what: str) -> float:
         """The upper bound of every count of one kind ('write', 'firing', …) together."""
         self.settle()
+        # Writes and scans keep a sum of their own, on which alternatives are hulled.
+        together = {"write": ALL_WRITES, "scan": ALL_SCANS}.get(what)
+        if together is not None and together in self._hi:
+            return self._hi[together]
         return sum(hi for key, hi in self._hi.items() if key[0] == what)
 
     def bump(self, key: Key, lo: int = 1, hi: int = 1) -> None:
@@ -263,6 +273,7 @@ def _error_key(condition: str, message: str | None, location: Location) -> Key:
 
 def _without_caught(tally: Tally, conditions: frozenset[str]) -> Tally:
     """`tally` without the errors an EXCEPTION handler for `conditions` catches."""
+
     def caught(key: Key) -> bool:
         return key[0] == "error" and catches(conditions, key[1])
 
@@ -282,6 +293,8 @@ class TraceEntry:
     conflict_guard: Guard | None = None  # DO UPDATE … WHERE, as a guard on the update
     rows: int = 1
     children: int = 1  # rows per parent that an FK action touches
+    cascade: bool = False  # TRUNCATE … CASCADE
+    merge_actions: tuple[str, ...] | None = None  # the WHEN arms' actions; None: all
 
     @property
     def scenario(self) -> str:
@@ -292,6 +305,8 @@ class TraceEntry:
             )
         if self.operation == "update":
             return "unchanged" if self.unchanged else "changed"
+        if self.operation == "truncate" and self.cascade:
+            return "cascade"
         return "default"
 
 
@@ -368,9 +383,10 @@ class _Frame:
 
     depth: int  # pg_trigger_depth() of the triggers this event fires
     stack: tuple[str, ...]  # trigger frames on the way here
-    # (table, key columns) of rows an FK cascade has already deleted on the way here: the
-    # RI action runs after the parent row is gone, so writes keyed to it find nothing.
-    deleting: frozenset[tuple[str, tuple[str, ...]]] = frozenset()
+    # (table, key columns, referencing columns, referencing table) of the row an FK cascade
+    # has already deleted on the way here: the RI action runs after the parent row is gone,
+    # so a write keyed by the child's referencing columns (OLD.fk) finds nothing.
+    deleting: frozenset[tuple[str, tuple[str, ...], tuple[str, ...], str]] = frozenset()
     # Transition tables (REFERENCING … AS name) of this firing, and those known to be empty.
     transitions: frozenset[str] = frozenset()
     empty_relations: frozenset[str] = frozenset()
@@ -392,6 +408,7 @@ class Tracer:
         self.memo: dict[tuple[object, ...], _Result] = {}
         self._in_progress: dict[tuple[object, ...], int] = {}
         self._tainted: set[tuple[object, ...]] = set()
+        self._layouts: dict[str, _Layout] = {}  # IF/CASE arms of each body, by owner
         self.cycles: dict[tuple[str, ...], Cycle] = {}
         self.unknowns: dict[tuple[str, str, Location | None], Unknown] = {}
         self.children = 1
@@ -512,7 +529,7 @@ class Tracer:
         operation = entry.operation
         columns = self._set_columns(table, entry.columns)
         if operation == "truncate":
-            result = self._statement_triggers(table, ("truncate",), None, frame)
+            result = self._truncate(table, entry.cascade, frame)
             statement.add(result.tally)
             root.children.extend(result.nodes)
         else:
@@ -521,7 +538,7 @@ class Tracer:
                 "update": ("update",),
                 "delete": ("delete",),
                 "upsert": ("insert", "update") if not entry.do_nothing else ("insert",),
-                "merge": ("insert", "update", "delete"),
+                "merge": _actions_of(entry),
             }[operation]
             # On the conflict path no row is inserted: the INSERT statement triggers still
             # fire, but their NEW TABLE transition relation is empty.
@@ -573,11 +590,11 @@ class Tracer:
                 table, path, columns, changed, maybe, frame, conflict_guard=entry.conflict_guard
             )
         # merge: which action runs depends on the data
-        results = [
-            self._row(table, event, columns, changed, maybe, frame)
-            for event in ("insert", "update", "delete")
-        ]
-        tally = self._hull(self._hull(results[0].tally, results[1].tally), results[2].tally)
+        # One WHEN arm per source row, or none: a row no arm matches is not written.
+        results = [self._row(table, e, columns, changed, maybe, frame) for e in _actions_of(entry)]
+        tally = Tally()
+        for result in results:
+            tally = Tally.hull(tally, result.tally)
         return _Result(tally, [n for r in results for n in r.nodes])
 
     def _set_columns(self, table: str, columns: Iterable[str] | None) -> frozenset[str]:
@@ -637,6 +654,40 @@ class Tracer:
                 tally.add(fired.tally)
                 nodes.extend(fired.nodes)
         return _Result(tally, nodes)
+
+    def _truncate(self, table: str, cascade: bool, frame: _Frame) -> _Result:
+        """TRUNCATE fires statement-level TRUNCATE triggers only, on every table it empties:
+        the table's partitions and inheritance children too, and with CASCADE every table
+        that references a truncated one, transitively. All BEFORE TRUNCATE triggers fire
+        first, then all AFTER TRUNCATE ones."""
+        tables = [table]
+        while True:
+            more = [
+                child
+                for name in tables
+                for child in self._descendants(name)
+                + ([fk.table for fk in self.catalog.referencing_keys(name)] if cascade else [])
+                if child not in tables
+            ]
+            if not more:
+                break
+            tables.extend(dict.fromkeys(more))
+        tally = Tally()
+        nodes: list[Node] = []
+        for timing in ("before", "after"):
+            for name in tables:
+                result = self._statement_triggers(name, ("truncate",), None, frame, timing)
+                tally.add(result.tally)
+                nodes.extend(result.nodes)
+        return _Result(tally, nodes)
+
+    def _descendants(self, table: str) -> list[str]:
+        """Partitions and inheritance children of `table` (one level)."""
+        return [
+            name
+            for name, known in sorted(self.catalog.tables.items())
+            if known.partition_of == table or table in known.inherits
+        ]
 
     # ---- row events --------------------------------------------------------------------
 
@@ -732,6 +783,10 @@ class Tracer:
     ) -> _Result:
         tally = Tally()
         nodes: list[Node] = []
+        if path in {"insert", "update", "delete"}:
+            instead = self._row_triggers(table, "instead of", path, set_columns)
+            if instead:
+                return self._instead_of(table, path, instead, changed, maybe, frame)
         alive: Truth = True
         changed_now, maybe_now = set(changed), set(maybe)
         phases: list[tuple[str, str]] = []
@@ -792,8 +847,9 @@ class Tracer:
         event = "insert" if path == "insert" else ("update" if path == "upsert-conflict" else path)
         kind = write_kind or event
         tally.bump(("write", table, kind), 1 if alive else 0, 1)
+        tally.bump(ALL_WRITES, 1 if alive else 0, 1)
         nodes.append(Node("write", table, kind, certain=alive is True))
-        fk = self._fk_actions(table, event, frozenset(changed_now), frame)
+        fk = self._fk_actions(table, event, frozenset(changed_now), frozenset(maybe_now), frame)
         tally.add(fk.tally, certain=alive is True)
         nodes.extend(fk.nodes)
         for trigger in self._row_triggers(table, "after", event, set_columns):
@@ -801,6 +857,27 @@ class Tracer:
             fired = self._fire(trigger, context, frame, event, alive is True)
             tally.add(fired.tally)
             nodes.extend(fired.nodes)
+        return _Result(tally, nodes)
+
+    def _instead_of(
+        self,
+        view: str,
+        event: str,
+        triggers: list[Trigger],
+        changed: frozenset[str],
+        maybe: frozenset[str],
+        frame: _Frame,
+    ) -> _Result:
+        """A view row with INSTEAD OF triggers: they run in its place, the view is never
+        written, and there is no row for FK actions or AFTER row triggers."""
+        tally = Tally()
+        nodes: list[Node] = []
+        for trigger in triggers:
+            context = self._context(trigger, event, view, frame, set(changed), set(maybe))
+            fired = self._fire(trigger, context, frame, event, True)
+            tally.add(fired.tally)
+            nodes.extend(fired.nodes)
+        nodes.append(Node("stop", view, f"view: INSTEAD OF {event.upper()} runs in place of it"))
         return _Result(tally, nodes)
 
     def _row_triggers(
@@ -999,6 +1076,10 @@ class Tracer:
             context = replace(context, arguments=dict(arguments))
         if body.incomplete:
             self._unknown("body not fully understood", function.key, function.location)
+        # The arms of one IF/CASE are alternatives: each effect's counts go to its own
+        # tally, and _fold hulls the arms instead of adding them.
+        layout = self._layout(body) if body.choices else None
+        parts: dict[int, Tally] = {}
         # (table, key values) of rows an earlier statement of this body certainly made or
         # found: `INSERT … ON CONFLICT DO NOTHING; UPDATE … WHERE key = …` updates one row.
         made: set[tuple[str | None, tuple[tuple[str, str], ...]]] = set()
@@ -1013,20 +1094,40 @@ class Tracer:
             guard_text = "" if certain else str(effect.guard.restrict(context.decide))
             if _from_empty_transition(effect, frame.empty_relations):
                 continue
+            # An effect of the body as recorded (not one made up at run time) has a place
+            # in the layout of its IF/CASE arms.
+            position = layout.positions.get(id(effect)) if layout is not None else None
+            sink = tally if position is None else parts.setdefault(position, Tally())
+            # Counted in the lower bound: certain, or certain once its arm is taken.
+            counted = certain or (
+                position is not None
+                and layout is not None
+                and _certain_in_arm(effect.guard, layout.assumed.get(position), context)
+            )
             if isinstance(effect, Write):
                 copies, same_row, writes_back = self._copies(effect, context, bindings, frame)
                 keyed = (effect.table, tuple(sorted(effect.key_values)))
                 exists = (
                     (same_row or keyed in made) and effect.where_is_key
                 ) or self._target_row_exists(effect, context, bindings)
-                result = self._write(effect, frame, guard_text, exists, copies, writes_back)
+                key_rows = (
+                    {
+                        c: _row_values(o, context, bindings, self.catalog)
+                        for c, o in effect.key_origins
+                    }
+                    if frame.deleting
+                    else {}
+                )
+                result = self._write(
+                    effect, frame, guard_text, exists, copies, writes_back, key_rows
+                )
                 caught = False
                 if body.handled:
                     kept, caught = self._uncaught(body, effect, result.tally)
-                    tally.add(kept, certain and not caught)
+                    sink.add(kept, counted and not caught)
                     nodes.extend(_caught(result.nodes, body, effect) if caught else result.nodes)
                 else:
-                    tally.add(result.tally, certain)
+                    sink.add(result.tally, counted)
                     nodes.extend(result.nodes)
                 if (
                     certain
@@ -1039,21 +1140,22 @@ class Tracer:
                 # Aggregating a transition table reads only the statement's own rows.
                 transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
                 if effect.aggregates and effect.keyed_by != "row" and not transition:
-                    tally.bump(("scan", effect.table), 1 if certain else 0, 1)
+                    sink.bump(("scan", effect.table), 1 if counted else 0, 1)
+                    sink.bump(ALL_SCANS, 1 if counted else 0, 1)
                     nodes.append(_read_node(effect, certain, guard_text))
             elif isinstance(effect, CallEffect):
                 result = self._call(function, effect, context, frame, guard_text, bindings)
                 if body.handled:
                     kept, caught = self._uncaught(body, effect, result.tally)
-                    tally.add(kept, certain and not caught)
+                    sink.add(kept, counted and not caught)
                     nodes.extend(_caught(result.nodes, body, effect) if caught else result.nodes)
                 else:
-                    tally.add(result.tally, certain)
+                    sink.add(result.tally, counted)
                     nodes.extend(result.nodes)
             elif isinstance(effect, RaiseEffect):
-                tally.bump(
+                sink.bump(
                     _error_key(effect.condition, effect.message, effect.location),
-                    1 if certain else 0,
+                    1 if counted else 0,
                 )
                 detail = f"RAISE EXCEPTION {effect.message or effect.condition}"
                 nodes.append(
@@ -1084,6 +1186,8 @@ class Tracer:
                     returns_null = None
             elif isinstance(effect, RowAssignment):
                 (assigned if certain else maybe_assigned).add(effect.column)
+        if layout is not None:
+            tally.add(_fold(layout.sequence, parts, context))
         if (
             context.level is not None
             and not body.falls_off_end.is_never
@@ -1108,6 +1212,12 @@ class Tracer:
                     )
                 )
         return _Run(tally, nodes, returns_null, assigned, maybe_assigned)
+
+    def _layout(self, body: BodyEffects) -> _Layout:
+        found = self._layouts.get(body.owner)
+        if found is None:
+            found = self._layouts[body.owner] = _body_layout(body)
+        return found
 
     @staticmethod
     def _uncaught(body: BodyEffects, effect: Effect, tally: Tally) -> tuple[Tally, bool]:
@@ -1395,6 +1505,7 @@ class Tracer:
         exists: bool,
         copies: frozenset[tuple[str, str, str]] = frozenset(),
         writes_back: bool = False,
+        key_rows: Mapping[str, frozenset[_RowValue] | None] | None = None,
     ) -> _Result:
         if write.table is None:
             self._unknown("write to a table known only at run time", write.text, write.location)
@@ -1402,8 +1513,8 @@ class Tracer:
         table = write.table
         certain_rows = write.keyed_by == "row" and exists
         if write.kind in {"update", "delete"} and any(
-            table == gone and key and set(key) <= set(write.key_columns)
-            for gone, key in frame.deleting
+            table == gone and _keyed_by_referencing(write, key, referencing, child, frame, key_rows)
+            for gone, key, referencing, child in frame.deleting
         ):
             node = Node(
                 "statement",
@@ -1423,13 +1534,13 @@ class Tracer:
         events = {
             "upsert": ("insert", "update"),
             "insert-or-ignore": ("insert",),
-            "merge": ("insert", "update", "delete"),
+            "merge": write.row_kinds,
         }.get(write.kind, (write.kind,))
         rows = self._rows_written(write, frame)
         before = self._statement_triggers(table, events, columns, frame, "before", rows=rows)
         after = self._statement_triggers(table, events, columns, frame, "after", rows=rows)
         if write.kind == "truncate":
-            result = self._statement_triggers(table, ("truncate",), None, frame)
+            result = self._truncate(table, write.cascade, frame)
             tally.add(result.tally)
             nodes.extend(result.nodes)
         # An accumulation always changes its column; other SET columns may keep their value.
@@ -1474,11 +1585,11 @@ class Tracer:
                 ],
             )
         elif write.kind == "merge":
-            results = [
-                self._row(table, e, columns, changed, maybe, frame)
-                for e in ("insert", "update", "delete")
-            ]
-            merged = self._hull(self._hull(results[0].tally, results[1].tally), results[2].tally)
+            # One WHEN arm runs per source row: its actions are alternatives.
+            results = [self._row(table, e, columns, changed, maybe, frame) for e in events]
+            merged = Tally()
+            for index, result in enumerate(results):
+                merged = result.tally if index == 0 else self._hull(merged, result.tally)
             row = _Result(merged, [n for r in results for n in r.nodes])
         else:
             row = _Result(Tally(), [])
@@ -1524,7 +1635,12 @@ class Tracer:
     # ---- foreign key actions -------------------------------------------------------------
 
     def _fk_actions(
-        self, table: str, event: str, changed: frozenset[str], frame: _Frame
+        self,
+        table: str,
+        event: str,
+        changed: frozenset[str],
+        maybe: frozenset[str],
+        frame: _Frame,
     ) -> _Result:
         tally = Tally()
         nodes: list[Node] = []
@@ -1535,16 +1651,24 @@ class Tracer:
             action = fk.on_delete if event == "delete" else fk.on_update
             if action not in {"cascade", "set null", "set default"}:
                 continue
+            # RI update actions run only for rows whose referenced key really changed.
+            key_changes: Truth = True
             if event == "update":
                 referenced = set(fk.ref_columns or (parent.primary_key if parent else ()))
-                if "*" not in changed and not referenced & changed:
+                if "*" in changed or referenced & changed:
+                    key_changes = True
+                elif "*" in maybe or referenced & maybe:
+                    key_changes = None
+                else:
                     continue
             parent_key = tuple(fk.ref_columns or (parent.primary_key if parent else ()))
             # Only the parent this action is deleting for: keeping every ancestor would make
             # each FK path a memo key of its own.
             child_frame = replace(
                 frame,
-                deleting=frozenset({(table, parent_key)}) if event == "delete" else frame.deleting,
+                deleting=frozenset({(table, parent_key, tuple(fk.columns), fk.table)})
+                if event == "delete"
+                else frame.deleting,
                 copies=frozenset(),
             )
             columns = frozenset(fk.columns)
@@ -1563,7 +1687,7 @@ class Tracer:
                         fk.table, events, columns, child_frame, timing=timing
                     ).tally
                 )
-            tally.add(child.tally, times=self.children)
+            tally.add(child.tally, certain=key_changes is True, times=self.children)
             tally.add(statement, certain=False)
             label = f"ON {event.upper()} {action.upper()} ({', '.join(fk.columns)})"
             nodes.append(
@@ -1572,7 +1696,7 @@ class Tracer:
                     fk.table,
                     label,
                     fk.location,
-                    True,
+                    key_changes is True,
                     f"x{self.children} children",
                     child.nodes,
                 )
@@ -1664,6 +1788,39 @@ def _read_node(read: Read, certain: bool, guard_text: str) -> Node:
     return Node("read", read.table, detail, read.location, certain, read.keyed_by, ref=read)
 
 
+def _keyed_by_referencing(
+    write: Write,
+    key: tuple[str, ...],
+    referencing: tuple[str, ...],
+    child: str,
+    frame: _Frame,
+    key_rows: Mapping[str, frozenset[_RowValue] | None] | None,
+) -> bool:
+    """Whether `write` picks its row by the deleted child's referencing columns: each key
+    column equals OLD.<its FK column> of the child row (directly, through a variable or a
+    parameter), or that column of a transition table of this firing (which holds only
+    children of the deleted parent). A value whose origin is unknown is taken to be the
+    referencing one; any other column names another row, which survives."""
+    if not key or not set(key) <= set(write.key_columns):
+        return False
+    values = dict(write.key_values)
+    from_transition = any(source in frame.transitions for source in write.sources)
+    for column, fk_column in zip(key, referencing, strict=False):
+        rows = (key_rows or {}).get(column)
+        if rows:
+            deleted = _RowValue(child, "DELETE", "AFTER", "old", fk_column)
+            if any(replace(row, timing="AFTER") != deleted for row in rows):
+                return False
+            continue
+        value = values.get(column, "").replace('"', "").replace(" ", "").lower()
+        qualifier, _, name = value.rpartition(".")
+        if not qualifier:
+            continue
+        if name != fk_column.lower() or not (qualifier == "old" or from_transition):
+            return False
+    return True
+
+
 def _constant_arguments(callee: Function, arguments: tuple[exp.Expr, ...]) -> dict[str, exp.Expr]:
     """Parameter name → constant argument (literals, booleans, NULL; defaults included)."""
     constants: dict[str, exp.Expr] = {}
@@ -1685,6 +1842,120 @@ def _constant_arguments(callee: Function, arguments: tuple[exp.Expr, ...]) -> di
     return constants
 
 
+@dataclass(frozen=True)
+class _Alternatives:
+    """A Choice with each arm's effects laid out (nested choices inside)."""
+
+    choice: Choice
+    arms: tuple[_Sequence, ...]
+
+
+_Sequence = tuple["int | _Alternatives", ...]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A body's effects as a sequence of effect positions and choices."""
+
+    sequence: _Sequence
+    # The atoms an effect may take as true once the arms around it are taken.
+    assumed: Mapping[int, frozenset[object]]
+    positions: Mapping[int, int]  # id() of each recorded effect -> its position
+
+
+@dataclass(frozen=True)
+class _Span:
+    choice: Choice
+    order: int  # inner choices are recorded before the ones around them
+    start: int
+    end: int
+
+    def inside(self, other: _Span) -> bool:
+        if (self.start, self.end) == (other.start, other.end):
+            return self.order < other.order
+        return other.start <= self.start and self.end <= other.end
+
+
+def _body_layout(body: BodyEffects) -> _Layout:
+    spans = [
+        _Span(c, order, c.spans[0][0], c.spans[-1][1])
+        for order, c in enumerate(body.choices)
+        if c.spans and c.spans[0][0] < c.spans[-1][1]
+    ]
+
+    def build(start: int, end: int, pool: list[_Span]) -> _Sequence:
+        top = sorted(
+            (c for c in pool if not any(o is not c and c.inside(o) for o in pool)),
+            key=lambda c: c.start,
+        )
+        items: list[int | _Alternatives] = []
+        position = start
+        for span in top:
+            inner = [o for o in pool if o is not span and o.inside(span)]
+            arms = []
+            for arm_start, arm_end in span.choice.spans:
+                items.extend(range(position, arm_start))  # ELSIF conditions: always evaluated
+                nested = [o for o in inner if arm_start <= o.start and o.end <= arm_end]
+                arms.append(build(arm_start, arm_end, nested) if arm_start < arm_end else ())
+                position = max(position, arm_end)
+            items.append(_Alternatives(span.choice, tuple(arms)))
+        items.extend(range(position, end))
+        return tuple(items)
+
+    assumed: dict[int, frozenset[object]] = {}
+    for choice in body.choices:
+        for guard, (arm_start, arm_end) in zip(choice.arms, choice.spans, strict=True):
+            if len(guard.alternatives) != 1:
+                continue
+            (atoms,) = guard.alternatives
+            for index in range(arm_start, arm_end):
+                assumed[index] = assumed.get(index, frozenset()) | atoms
+    positions = {id(effect): index for index, effect in enumerate(body.effects)}
+    return _Layout(build(0, len(body.effects), spans), assumed, positions)
+
+
+def _certain_in_arm(
+    guard: Guard, assumed: frozenset[object] | None, context: FiringContext
+) -> bool:
+    """Whether the guard holds once the conditions of the arms around the effect hold."""
+    if not assumed:
+        return False
+    return guard.evaluate(lambda atom: True if atom in assumed else context.decide(atom)) is True
+
+
+def _fold(sequence: _Sequence, parts: Mapping[int, Tally], context: FiringContext) -> Tally:
+    """The effects' counts added up, except that one arm of each choice runs: the arms
+    that can be taken are hulled (and an empty one when no arm may be taken)."""
+    tally = Tally()
+    for item in sequence:
+        if isinstance(item, int):
+            part = parts.get(item)
+            if part is not None:
+                tally.add(part)
+            continue
+        options = [
+            _fold(arm, parts, context)
+            for arm, guard in zip(item.arms, item.choice.arms, strict=True)
+            if guard.evaluate(context.decide) is not False
+        ]
+        falls = item.choice.falls_through
+        if not falls.is_never and falls.evaluate(context.decide) is not False:
+            options.append(Tally())
+        if options:
+            hulled = options[0]
+            for option in options[1:]:
+                hulled = Tally.hull(hulled, option)
+            tally.add(hulled)
+    return tally
+
+
+def _actions_of(entry: TraceEntry) -> tuple[str, ...]:
+    """A MERGE entry's row actions: those of its WHEN arms, or any when not known."""
+    if entry.merge_actions is None:
+        return ("insert", "update", "delete")
+    return entry.merge_actions
+
+
 def _entry_label(entry: TraceEntry) -> str:
     label = f"{entry.operation.upper()} ({entry.scenario})"
     if entry.columns is not None:
@@ -1702,7 +1973,8 @@ def totals_document(tally: Tally, bound: int) -> dict[str, object]:
     calls: dict[str, int | None] = {}
     writes: dict[str, dict[str, int | None]] = {}
     scans: int | None = 0
-    for key, pair in sorted(tally.counts.items()):
+    counts = tally.counts
+    for key, pair in sorted(counts.items()):
         value = pair[bound]
         count = None if value == UNBOUNDED else int(value)
         if key[0] == "firing" and value:
@@ -1715,15 +1987,23 @@ def totals_document(tally: Tally, bound: int) -> dict[str, object]:
             row[kind] = bounded_sum([row[kind], count])
         elif key[0] == "scan":
             scans = bounded_sum([scans, count])
+    total = bounded_sum([bounded_sum(list(kinds.values())) for kinds in writes.values()])
+    # Alternatives are hulled on the all-tables sums too: use them where the tally has them.
+    if ALL_SCANS in counts:
+        scans = _bounded(counts[ALL_SCANS][bound])
+    if ALL_WRITES in counts:
+        total = _bounded(counts[ALL_WRITES][bound])
     return {
         "trigger_firings": firings,
         "function_calls": calls,
         "row_writes": writes,
         "aggregate_scans": scans,
-        "total_row_writes": bounded_sum(
-            [bounded_sum(list(kinds.values())) for kinds in writes.values()]
-        ),
+        "total_row_writes": total,
     }
+
+
+def _bounded(value: float) -> int | None:
+    return None if value == UNBOUNDED else int(value)
 
 
 def bounded_sum(counts: Iterable[int | None]) -> int | None:

@@ -129,6 +129,10 @@ class Write:
     keyed_by: str = "row"  # row | set | table
     appends: bool = False  # a plain insert whose key does not come from the row
     inferred: bool = False  # read from dynamic SQL text
+    # TRUNCATE … CASCADE: every table with a foreign key to this one is truncated too.
+    cascade: bool = False
+    # MERGE: the row actions its WHEN arms take (insert, update, delete).
+    merge_actions: tuple[str, ...] = ()
     text: str = ""
     # Relations the statement reads rows from (FROM, USING, INSERT … SELECT), as written:
     # a write fed only by an empty transition table writes nothing.
@@ -160,7 +164,7 @@ class Write:
         return {
             "upsert": ("insert", "update"),
             "insert-or-ignore": ("insert",),
-            "merge": ("insert", "update", "delete"),
+            "merge": self.merge_actions,
         }.get(self.kind, (self.kind,))
 
 
@@ -239,6 +243,16 @@ Effect = Write | Read | CallEffect | ReturnEffect | DynamicEffect | RowAssignmen
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One IF/ELSIF/ELSE or CASE statement: at most one of its arms runs, so their effects
+    are alternatives, not a sum."""
+
+    arms: tuple[Guard, ...]  # the guard under which each arm is taken
+    spans: tuple[tuple[int, int], ...]  # each arm's effects: BodyEffects.effects[start:end]
+    falls_through: Guard  # no arm is taken (an IF without ELSE); never when exhaustive
+
+
+@dataclass(frozen=True)
 class BodyEffects:
     owner: str
     effects: tuple[Effect, ...]
@@ -249,6 +263,7 @@ class BodyEffects:
     # handlers catch: an error raised by what such a statement fires does not escape.
     # A plain dict, not a mappingproxy: bodies analysed by --jobs workers are pickled.
     handled: Mapping[Location, frozenset[str]] = field(default_factory=dict, hash=False)
+    choices: tuple[Choice, ...] = ()
 
     def of_type(self, kind: type[Effect]) -> list[Effect]:
         return [e for e in self.effects if isinstance(e, kind)]
@@ -601,6 +616,7 @@ class SqlEffects:
                                 guard,
                                 keyed_by="table",
                                 inferred=inferred,
+                                cascade=str(node.args.get("option") or "").upper() == "CASCADE",
                             )
                         )
             elif isinstance(node, exp.Select):
@@ -807,6 +823,7 @@ class SqlEffects:
                 inferred=inferred,
                 text=_one_line(node),
                 sources=_sources(node, ctes),
+                merge_actions=merge_actions(node),
             )
         ]
 
@@ -982,6 +999,20 @@ def _sources(node: exp.Expr, ctes: set[str]) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def merge_actions(node: exp.Merge) -> tuple[str, ...]:
+    """The row actions a MERGE's WHEN arms take, in insert, update, delete order."""
+    actions: set[str] = set()
+    for when in node.find_all(exp.When):
+        then = when.args.get("then")
+        if isinstance(then, exp.Insert):
+            actions.add("insert")
+        elif isinstance(then, exp.Update):
+            actions.add("update")
+        elif isinstance(then, exp.Var) and str(then.this).upper() == "DELETE":
+            actions.add("delete")
+    return tuple(a for a in ("insert", "update", "delete") if a in actions)
+
+
 def conflict_update_guard(where: exp.Expr | None, names: set[str], table: Table | None) -> Guard:
     """DO UPDATE … WHERE as a guard on the update: EXCLUDED.x is NEW.x, the stored row OLD."""
     if where is None:
@@ -1128,6 +1159,7 @@ class _Walker:
         self.sql = SqlEffects(scope)
         self.sql.origin_of = self.origin_of
         self.effects: list[Effect] = []
+        self.choices: list[Choice] = []
         self.diagnostics: list[Diagnostic] = []
         # Variables assigned exactly once in the whole body, with the value and the guard
         # under which that assignment ran: their value is known wherever that guard holds.
@@ -1212,6 +1244,15 @@ class _Walker:
                 )
             )
 
+    def arm(self, body: Sequence[Statement], guard: Guard, arms: list[tuple[Guard, int]]) -> Guard:
+        """Run one arm of an IF/CASE, noting where its effects start."""
+        arms.append((guard, len(self.effects)))
+        return self.run(body, guard)
+
+    def choice(self, arms: list[tuple[Guard, int]], ends: list[int], falls: Guard) -> None:
+        spans = tuple((start, end) for (_, start), end in zip(arms, ends, strict=True))
+        self.choices.append(Choice(tuple(g for g, _ in arms), spans, falls))
+
     def run(self, statements: Sequence[Statement], live: Guard) -> Guard:
         """Effects of a statement list reached under `live`; returns the fall-through guard."""
         for statement in statements:
@@ -1255,24 +1296,36 @@ class _Walker:
         if isinstance(statement, If):
             remaining = live
             after = Guard.never()
+            arms: list[tuple[Guard, int]] = []
+            ends: list[int] = []
             for branch in statement.branches:
                 self.fragment(branch.condition, remaining)
                 condition = self.condition(branch.condition)
-                after = after.or_(self.run(branch.body, remaining.and_(condition)))
+                after = after.or_(self.arm(branch.body, remaining.and_(condition), arms))
+                ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
             if statement.else_body is not None:
-                return after.or_(self.run(statement.else_body, remaining))
+                after = after.or_(self.arm(statement.else_body, remaining, arms))
+                ends.append(len(self.effects))
+                self.choice(arms, ends, Guard.never())
+                return after
+            self.choice(arms, ends, remaining)
             return after.or_(remaining)
         if isinstance(statement, Case):
             self.fragment(statement.subject, live)
             remaining = live
             after = Guard.never()
+            arms = []
+            ends = []
             for when in statement.whens:
                 condition = guard_of(when.condition, when.values.text, self.scope.parameters)
-                after = after.or_(self.run(when.body, remaining.and_(condition)))
+                after = after.or_(self.arm(when.body, remaining.and_(condition), arms))
+                ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
             if statement.else_body is not None:
-                after = after.or_(self.run(statement.else_body, remaining))
+                after = after.or_(self.arm(statement.else_body, remaining, arms))
+                ends.append(len(self.effects))
+            self.choice(arms, ends, Guard.never())
             return after  # no ELSE: CASE_NOT_FOUND is raised, nothing falls through
         if isinstance(statement, ForDynamic):
             # FOR … IN EXECUTE: the query is a string expression, run as dynamic SQL.
@@ -1575,6 +1628,7 @@ def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -
         parsed.incomplete or bool(walker.diagnostics),
         tuple(diagnostics),
         walker.handled,
+        choices=tuple(walker.choices),
     )
 
 

@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from analyzer.cascade import TraceEntry
 from analyzer.catalog import Catalog, Function
-from analyzer.effects import conflict_update_guard
+from analyzer.effects import conflict_update_guard, merge_actions
 from analyzer.parse import parse_expression, split_statements
 from analyzer.source import SourceFile
 
@@ -115,9 +115,20 @@ def entry_from_sql(
     if isinstance(tree, exp.Delete):
         return TraceEntry(_table_name(catalog, tree.this), "delete", rows=rows)
     if isinstance(tree, exp.Merge):
-        return TraceEntry(_table_name(catalog, tree.this), "merge", rows=rows)
+        updates = [w.args["then"] for w in tree.find_all(exp.When)]
+        columns = [
+            c for u in updates if isinstance(u, exp.Update) for c in _set_columns(u.expressions)
+        ]
+        return TraceEntry(
+            _table_name(catalog, tree.this),
+            "merge",
+            columns=tuple(dict.fromkeys(columns)) if columns else None,
+            rows=rows,
+            merge_actions=merge_actions(tree),
+        )
     if isinstance(tree, exp.TruncateTable) and tree.expressions:
-        return TraceEntry(_table_name(catalog, tree.expressions[0]), "truncate")
+        cascade = str(tree.args.get("option") or "").upper() == "CASCADE"
+        return TraceEntry(_table_name(catalog, tree.expressions[0]), "truncate", cascade=cascade)
     call = _function_call(tree)
     if call is not None:
         parts, arguments = call

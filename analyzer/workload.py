@@ -822,6 +822,13 @@ class _Builder:
 
     def build(self, spec: EntrySpec) -> Workload:
         shape = self.shape(spec.table)
+        if shape.relkind == "v":
+            # Its rows live in the tables its INSTEAD OF triggers (or rules) write: no row
+            # can be made up for it here.
+            raise WorkloadError(
+                f"{spec.table} is a view: write it in a workload (--workload FILE) whose "
+                "setup makes the rows it shows"
+            )
         if shape.relkind not in ("r", "p"):
             raise WorkloadError(f"{spec.table} is not a table; use --workload FILE")
         if spec.operation not in OPERATIONS:

@@ -344,6 +344,28 @@ CASES = [
     ),
     Case(
         "sem-fk-actions",
+        "sku-renamed-on-every-line",
+        TraceEntry("public.inventory", "update", columns=("sku",), children=2),
+        totals(
+            {"public.order_items.order_items_sku_renamed": 2},
+            {"public.note_line_sku_change": 2},
+            {
+                "public.inventory": {"update": 1},
+                "public.order_items": {"update": 2},
+                "public.order_audit": {"insert": 2},
+            },
+        ),
+        # Whether the new SKU differs from the stored one is data: the action may not run.
+        totals(writes={"public.inventory": {"update": 1}}),
+    ),
+    Case(
+        "sem-fk-actions",
+        "restock-keeps-the-sku",
+        TraceEntry("public.inventory", "update", columns=("on_hand",)),
+        totals(writes={"public.inventory": {"update": 1}}),
+    ),
+    Case(
+        "sem-fk-actions",
         "customer-erasure-sets-orders-null",
         TraceEntry("public.customers", "delete", children=2),
         totals(
