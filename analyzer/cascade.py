@@ -295,6 +295,10 @@ class TraceEntry:
     children: int = 1  # rows per parent that an FK action touches
     cascade: bool = False  # TRUNCATE … CASCADE
     merge_actions: tuple[str, ...] | None = None  # the WHEN arms' actions; None: all
+    # Without `columns`, whether the SET list holds the keys the database generates
+    # (serial, identity, a default such as gen_random_uuid()) too: `check` leaves them out,
+    # as applications do not rewrite them.
+    generated_keys: bool = True
 
     @property
     def scenario(self) -> str:
@@ -527,7 +531,7 @@ class Tracer:
         rows = Tally()
         root = Node("statement", table, _entry_label(entry))
         operation = entry.operation
-        columns = self._set_columns(table, entry.columns)
+        columns = self._set_columns(table, entry.columns, entry.generated_keys)
         if operation == "truncate":
             result = self._truncate(table, entry.cascade, frame)
             statement.add(result.tally)
@@ -597,11 +601,25 @@ class Tracer:
             tally = Tally.hull(tally, result.tally)
         return _Result(tally, [n for r in results for n in r.nodes])
 
-    def _set_columns(self, table: str, columns: Iterable[str] | None) -> frozenset[str]:
+    def _set_columns(
+        self, table: str, columns: Iterable[str] | None, generated_keys: bool = True
+    ) -> frozenset[str]:
         if columns is not None:
             return frozenset(columns)
         known = self.catalog.tables.get(table)
-        return frozenset(c.name for c in known.columns) if known else frozenset({"*"})
+        if known is None:
+            return frozenset({"*"})
+        skipped: set[str] = set()
+        if not generated_keys:
+            keys = {c for key in known.unique_keys for c in key}
+            skipped = {
+                c.name
+                for c in known.columns
+                if c.name in keys and (c.identity is not None or c.default is not None)
+            }
+        return frozenset(c.name for c in known.columns if c.name not in skipped) or frozenset(
+            c.name for c in known.columns
+        )
 
     # ---- statement-level triggers ------------------------------------------------------
 
@@ -1355,7 +1373,7 @@ class Tracer:
         if target == table_name and (row == "new" or timing == "BEFORE"):
             # The trigger row itself: written (AFTER, NEW) or not yet deleted or updated
             # (BEFORE, OLD).
-            unique = [table.primary_key, *table.unique]
+            unique = list(table.unique_keys)
             return all(c == v for c, v in columns.items()) and any(
                 key and set(key) <= set(columns) for key in unique
             )
@@ -1424,7 +1442,7 @@ class Tracer:
         keys = {column: equal_to(origins) for column, origins in write.key_origins}
         sets = {column: equal_to(origins) for column, origins in write.set_origins}
         table = self.catalog.tables.get(target)
-        unique = [table.primary_key, *table.unique] if table else []
+        unique = list(table.unique_keys) if table else []
         same_row = any(key and all((target, k) in keys.get(k, ()) for k in key) for key in unique)
         writes_back = (
             same_row
@@ -1474,7 +1492,7 @@ class Tracer:
         # DO NOTHING keeps the row that conflicts, which has the key only when the table
         # has no other unique key; a BEFORE INSERT trigger may skip the row altogether.
         shape = self.catalog.tables.get(table)
-        keys = [k for k in (shape.primary_key, *shape.unique) if k] if shape else []
+        keys = list(shape.unique_keys) if shape else []
         return (
             len(keys) == 1
             and set(keys[0]) == {column for column, _ in write.key_values}

@@ -124,9 +124,18 @@ class Context:
     def cascade(self, entry: TraceEntry) -> Cascade:
         found = self._cascades.get(entry)
         if found is None:
-            found = self.tracer.trace(entry)
+            found = self.tracer.trace(self._application_write(entry))
             self._cascades[entry] = found
         return found
+
+    def _application_write(self, entry: TraceEntry) -> TraceEntry:
+        """An update or upsert the application makes sets every column but the keys the
+        database generates (serial, identity, a default such as gen_random_uuid()):
+        applications do not rewrite those, so their ON UPDATE actions and UPDATE OF
+        triggers are no entry's cost. `trace --table T --op update` still sets them all."""
+        if entry.columns is not None or entry.operation not in {"update", "upsert"}:
+            return entry
+        return replace(entry, generated_keys=False)
 
     def _written_with(self, kind: str) -> frozenset[str]:
         found = set()
