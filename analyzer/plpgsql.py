@@ -603,7 +603,9 @@ _NO_DATA_EFFECT = re.compile(
     r"(?is)\s*(?:grant|revoke|comment\s+on|security\s+label|notify|listen|unlisten|analyze"
     r"|analyse|vacuum|checkpoint|discard|reindex|cluster|alter\s+default\s+privileges"
     r"|(?:create|alter|drop)\s+(?:role|user|group)|reassign\s+owned"
-    r"|create\s+extension)\b"
+    r"|create\s+extension"
+    r"|(?:create|alter|drop)\s+(?:publication|subscription|statistics|collation"
+    r"|text\s+search))\b"
 )
 
 
