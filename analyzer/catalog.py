@@ -83,6 +83,15 @@ class Table:
     # the ON DELETE / ON UPDATE actions of keys that reference it): DISABLE TRIGGER ALL
     # turns them off.
     internal_triggers: str = "origin"
+    # Unique indexes on plain columns, without WHERE (CREATE UNIQUE INDEX, as Prisma and
+    # pg_dump write unique keys): they bound a row's identity like a UNIQUE constraint.
+    unique_indexes: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def unique_keys(self) -> tuple[tuple[str, ...], ...]:
+        """Every column set that identifies at most one row: the primary key, UNIQUE
+        constraints and unique indexes."""
+        return tuple(key for key in (self.primary_key, *self.unique, *self.unique_indexes) if key)
 
     @property
     def schema(self) -> str:

@@ -313,8 +313,19 @@ class CatalogBuilder:
 
     def catalog(self, skipped_files: int = 0) -> Catalog:
         state = self.state
+        indexed: dict[str, set[tuple[str, ...]]] = {}
+        for table, columns in state.unique_indexes.values():
+            known = state.tables.get(table)
+            if known is not None and all(known.column(c) for c in columns):
+                indexed.setdefault(table, set()).add(columns)
+        tables = {
+            name: replace(table, unique_indexes=tuple(sorted(indexed[name])))
+            if name in indexed
+            else table
+            for name, table in state.tables.items()
+        }
         return freeze(
-            state.tables,
+            tables,
             state.functions,
             state.triggers,
             state.rules,
@@ -1186,6 +1197,10 @@ def _create_unique_index(builder: CatalogBuilder, statement: Statement, cursor: 
     if any(len(part) != 1 or part[0].kind not in {"word", "ident"} for part in elements):
         return  # an expression index: not usable as a constraint
     columns = tuple(part[0].name for part in elements)
+    while not cursor.done:
+        if cursor.peek_word("WHERE"):
+            return  # a partial index: unique among some rows only
+        cursor.next()
     if index_name is None:
         index_name = builder.choose_name(table, columns, "key", relation=True)
     key = f"{table.split('.', 1)[0]}.{index_name}"

@@ -506,7 +506,7 @@ def _keyed_by(keys: Iterable[str], where: exp.Expr | None, table: Table | None) 
     fixed = set(keys)
     if table and table.primary_key and set(table.primary_key) <= fixed:
         return "row"
-    if table and any(u and set(u) <= fixed for u in table.unique):
+    if table and any(set(u) <= fixed for u in table.unique_keys):
         return "row"
     if table is None and fixed:
         return "row"
@@ -670,7 +670,7 @@ class SqlEffects:
                 )
                 conflict_guard = conflict_update_guard(conflict.args.get("where"), names, table)
         # A plain insert whose key the row does not supply adds a new row on every run.
-        keys = [table.primary_key, *table.unique] if table else []
+        keys = list(table.unique_keys) if table else []
         appends = kind == "insert" and not any(k and set(k) <= set(columns) for k in keys)
         key_values = _insert_key_values(node, columns, conflict, table) if single_row else []
         max_rows = len(source.expressions) if isinstance(source, exp.Values) else None
