@@ -28,8 +28,10 @@ from sqlglot import exp
 from analyzer.builtins import is_builtin
 from analyzer.catalog import Catalog, Function, Trigger
 from analyzer.effects import (
+    ONCE,
     CallEffect,
     DynamicEffect,
+    Iterations,
     Origins,
     Read,
     ReturnEffect,
@@ -92,7 +94,7 @@ class Tally:
         self.settle()
         return sum(hi for key, hi in self._hi.items() if key[0] == what)
 
-    def bump(self, key: Key, lo: int = 1, hi: int = 1) -> None:
+    def bump(self, key: Key, lo: int = 1, hi: float = 1) -> None:
         if lo:
             self._lo[key] = self._lo.get(key, 0) + lo
         self._hi[key] = self._hi.get(key, 0) + hi
@@ -101,6 +103,11 @@ class Tally:
         """Add `other` `times` over; `times` may be UNBOUNDED only when not `certain`."""
         if times and (other._hi or other._parts):
             self._parts.append((other, int(times) if certain else 0, times))
+
+    def add_between(self, other: Tally, lo: int, hi: float) -> None:
+        """Add `other` at least `lo` and at most `hi` (possibly UNBOUNDED) times over."""
+        if hi and (other._hi or other._parts):
+            self._parts.append((other, lo, hi))
 
     def _sum_parts(self) -> None:
         # Parts still holding parts of their own are walked, not summed on their own: a
@@ -912,6 +919,10 @@ class Tracer:
             guard_text = "" if certain else str(effect.guard.restrict(context.decide))
             if _from_empty_transition(effect, frame.empty_relations):
                 continue
+            # Inside a loop an effect runs lo..hi times per run of the body.
+            iterations = getattr(effect, "iterations", ONCE)
+            lo = iterations.lo if certain else 0
+            hi = UNBOUNDED if iterations.hi is None else iterations.hi
             if isinstance(effect, Write):
                 copies, same_row, writes_back = self._copies(effect, context, bindings, frame)
                 keyed = (effect.table, tuple(sorted(effect.key_values)))
@@ -919,20 +930,20 @@ class Tracer:
                     (same_row or keyed in made) and effect.where_is_key
                 ) or self._target_row_exists(effect, context, bindings)
                 result = self._write(effect, frame, guard_text, exists, copies, writes_back)
-                tally.add(result.tally, certain)
-                nodes.extend(result.nodes)
-                if certain and effect.key_values and self._makes_row(effect, result.tally):
+                tally.add_between(result.tally, lo, hi)
+                nodes.extend(_repeated(result.nodes, iterations))
+                if lo and effect.key_values and self._makes_row(effect, result.tally):
                     made.add(keyed)
             elif isinstance(effect, Read):
                 # Aggregating a transition table reads only the statement's own rows.
                 transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
-                if effect.aggregates and effect.keyed_by != "row" and not transition:
-                    tally.bump(("scan", effect.table), 1 if certain else 0, 1)
-                    nodes.append(_read_node(effect, certain, guard_text))
+                if effect.aggregates and effect.keyed_by != "row" and not transition and hi:
+                    tally.bump(("scan", effect.table), lo, hi)
+                    nodes.extend(_repeated([_read_node(effect, certain, guard_text)], iterations))
             elif isinstance(effect, CallEffect):
                 result = self._call(function, effect, context, frame, guard_text, bindings)
-                tally.add(result.tally, certain)
-                nodes.extend(result.nodes)
+                tally.add_between(result.tally, lo, hi)
+                nodes.extend(_repeated(result.nodes, iterations))
             elif isinstance(effect, DynamicEffect):
                 self._unknown("dynamic SQL", effect.text or "EXECUTE", effect.location)
                 nodes.append(
@@ -1458,6 +1469,14 @@ def _from_empty_transition(effect: object, empty: frozenset[str]) -> bool:
     if isinstance(effect, Read):
         return effect.table.rsplit(".", 1)[-1] in empty
     return False
+
+
+def _repeated(nodes: list[Node], iterations: Iterations) -> list[Node]:
+    """Nodes of an effect inside a loop say how many times it runs."""
+    if not iterations.once:
+        for node in nodes:
+            node.detail += f" [in a loop: {iterations}]"
+    return nodes
 
 
 def _read_node(read: Read, certain: bool, guard_text: str) -> Node:
