@@ -176,6 +176,8 @@ class Node:
     ref: Trigger | Function | Write | Read | DynamicEffect | None = field(
         default=None, repr=False, compare=False
     )
+    # How many times the effect runs per run of its body, when in a loop.
+    iterations: Iterations = field(default=ONCE, repr=False, compare=False)
 
     def to_dict(self, seen: set[int] | None = None, depth: int = 0) -> dict[str, object]:
         """The tree as plain data; a subtree already shown, or nested deeper than
@@ -1476,6 +1478,7 @@ def _repeated(nodes: list[Node], iterations: Iterations) -> list[Node]:
     if not iterations.once:
         for node in nodes:
             node.detail += f" [in a loop: {iterations}]"
+            node.iterations = iterations
     return nodes
 
 

@@ -1297,8 +1297,8 @@ def _iterations(loop: Loop) -> Iterations:
         return Iterations(0, None, f"{', '.join(loop.targets)} in {loop.array.text.strip()}")
     if isinstance(loop, (ForQuery, ForDynamic)):
         query = " ".join(loop.query.text.split())
-        if len(query) > 40:
-            query = query[:39] + "…"
+        if len(query) > 60:
+            query = query[:59] + "…"
         what = "EXECUTE " if isinstance(loop, ForDynamic) else ""
         return Iterations(0, None, f"row of {what}{query}")
     if isinstance(loop, ForCursor):

@@ -92,6 +92,11 @@ KNOWN_DISAGREEMENTS: dict[str, str] = {
         "keep_archived_products() updates the row, and record_price_change() then ends "
         "without RETURN"
     ),
+    "sem-loops:public.orders:delete": (
+        "the trace counts children=1 row per FK child table for ON DELETE CASCADE, but the "
+        "orders row's own AFTER INSERT trigger schedule_reminders() made three reminders "
+        "(FOR 1..3), and the cascade deletes all three"
+    ),
     "rules-missing-trigger-return:public.gift_cards:delete": (
         "the trace does not model RAISE EXCEPTION ending the statement: "
         "forbid_gift_card_delete() rejects the delete of a card whose balance is not 0"
