@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from analyzer.analysis import analyze
 from analyzer.cascade import UNBOUNDED, TraceEntry, Tracer
+from analyzer.config import Config
 from analyzer.effects import CallEffect, Iterations, Read, Write, analyze_bodies
 from analyzer.graph import build_model
 from analyzer.loader import load
@@ -270,3 +272,48 @@ def test_the_trace_says_how_often_a_statement_in_a_loop_runs(tmp_path: Path) -> 
         details.append(node.detail)
         stack.extend(node.children)
     assert "insert [in a loop: 0..∞ times (once per tag in NEW.tags)]" in details
+
+
+def messages(tmp_path: Path, body: str, rule: str) -> list[str]:
+    result = analyze([str(schema(tmp_path, body))], Config(select=(rule,)))
+    return [finding.message for finding in result.findings]
+
+
+def test_write_amplification_names_the_loop_behind_an_unbounded_count(tmp_path: Path) -> None:
+    body = f"FOREACH tag IN ARRAY NEW.tags LOOP {INSERT_TAG} END LOOP;"
+    assert messages(tmp_path, body, "write-amplification") == [
+        "one INSERT of a public.posts row costs an unbounded number of row writes per source"
+        " row (public.audit unbounded, public.post_tags unbounded, public.posts 1) through a"
+        " trigger chain 2 deep; per operation: INSERT unbounded; in loops that run once per"
+        " tag in NEW.tags"
+    ]
+
+
+def test_write_amplification_counts_a_constant_loop_exactly(tmp_path: Path) -> None:
+    body = "FOR i IN 1..2 LOOP INSERT INTO public.post_tags VALUES (NEW.id, 'x'); END LOOP;"
+    assert messages(tmp_path, body, "write-amplification") == [
+        "one INSERT of a public.posts row costs 5 row writes per source row (public.audit 2,"
+        " public.post_tags 2, public.posts 1) through a trigger chain 2 deep; per operation:"
+        " INSERT 5; in loops that run once per i in 1..2"
+    ]
+    # Look-alike: the same two rows written by two statements, no loop, no loop named.
+    body = (
+        "INSERT INTO public.post_tags VALUES (NEW.id, 'x');"
+        " INSERT INTO public.post_tags VALUES (NEW.id, 'y');"
+    )
+    assert messages(tmp_path, body, "write-amplification") == [
+        "one INSERT of a public.posts row costs 5 row writes per source row (public.audit 2,"
+        " public.post_tags 2, public.posts 1) through a trigger chain 2 deep; per operation:"
+        " INSERT 5"
+    ]
+
+
+def test_aggregate_recompute_says_how_often_a_looped_scan_runs(tmp_path: Path) -> None:
+    body = """
+    FOREACH tag IN ARRAY NEW.tags LOOP
+        SELECT count(*) INTO total FROM public.post_tags;
+    END LOOP;"""
+    assert messages(tmp_path, body, "aggregate-recompute") == [
+        "COUNT over every row of public.post_tags runs 0..∞ times (once per tag in NEW.tags)"
+        " for every public.posts row inserted: O(n) per row, O(n²) for a bulk write"
+    ]
