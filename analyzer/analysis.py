@@ -24,7 +24,9 @@ class Result:
 
     @property
     def unanalyzed_functions(self) -> int:
-        return sum(1 for body in self.model.bodies.functions.values() if body.incomplete)
+        """Function bodies, and DO blocks, that were not fully analysed."""
+        bodies = [*self.model.bodies.functions.values(), *self.model.bodies.blocks]
+        return sum(1 for body in bodies if body.incomplete)
 
     def counts(self) -> dict[str, int]:
         counts = {s.value: 0 for s in Severity}

@@ -6,6 +6,7 @@ practice; `known_objects` in the configuration adds more.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from importlib import resources
 
 
@@ -47,6 +48,93 @@ EXTENSION_FUNCTIONS = frozenset(
 
 BUILTIN_FUNCTIONS = _pg_catalog_functions() | EXTENSION_FUNCTIONS
 
+# SQL syntax that reads like a call: the row constructor, quantified comparisons
+# (`x <> ALL (array)`, `= SOME (…)`) and the SQL/JSON constructors. Never a function.
+SQL_SYNTAX_CALLS = frozenset(
+    {"row", "any", "some", "all", "json_array", "json_object", "json_arrayagg"}
+    | {"json_objectagg", "json_exists", "json_query", "json_value", "json_scalar"}
+    | {"json_serialize", "json_table"}
+)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Functions of extensions that only compute values: they read their arguments (at most
+# the catalog or statistics) and write no table of the schema. A call to one is known
+# ground once the input creates the extension. Extensions whose functions may run SQL or
+# write (dblink, pg_cron, postgres_fdw…) are deliberately not listed.
+EXTENSION_FUNCTION_NAMES: dict[str, frozenset[str]] = {
+    "hstore": _words(
+        "hstore akeys avals skeys svals each exist exists_any exists_all defined delete"
+        " fetchval hstore_to_array hstore_to_matrix hstore_to_json hstore_to_json_loose"
+        " hstore_to_jsonb hstore_to_jsonb_loose slice slice_array populate_record isexists"
+        " isdefined tconvert hs_concat hs_contains hs_contained"
+    ),
+    "pgcrypto": _words(
+        "digest hmac crypt gen_salt encrypt decrypt encrypt_iv decrypt_iv gen_random_bytes"
+        " gen_random_uuid pgp_sym_encrypt pgp_sym_encrypt_bytea pgp_sym_decrypt"
+        " pgp_sym_decrypt_bytea pgp_pub_encrypt pgp_pub_encrypt_bytea pgp_pub_decrypt"
+        " pgp_pub_decrypt_bytea pgp_key_id armor dearmor pgp_armor_headers"
+    ),
+    "uuid-ossp": _words(
+        "uuid_generate_v1 uuid_generate_v1mc uuid_generate_v3 uuid_generate_v4"
+        " uuid_generate_v5 uuid_nil uuid_ns_dns uuid_ns_url uuid_ns_oid uuid_ns_x500"
+    ),
+    "pg_trgm": _words(
+        "similarity show_trgm word_similarity strict_word_similarity similarity_dist"
+        " word_similarity_dist_op strict_word_similarity_dist_op show_limit set_limit"
+    ),
+    "citext": _words("citext"),
+    "unaccent": _words("unaccent"),
+    "fuzzystrmatch": _words(
+        "soundex difference levenshtein levenshtein_less_equal metaphone dmetaphone"
+        " dmetaphone_alt daitch_mokotoff"
+    ),
+    "ltree": _words(
+        "ltree subltree subpath nlevel index text2ltree ltree2text lca lquery ltxtquery"
+    ),
+    "intarray": _words("icount sort sort_asc sort_desc uniq idx subarray intset"),
+    "cube": _words(
+        "cube cube_dim cube_ll_coord cube_ur_coord cube_distance cube_union cube_inter"
+        " cube_size cube_subset cube_enlarge cube_is_point cube_contains cube_contained"
+    ),
+    "earthdistance": _words(
+        "earth ll_to_earth earth_distance earth_box latitude longitude gc_to_sec sec_to_gc"
+    ),
+    "tablefunc": _words("crosstab normal_rand connectby"),
+    "pgjwt": _words("sign verify url_encode url_decode algorithm_sign try_cast_double"),
+    "vector": _words(
+        "vector vector_dims l2_distance cosine_distance inner_product l1_distance vector_norm"
+        " l2_normalize binary_quantize subvector hamming_distance jaccard_distance halfvec"
+        " sparsevec"
+    ),
+    "postgis": _words("geometry geography box2d box3d geometrytype postgis_full_version"),
+}
+# PostGIS has hundreds of ST_ functions; every one computes a value. (AddGeometryColumn,
+# Populate_Geometry_Columns and PostGIS_Extensions_Upgrade alter tables or extensions:
+# no ST_ prefix, so they stay unresolved.)
+EXTENSION_FUNCTION_PREFIXES: dict[str, tuple[str, ...]] = {
+    "postgis": ("st_",),
+}
+
+
+_EXTENSION_BY_FUNCTION = {
+    name: extension for extension, names in EXTENSION_FUNCTION_NAMES.items() for name in names
+}
+
+
+def extension_of(name: str) -> str | None:
+    """The known extension that provides the function `name` (unqualified), if any."""
+    if name in _EXTENSION_BY_FUNCTION:
+        return _EXTENSION_BY_FUNCTION[name]
+    for extension, prefixes in EXTENSION_FUNCTION_PREFIXES.items():
+        if name.startswith(prefixes):
+            return extension
+    return None
+
+
 # Schema-qualified functions every Supabase project has (schema "auth", extensions).
 WELL_KNOWN_QUALIFIED = frozenset(
     {
@@ -62,13 +150,23 @@ WELL_KNOWN_QUALIFIED = frozenset(
         "extensions.gen_random_bytes",
         "net.http_post",
         "net.http_get",
+        # pg_cron: rows in cron.job, no change to the schema's own tables.
+        "cron.schedule",
+        "cron.schedule_in_database",
+        "cron.unschedule",
+        # Database webhooks: queue an HTTP request through pg_net, no write to the schema.
+        "supabase_functions.http_request",
     }
 )
 
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
 
 
-def is_builtin(parts: tuple[str, ...]) -> bool:
+def is_builtin(parts: tuple[str, ...], extensions: Collection[str] = ()) -> bool:
+    """A function that exists without DDL in the input: PostgreSQL's own, a well-known
+    one, or one of an extension in `extensions` (those the input creates), in any schema."""
+    if extensions and extension_of(parts[-1]) in extensions:
+        return True
     if len(parts) > 1:
         schema = parts[-2]
         if schema in SYSTEM_SCHEMAS:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -29,14 +30,22 @@ from analyzer.builtins import is_builtin
 from analyzer.catalog import Catalog, Function, Trigger
 from analyzer.effects import (
     ONCE,
+    BodyEffects,
     CallEffect,
     DynamicEffect,
+    Effect,
     Iterations,
     Origins,
+    RaiseEffect,
     Read,
     ReturnEffect,
     RowAssignment,
     Write,
+    catches,
+    executed_effects,
+    firing_constant,
+    fold_dynamic,
+    repeated,
 )
 from analyzer.findings import Location
 from analyzer.graph import Model, table_node
@@ -125,6 +134,14 @@ class Tally:
                 leaves.append((part._lo, part._hi, low, high))
         self._hi = _scaled_sum([(hi, high) for _, hi, _, high in leaves])
         self._lo = _scaled_sum([(lo, low) for lo, _, low, _ in leaves if low])
+
+    def without(self, drop: Callable[[Key], bool]) -> Tally:
+        """The settled counts without the keys `drop` picks, as a new tally."""
+        self.settle()
+        kept = Tally()
+        kept._lo = {key: lo for key, lo in self._lo.items() if not drop(key)}
+        kept._hi = {key: hi for key, hi in self._hi.items() if not drop(key)}
+        return kept
 
     @staticmethod
     def hull(first: Tally, second: Tally) -> Tally:
@@ -221,6 +238,50 @@ class Unknown:
     location: Location | None
 
 
+NO_RETURN = "control reached end of trigger procedure without RETURN"
+NO_RETURN_CONDITION = "function_executed_no_return_statement"  # SQLSTATE 2F005
+
+
+@dataclass(frozen=True)
+class PredictedError:
+    """An error that ends the statement: a RAISE EXCEPTION, or a trigger function falling
+    off its end. `certain` when it happens on every path the entry reaches."""
+
+    condition: str  # condition name or SQLSTATE
+    message: str | None  # RAISE's format string (`%` = a parameter); None: known at run time
+    path: str
+    line: int
+    certain: bool
+
+    def matches(self, server_message: str) -> bool:
+        """Whether the server's error message is one this RAISE can produce."""
+        if self.message is None:
+            return True
+        parts = self.message.split("%%")
+        pattern = "%".join(".*".join(re.escape(p) for p in part.split("%")) for part in parts)
+        return re.fullmatch(pattern, server_message, re.S) is not None
+
+    def describe(self) -> str:
+        return f"{self.message or self.condition} ({self.path}:{self.line})"
+
+
+def _error_key(condition: str, message: str | None, location: Location) -> Key:
+    # A key of the tally like any count, so errors travel through the memo, guards and
+    # hulls exactly as writes do: lo > 0 means the error is certain.
+    return ("error", condition, message or "", location.path, str(location.line))
+
+
+def _without_caught(tally: Tally, conditions: frozenset[str]) -> Tally:
+    """`tally` without the errors an EXCEPTION handler for `conditions` catches."""
+
+    def caught(key: Key) -> bool:
+        return key[0] == "error" and catches(conditions, key[1])
+
+    if not any(caught(key) for key in tally.counts):
+        return tally
+    return tally.without(caught)
+
+
 @dataclass(frozen=True)
 class TraceEntry:
     table: str
@@ -260,6 +321,24 @@ class Cascade:
         result.add(self.statement_totals)
         result.add(self.row_totals, times=count)
         return result
+
+    @property
+    def errors(self) -> list[PredictedError]:
+        """Errors that can end the statement, certain ones first."""
+        found = [
+            PredictedError(key[1], key[2] or None, key[3], int(key[4]), lo > 0)
+            for key, (lo, hi) in self.totals().counts.items()
+            if key[0] == "error" and hi > 0
+        ]
+        return sorted(found, key=lambda e: (not e.certain, e.path, e.line, e.condition))
+
+    @property
+    def fails(self) -> str:
+        """certainly | possibly | no: whether the statement ends in an error."""
+        errors = self.errors
+        if any(e.certain for e in errors):
+            return "certainly"
+        return "possibly" if errors else "no"
 
 
 @dataclass
@@ -343,6 +422,13 @@ class Tracer:
         self._loops: dict[str, int] | None = None
         self._assigned: dict[tuple[str, str], frozenset[str] | None] = {}
         self._triggers: dict[str, list[Trigger]] = {}
+        self._folded: dict[tuple[str, Location, str], list[Effect] | None] = {}
+        # Bodies with an EXECUTE whose text may depend on the firing (see _executed).
+        self._templated = {
+            body.owner
+            for body in model.bodies.functions.values()
+            if any(isinstance(e, DynamicEffect) and e.template is not None for e in body.effects)
+        }
         for trigger in self.catalog.triggers.values():
             if trigger.enabled not in {"disabled", "replica"}:
                 self._triggers.setdefault(trigger.table, []).append(trigger)
@@ -527,6 +613,14 @@ class Tracer:
         tally = Tally()
         nodes: list[Node] = []
         wanted = set(events)
+        for rule in self.catalog.rules.values():
+            if (
+                rule.table == table
+                and rule.event in wanted
+                and rule.rewrites_writes
+                and rule.enabled != "disabled"
+            ):
+                self._unknown("rewrite rule not followed", f"{table}.{rule.name}", rule.location)
         for trigger in self._active(table):
             if trigger.level != "statement" or (timing and trigger.timing != timing):
                 continue
@@ -542,6 +636,8 @@ class Tracer:
                     level="STATEMENT",
                     table=table,
                     depth=frame.depth,
+                    trigger_arguments=tuple(a.strip("'") for a in trigger.arguments),
+                    trigger_name=trigger.name,
                 )
                 empty = (
                     frozenset(name for _, name in trigger.referencing)
@@ -755,6 +851,7 @@ class Tracer:
             changed_columns=frozenset(changed) if event == "update" else None,
             maybe_changed=frozenset(maybe),
             trigger_arguments=tuple(a.strip("'") for a in trigger.arguments),
+            trigger_name=trigger.name,
         )
 
     # ---- firing a trigger ------------------------------------------------------------
@@ -822,6 +919,9 @@ class Tracer:
         if builtin is not None:
             node.detail += f"  (built-in {trigger.function.rsplit('.', 1)[-1]})"
             return Tracer._Fired(tally, [node], builtin, certain)
+        if function is None and is_builtin(tuple(trigger.function.split(".")), ()):
+            node.detail += "  (outside code, no write to the schema)"
+            return Tracer._Fired(tally, [node], None, certain)
         if function is None:
             self._unknown("trigger function not found", f"{trigger.function}()", trigger.location)
             node.children.append(Node("unknown", f"{trigger.function}()", "function not found"))
@@ -913,7 +1013,10 @@ class Tracer:
         # (table, key values) of rows an earlier statement of this body certainly made or
         # found: `INSERT … ON CONFLICT DO NOTHING; UPDATE … WHERE key = …` updates one row.
         made: set[tuple[str | None, tuple[tuple[str, str], ...]]] = set()
-        for effect in body.effects:
+        effects = body.effects
+        if body.owner in self._templated:
+            effects = tuple(self._executed(function, effects, context))
+        for effect in effects:
             truth = effect.guard.evaluate(context.decide)
             if truth is False:
                 continue
@@ -932,9 +1035,21 @@ class Tracer:
                     (same_row or keyed in made) and effect.where_is_key
                 ) or self._target_row_exists(effect, context, bindings)
                 result = self._write(effect, frame, guard_text, exists, copies, writes_back)
-                tally.add_between(result.tally, lo, hi)
-                nodes.extend(_repeated(result.nodes, iterations))
-                if lo and effect.key_values and self._makes_row(effect, result.tally):
+                caught = False
+                if body.handled:
+                    kept, caught = self._uncaught(body, effect, result.tally)
+                    tally.add_between(kept, 0 if caught else lo, hi)
+                    shown = _caught(result.nodes, body, effect) if caught else result.nodes
+                    nodes.extend(_repeated(shown, iterations))
+                else:
+                    tally.add_between(result.tally, lo, hi)
+                    nodes.extend(_repeated(result.nodes, iterations))
+                if (
+                    lo
+                    and not caught
+                    and effect.key_values
+                    and self._makes_row(effect, result.tally)
+                ):
                     made.add(keyed)
             elif isinstance(effect, Read):
                 # Aggregating a transition table reads only the statement's own rows.
@@ -944,8 +1059,30 @@ class Tracer:
                     nodes.extend(_repeated([_read_node(effect, certain, guard_text)], iterations))
             elif isinstance(effect, CallEffect):
                 result = self._call(function, effect, context, frame, guard_text, bindings)
-                tally.add_between(result.tally, lo, hi)
-                nodes.extend(_repeated(result.nodes, iterations))
+                if body.handled:
+                    kept, caught = self._uncaught(body, effect, result.tally)
+                    tally.add_between(kept, 0 if caught else lo, hi)
+                    shown = _caught(result.nodes, body, effect) if caught else result.nodes
+                    nodes.extend(_repeated(shown, iterations))
+                else:
+                    tally.add_between(result.tally, lo, hi)
+                    nodes.extend(_repeated(result.nodes, iterations))
+            elif isinstance(effect, RaiseEffect):
+                # An error ends the statement: it happens once at most, in whichever round.
+                tally.bump(
+                    _error_key(effect.condition, effect.message, effect.location),
+                    1 if lo else 0,
+                )
+                detail = f"RAISE EXCEPTION {effect.message or effect.condition}"
+                nodes.append(
+                    Node(
+                        "error",
+                        function.name,
+                        detail + (f" [if {guard_text}]" if guard_text else ""),
+                        effect.location,
+                        certain,
+                    )
+                )
             elif isinstance(effect, DynamicEffect):
                 self._unknown("dynamic SQL", effect.text or "EXECUTE", effect.location)
                 nodes.append(
@@ -965,7 +1102,60 @@ class Tracer:
                     returns_null = None
             elif isinstance(effect, RowAssignment):
                 (assigned if certain else maybe_assigned).add(effect.column)
+        if (
+            context.level is not None
+            and not body.falls_off_end.is_never
+            and function.returns_trigger
+        ):
+            falls_off = body.falls_off_end.evaluate(context.decide)
+            if falls_off is not False:
+                tally.bump(
+                    _error_key(
+                        "function_executed_no_return_statement", NO_RETURN, function.location
+                    ),
+                    1 if falls_off else 0,
+                )
+                guard_text = "" if falls_off else str(body.falls_off_end.restrict(context.decide))
+                nodes.append(
+                    Node(
+                        "error",
+                        function.name,
+                        "ends without RETURN" + (f" [if {guard_text}]" if guard_text else ""),
+                        function.location,
+                        falls_off is True,
+                    )
+                )
         return _Run(tally, nodes, returns_null, assigned, maybe_assigned)
+
+    @staticmethod
+    def _uncaught(body: BodyEffects, effect: Effect, tally: Tally) -> tuple[Tally, bool]:
+        """The errors of what `effect` fired that escape the body's handlers, and whether
+        one was caught: then the statement stops where it was raised, so nothing the
+        effect counts is certain (what ran before the error is still counted: the server
+        counts attempted writes of a rolled-back block)."""
+        handled = body.handled.get(effect.location)
+        if not handled:
+            return tally, False
+        kept = _without_caught(tally, handled)
+        return kept, kept is not tally
+
+    def _executed(
+        self, function: Function, effects: Iterable[Effect], context: FiringContext
+    ) -> Iterator[Effect]:
+        """The body's effects, with each EXECUTE whose text this firing determines
+        (TG_TABLE_NAME, TG_ARGV, constant arguments) replaced by the effects of that text."""
+        for effect in effects:
+            if isinstance(effect, DynamicEffect) and effect.template is not None:
+                text = fold_dynamic(effect, context)
+                if text is not None:
+                    key = (function.key, effect.location, text)
+                    if key not in self._folded:
+                        self._folded[key] = executed_effects(self.catalog, function, effect, text)
+                    folded = self._folded[key]
+                    if folded is not None:
+                        yield from (repeated(e, effect.iterations) for e in folded)
+                        continue
+            yield effect
 
     def _call(
         self,
@@ -978,7 +1168,7 @@ class Tracer:
     ) -> _Result:
         callee = self.model.resolve_call(caller, call)
         if callee is None:
-            if not is_builtin(call.name):
+            if not is_builtin(call.name, self.catalog.extensions):
                 self._unknown("unresolved function", call.display_name, call.location)
                 return _Result(
                     Tally(),
@@ -993,7 +1183,9 @@ class Tracer:
         if frame_key in frame.stack:
             self._unknown("recursive function call", callee.key, call.location)
             return _Result(Tally(), [])
-        arguments = _constant_arguments(callee, call.arguments)
+        # TG_TABLE_NAME, TG_OP, TG_ARGV[n] … passed on are constants of this firing.
+        passed = tuple(firing_constant(a, context) or a for a in call.arguments)
+        arguments = _constant_arguments(callee, passed)
         callee_context = FiringContext(depth=context.depth, arguments=arguments)
         inner = replace(frame, stack=(*frame.stack, frame_key))
         inputs = [a for a in callee.arguments if a.mode in {"in", "inout", "variadic"}]
@@ -1425,6 +1617,14 @@ def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | Non
     return None
 
 
+def _caught(nodes: list[Node], body: BodyEffects, effect: Effect) -> list[Node]:
+    """The statement's lines, saying that the handler around it catches its errors."""
+    handlers = " OR ".join(sorted(body.handled[effect.location]))
+    for node in nodes:
+        node.detail += f"  [an error here is caught: EXCEPTION WHEN {handlers}]"
+    return nodes
+
+
 def _row_values(
     origins: Origins, context: FiringContext, bindings: _Bindings, catalog: Catalog
 ) -> frozenset[_RowValue] | None:
@@ -1594,6 +1794,24 @@ def trace_document(cascade: Cascade) -> dict[str, object]:
                 "location": u.location.to_dict() if u.location else None,
             }
             for u in cascade.unknowns
+        ],
+        "outcome": outcome_document(cascade),
+    }
+
+
+def outcome_document(cascade: Cascade) -> dict[str, object]:
+    """Whether the statement ends in an error (then nothing it wrote is kept: the totals
+    are the work done before the server rolls it back), and which errors can end it."""
+    return {
+        "fails": cascade.fails,
+        "errors": [
+            {
+                "condition": e.condition,
+                "message": e.message,
+                "location": {"path": e.path, "line": e.line},
+                "certain": e.certain,
+            }
+            for e in cascade.errors
         ],
     }
 

@@ -172,6 +172,9 @@ class Rule:
     action_statements: tuple[str, ...] = ()  # empty for DO [INSTEAD] NOTHING
     condition: str | None = None  # WHERE …
     enabled: str = "origin"
+    # Whether it changes which rows are written: DO INSTEAD, or an action that writes
+    # (not DO ALSO NOTIFY …).
+    rewrites_writes: bool = True
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,8 @@ class Catalog:
     statements: int
     unanalyzed_statements: int
     search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
+    # CREATE EXTENSION name -> where; their functions exist without DDL in the input
+    extensions: Mapping[str, Location] = field(default_factory=dict)
 
     @property
     def summary(self) -> Summary:

@@ -21,12 +21,13 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import TypeVar
 
 from sqlglot import exp
 from sqlglot.errors import TokenError
 
-from analyzer.builtins import WELL_KNOWN_TABLES
+from analyzer.builtins import WELL_KNOWN_TABLES, is_builtin
 from analyzer.catalog import (
     DEFAULT_SEARCH_PATH,
     PG_CATALOG_TRIGGER_FUNCTIONS,
@@ -55,6 +56,7 @@ from analyzer.plpgsql import (
     If,
     Loop,
     Perform,
+    has_no_data_effect,
     parse_plpgsql,
 )
 from analyzer.plpgsql import Statement as PlStatement
@@ -184,6 +186,7 @@ class _State:
     triggers: dict[str, Trigger] = field(default_factory=dict)
     rules: dict[str, Rule] = field(default_factory=dict)
     event_triggers: dict[str, EventTrigger] = field(default_factory=dict)
+    extensions: dict[str, Location] = field(default_factory=dict)
     blocks: list[AnonymousBlock] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     schemas: set[str] = field(default_factory=lambda: {"public"})
@@ -317,6 +320,7 @@ class CatalogBuilder:
             state.rules,
             state.event_triggers,
             anonymous_blocks=tuple(state.blocks),
+            extensions=MappingProxyType(dict(sorted(state.extensions.items()))),
             files=tuple(self.files),
             diagnostics=tuple(sorted(set(state.diagnostics))),
             statements=state.statements + skipped_files,
@@ -1905,6 +1909,14 @@ def _create_schema(builder: CatalogBuilder, statement: Statement, cursor: Cursor
     builder.state.schemas.add(cursor.identifier().name)
 
 
+def _create_extension(builder: CatalogBuilder, statement: Statement, cursor: Cursor) -> None:
+    """Remembered so that calls to the extension's functions are not unresolved."""
+    cursor.expect("CREATE", "EXTENSION")
+    cursor.accept("IF", "NOT", "EXISTS")
+    name = cursor.identifier().name
+    builder.put(builder.state.extensions, name, statement.location)
+
+
 # ---- CREATE FUNCTION / PROCEDURE -------------------------------------------------------
 
 
@@ -2614,6 +2626,7 @@ def _create_rule(builder: CatalogBuilder, statement: Statement, cursor: Cursor) 
         )
     else:
         statements = (actions,)
+    harmless = not instead and all(has_no_data_effect(s) for s in statements)
     rule = Rule(
         name,
         table,
@@ -2623,12 +2636,27 @@ def _create_rule(builder: CatalogBuilder, statement: Statement, cursor: Cursor) 
         statement.location,
         action_statements=statements,
         condition=condition,
+        rewrites_writes=not harmless,
     )
     key = f"{table}.{name}"
     existing = builder.state.rules.get(key)
     if existing is not None and not replace_existing:
         raise Conflict(f'rule "{name}" for relation {table} already exists', statement.start)
     builder.put(builder.state.rules, key, rule)
+    if event_item.upper != "SELECT" and rule.rewrites_writes:
+        # A rewrite rule turns every such statement on the table into other statements
+        # (DO ALSO adds them, DO INSTEAD replaces it, and the table's own triggers then
+        # do not fire). The cascade does not follow rewrites: say so, and count it.
+        builder.incomplete = True
+        action = "NOTHING" if not statements else " ".join(actions.split())
+        action = action if len(action) <= 60 else action[:59] + "…"
+        builder.diagnose(
+            statement,
+            statement.start,
+            f"rule {name} rewrites every {event_item.upper} on {table} "
+            f"(DO {'INSTEAD' if instead else 'ALSO'} {action}): rewrite rules are not "
+            "followed, so cascades through this table are not fully analysed",
+        )
     target = builder.state.tables.get(table)
     if name == "_RETURN" and event_item.upper == "SELECT" and target is not None:
         # pg_dump's way to create views that depend on each other: the table becomes a view
@@ -3288,10 +3316,16 @@ def _call_routine(
         for f in builder.state.functions.values()
         if f.name == name and f.required_arity <= count <= len(f.input_types)
     ]
+    if not candidates and not is_builtin(tuple(parts), builder.state.extensions):
+        _cannot_follow(builder, space, offset, f"{name}() is not defined in the analysed files")
     if len(candidates) != 1:
         return
     function = candidates[0]
-    if function.language != "plpgsql" or function.body is None or function.body_location is None:
+    if function.language not in {"plpgsql", "sql"}:
+        why = f"{function.name}() runs LANGUAGE {function.language} code"
+        _cannot_follow(builder, space, offset, why)
+        return
+    if function.body is None or function.body_location is None:
         return
     if function.key in builder.running or len(builder.running) >= _MAX_RUN_DEPTH:
         return
@@ -3314,9 +3348,48 @@ def _call_routine(
     body_space, body_start = builder.body_space(function)
     builder.running.append(function.key)
     try:
-        _run_body(builder, statement, body_space, body_start, function.body, bindings)
+        if function.language == "sql":
+            _run_sql_body(builder, statement, body_space, body_start, function.body, bindings)
+        else:
+            _run_body(builder, statement, body_space, body_start, function.body, bindings)
     finally:
         builder.running.pop()
+
+
+def _cannot_follow(builder: CatalogBuilder, space: SourceFile, offset: int, why: str) -> None:
+    """A routine run at load time that cannot be followed: any DDL it runs is unknown."""
+    builder.incomplete = True
+    builder.diagnose_at(
+        space, offset, f"{why}: the schema changes this call may make are not analysed"
+    )
+
+
+_CALL_KEYWORD = re.compile(r"(?is)\s*(?:select|call)\s+")
+
+
+def _run_sql_body(
+    builder: CatalogBuilder,
+    statement: Statement,
+    space: SourceFile,
+    start: int,
+    body: str,
+    env: dict[str, _Text],
+) -> None:
+    """Run a LANGUAGE sql routine: the routines it calls (a wrapper such as
+    `SELECT enable_audit_impl($1, true)`) and the DDL it runs."""
+    if space.text[start : start + len(body)] != body:
+        space, start = SourceFile.from_text(space.path, body), 0
+    statements, _, _ = split_statements(space, start, start + len(body))
+    with builder.leniently():
+        for inner in statements:
+            keyword = _CALL_KEYWORD.match(inner.text)
+            if inner.kind == "call" or (inner.kind == "select" and _SINGLE_CALL.match(inner.text)):
+                assert keyword is not None
+                call_start = inner.start + keyword.end()
+                text = space.text[call_start : inner.end + 1]
+                _call_routine(builder, statement, space, call_start, text, env)
+            elif inner.kind in _HANDLERS and inner.kind not in {"select", "call", "do"}:
+                builder.run(inner)
 
 
 def _do_block(builder: CatalogBuilder, statement: Statement, cursor: Cursor) -> None:
@@ -3399,6 +3472,7 @@ def _set_search_path(builder: CatalogBuilder, statement: Statement, cursor: Curs
 
 _HANDLERS = {
     "create_schema": _create_schema,
+    "create_extension": _create_extension,
     "create_table": _create_table,
     "create_view": _create_view,
     "create_unique_index": _create_unique_index,

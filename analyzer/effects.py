@@ -18,11 +18,14 @@ from types import MappingProxyType
 
 from sqlglot import exp
 
+from analyzer.builtins import SQL_SYNTAX_CALLS
 from analyzer.catalog import Catalog, Function, Table
 from analyzer.findings import Diagnostic, Location
-from analyzer.guards import ErrorAtom, Guard, OpaqueAtom, OpAtom, guard_of
+from analyzer.folding import UNKNOWN, Resolver, Value, fold, quote_ident
+from analyzer.guards import ErrorAtom, FiringContext, Guard, OpaqueAtom, OpAtom, guard_of
 from analyzer.parse import parse_expression, split_statements
 from analyzer.plpgsql import (
+    Assert,
     Assign,
     Block,
     Call,
@@ -36,6 +39,7 @@ from analyzer.plpgsql import (
     ForQuery,
     ForRange,
     Fragment,
+    GetDiagnostics,
     If,
     Loop,
     Open,
@@ -45,6 +49,7 @@ from analyzer.plpgsql import (
     ReturnQuery,
     Statement,
     While,
+    has_no_data_effect,
     parse_plpgsql,
 )
 from analyzer.source import SourceFile
@@ -85,6 +90,7 @@ _AGGREGATE_NODES: dict[type[exp.Expr], str] = {
 }
 _ROW_VARIABLES = {"new", "old"}
 _DYNAMIC_IDENT = "sqlripple_dynamic_ident"
+_CHANGED_PARAMETER = "sqlripple_changed_parameter"
 
 
 @dataclass(frozen=True, order=True)
@@ -177,6 +183,9 @@ class Write:
     # FROM / DELETE … USING it alone, the target picked by a unique key).
     max_rows: int | None = None
     rows_from: str = ""
+    # An insert of one row made only of NEW's fields (`VALUES (NEW.*)`): the trigger's row
+    # stored elsewhere, as a partition-routing BEFORE trigger does before RETURN NULL.
+    carries_new_row: bool = False
     # UPDATE/DELETE: where each WHERE key value comes from, and whether the WHERE clause
     # tests nothing but those keys (then the row exists whenever its key values do).
     key_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
@@ -232,12 +241,33 @@ class ReturnEffect:
 
 @dataclass(frozen=True)
 class DynamicEffect:
-    """EXECUTE of SQL known only at run time; `inferred` holds what its text shows."""
+    """EXECUTE of SQL known only at run time; `inferred` holds what its text shows.
+
+    `template` is the query expression (constant local variables substituted) when its
+    text may be determined by the firing: TG_* variables, TG_ARGV, constant parameters;
+    `using` the text of the USING expressions that `$1`, `$2`, … stand for.
+    """
 
     text: str | None
     location: Location
     guard: Guard
     inferred: tuple[Write, ...] = ()
+    template: exp.Expr | None = field(default=None, compare=False, repr=False)
+    using: tuple[str, ...] = ()
+    iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
+
+
+@dataclass(frozen=True)
+class RaiseEffect:
+    """An error raised in the body and not caught by a handler of the same body: RAISE
+    EXCEPTION (or RAISE with a condition). `message` is the format string (`%` stands for
+    a parameter), None when only known at run time; `condition` the condition name or
+    SQLSTATE it raises (raise_exception, P0001, when none is given)."""
+
+    message: str | None
+    condition: str
+    location: Location
+    guard: Guard
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
 
@@ -250,7 +280,7 @@ class RowAssignment:
     guard: Guard
 
 
-Effect = Write | Read | CallEffect | ReturnEffect | DynamicEffect | RowAssignment
+Effect = Write | Read | CallEffect | ReturnEffect | DynamicEffect | RowAssignment | RaiseEffect
 
 
 @dataclass(frozen=True)
@@ -260,6 +290,10 @@ class BodyEffects:
     falls_off_end: Guard  # when control reaches the end of the body without RETURN
     incomplete: bool = False
     diagnostics: tuple[Diagnostic, ...] = ()
+    # Statements inside a BEGIN … EXCEPTION block of this body, with the conditions its
+    # handlers catch: an error raised by what such a statement fires does not escape.
+    # A plain dict, not a mappingproxy: bodies analysed by --jobs workers are pickled.
+    handled: Mapping[Location, frozenset[str]] = field(default_factory=dict, hash=False)
 
     def of_type(self, kind: type[Effect]) -> list[Effect]:
         return [e for e in self.effects if isinstance(e, kind)]
@@ -351,6 +385,51 @@ def _is_delta(node: exp.Expr) -> bool:
     return False
 
 
+def _signed_terms(node: exp.Expr, sign: int = 1) -> Iterator[tuple[int, exp.Expr]]:
+    """The terms of a sum with their signs: a - (b - c) + d is +a, -b, +c, +d."""
+    if isinstance(node, exp.Paren):
+        yield from _signed_terms(node.this, sign)
+    elif isinstance(node, exp.Neg):
+        yield from _signed_terms(node.this, -sign)
+    elif isinstance(node, (exp.Add, exp.Sub)):
+        yield from _signed_terms(node.this, sign)
+        yield from _signed_terms(node.expression, -sign if isinstance(node, exp.Sub) else sign)
+    else:
+        yield sign, node
+
+
+def _as_new(node: exp.Expr) -> str:
+    """The term with OLD.x read as NEW.x: what it is worth when the row did not change."""
+    copy = node.copy()
+    for column in copy.find_all(exp.Column):
+        if (column.table or "").lower() in _ROW_VARIABLES:
+            column.set("table", exp.to_identifier("new"))
+    return copy.sql(dialect="postgres")
+
+
+def _cancels_when_unchanged(node: exp.Expr, column: str, names: set[str]) -> bool:
+    """`c - OLD.x + NEW.x`, in any order: the terms besides the stored value cancel when
+    OLD = NEW, so an unchanged row leaves c as it was."""
+    rows = {(c.table or "").lower() for c in node.find_all(exp.Column)}
+    if not rows >= _ROW_VARIABLES:
+        return False  # a delta takes OLD away and adds NEW: it names both
+    terms = list(_signed_terms(node))
+    stored = [(s, t) for s, t in terms if _references(t, column, names)]
+    if len(stored) != 1 or stored[0][0] != 1:
+        return False
+    balance: dict[str, int] = {}
+    moved = False
+    for sign, term in terms:
+        if (sign, term) in stored:
+            continue
+        moved = moved or any(
+            (c.table or "").lower() in _ROW_VARIABLES for c in term.find_all(exp.Column)
+        )
+        key = _as_new(term)
+        balance[key] = balance.get(key, 0) + sign
+    return moved and not any(balance.values())
+
+
 _GROWTH_FUNCTIONS = {"array_append", "array_prepend", "array_cat"}
 
 
@@ -371,6 +450,8 @@ def _assignment_kind(column: str, value: exp.Expr, names: set[str], column_type:
         stored = [o for o in operands if _references(o, column, names)]
         if not stored:
             continue
+        if isinstance(node, (exp.Add, exp.Sub)) and _cancels_when_unchanged(node, column, names):
+            return "delta"
         others = [o for o in operands if o not in stored]
         if any(_is_delta(o) for o in others) or _is_delta(node):
             return "delta"
@@ -642,6 +723,7 @@ class SqlEffects:
                 key_values=tuple(key_values),
                 max_rows=max_rows,
                 rows_from=rows_from,
+                carries_new_row=single_row and _only_new_fields(source),
             )
         ]
 
@@ -819,6 +901,8 @@ class SqlEffects:
             if not isinstance(node, exp.Anonymous):
                 continue
             name = str(node.this)
+            if name.lower() in SQL_SYNTAX_CALLS and not _quoted_name(node):
+                continue  # ROW(…), x <> ALL (array): syntax, not a call
             parts: tuple[str, ...] = (name if _quoted_name(node) else name.lower(),)
             parent = node.parent
             if isinstance(parent, exp.Dot) and parent.expression is node:
@@ -833,6 +917,32 @@ class SqlEffects:
                 )
             )
         return calls
+
+
+def _only_new_fields(source: exp.Expr | None) -> bool:
+    """VALUES (NEW.*) / SELECT (NEW).* / VALUES (NEW.a, NEW.b): every value is NEW's."""
+    if isinstance(source, exp.Values) and len(source.expressions) == 1:
+        row = source.expressions[0]
+        values = list(row.expressions) if isinstance(row, exp.Tuple) else [row]
+    elif isinstance(source, exp.Select):
+        values = list(source.expressions)
+    else:
+        return False
+
+    def from_new(value: exp.Expr) -> bool:
+        value = value.this if isinstance(value, exp.Alias) else value
+        if isinstance(value, exp.Column):
+            return (value.table or "").lower() == "new"
+        return (
+            isinstance(value, exp.Dot)
+            and isinstance(value.expression, exp.Star)
+            and isinstance(value.this, exp.Paren)
+            and isinstance(value.this.this, exp.Column)
+            and not value.this.this.table
+            and value.this.this.name.lower() == "new"
+        )
+
+    return bool(values) and all(from_new(v) for v in values)
 
 
 def _new_if_not_null(column: str) -> ValueOrigin:
@@ -1027,17 +1137,81 @@ def constant_text(node: exp.Expr | None) -> tuple[str | None, bool]:
 # ---- PL/pgSQL walk --------------------------------------------------------------------
 
 
+_LOCAL_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def _assigned_names(statement: Statement) -> list[str]:
+    """Variables a statement assigns (INTO, loop targets, GET DIAGNOSTICS, :=)."""
+    names: list[str] = []
+    if isinstance(statement, Assign):
+        names.append(statement.target)
+    into = getattr(statement, "into", None)
+    if into is not None:
+        names.extend(into.targets)
+    names.extend(getattr(statement, "targets", ()))
+    variable = getattr(statement, "variable", None)
+    if isinstance(variable, str):
+        names.append(variable)
+    if isinstance(statement, GetDiagnostics):
+        names.extend(item.target for item in statement.items)
+    if isinstance(statement, Block):
+        names.extend(d.name for d in statement.declarations if d.default is not None)
+    return [n.strip().lower() for n in names]
+
+
+def _assignment_counts(statements: Iterable[Statement], counts: dict[str, int]) -> None:
+    for statement in statements:
+        for name in _assigned_names(statement):
+            counts[name] = counts.get(name, 0) + 1
+        for nested in statement.bodies():
+            _assignment_counts(nested, counts)
+
+
 class _Walker:
-    def __init__(self, scope: _Scope) -> None:
+    def __init__(self, scope: _Scope, assignment_counts: Mapping[str, int]) -> None:
         self.scope = scope
         self.sql = SqlEffects(scope)
         self.sql.origin_of = self.origin_of
         self.effects: list[Effect] = []
         self.diagnostics: list[Diagnostic] = []
+        # Variables assigned exactly once in the whole body, with the value and the guard
+        # under which that assignment ran: their value is known wherever that guard holds.
+        self.counts = assignment_counts
+        self.constants: dict[str, tuple[exp.Expr, Guard]] = {}
+        # Conditions caught by the EXCEPTION handlers of the blocks around the statement
+        # being walked (innermost last), and what each protected statement is covered by.
+        self.catching: list[frozenset[str]] = []
+        self.handled: dict[Location, frozenset[str]] = {}
         # Where each local variable's value comes from, so that a write keyed by
         # `v := NEW.session_id` is keyed by NEW.session_id.
         self.variables: dict[str, Origins] = {}
         self.loops: list[_LoopFrame] = []
+
+    def assigned(self, name: str, value: Fragment | None, live: Guard) -> None:
+        key = name.strip().lower()
+        if self.counts.get(key) == 1 and value is not None and value.tree is not None:
+            self.constants[key] = (value.tree, live)
+
+    def with_constants(
+        self, tree: exp.Expr, live: Guard, inside: frozenset[str] = frozenset()
+    ) -> exp.Expr:
+        """`tree` with each constant local variable replaced by the value assigned to it;
+        a parameter the body assigns otherwise is unknown (not the argument passed)."""
+
+        def substitute(node: exp.Expr) -> exp.Expr:
+            if not isinstance(node, exp.Column) or node.table:
+                return node
+            name = node.name.lower()
+            if name in inside or not _LOCAL_NAME.fullmatch(name):
+                return node  # in its own value (`p := lower(p)`): the value before
+            known = self.constants.get(name)
+            if known is not None and (known[1].is_always or known[1] == live):
+                return self.with_constants(known[0], live, inside | {name})
+            if name in self.scope.parameters and self.counts.get(name):
+                return exp.column(_CHANGED_PARAMETER)
+            return node
+
+        return tree.transform(substitute)
 
     def origin_of(self, node: exp.Expr) -> Origins:
         while isinstance(node, (exp.Cast, exp.Paren)):
@@ -1065,11 +1239,23 @@ class _Walker:
     def condition(self, fragment: Fragment) -> Guard:
         return guard_of(fragment.tree, fragment.text, self.scope.parameters)
 
-    def fragment(self, fragment: Fragment | None, guard: Guard) -> None:
+    def fragment(self, fragment: Fragment | None, guard: Guard, statement: bool = False) -> None:
         if fragment is None or guard.is_never:
             return
         if fragment.tree is not None:
             self.effects.extend(self.sql.of(fragment.tree, guard, fragment.location))
+        elif not has_no_data_effect(fragment.text):
+            # A condition or value sqlglot cannot read may call functions that write: the
+            # body is not fully analysed (the parser's diagnostic says why).
+            what = "statement" if statement else "expression"
+            self.diagnostics.append(
+                Diagnostic(
+                    fragment.location.path,
+                    fragment.location.line,
+                    fragment.location.column,
+                    f"SQL {what} not understood: its effects are unknown",
+                )
+            )
 
     def run(self, statements: Sequence[Statement], live: Guard) -> Guard:
         """Effects of a statement list reached under `live`; returns the fall-through guard."""
@@ -1080,15 +1266,33 @@ class _Walker:
         return live
 
     def statement(self, statement: Statement, live: Guard) -> Guard:
+        start = len(self.effects)
+        after = self.walk(statement, live)
+        if self.catching:
+            covered = frozenset[str]().union(*self.catching)
+            for effect in self.effects[start:]:
+                self.handled[effect.location] = self.handled.get(effect.location, covered) | covered
+        return after
+
+    def walk(self, statement: Statement, live: Guard) -> Guard:
         if isinstance(statement, Block):
             for declaration in statement.declarations:
                 self.fragment(declaration.default, live)
+                if declaration.default is not None:
+                    self.assigned(declaration.name, declaration.default, live)
                 default = declaration.default.tree if declaration.default else None
                 if declaration.alias_for is not None:
                     default = exp.column(declaration.alias_for)
                 self.variables.pop(declaration.name.lower(), None)
                 self.assign(declaration.name, default, Guard.always())
-            after = self.run(statement.body, live)
+            caught = frozenset(c for h in statement.handlers for c in h.conditions)
+            if caught:
+                self.catching.append(caught)
+            try:
+                after = self.run(statement.body, live)
+            finally:
+                if caught:
+                    self.catching.pop()
             for handler in statement.handlers:
                 on_error = live.and_(Guard.of(ErrorAtom(" OR ".join(handler.conditions))))
                 after = after.or_(self.run(handler.body, on_error))
@@ -1127,6 +1331,7 @@ class _Walker:
             for parameter in statement.params:
                 self.fragment(parameter, live)
             if statement.level.upper() == "EXCEPTION":
+                self.raised(statement, live)
                 self.leave(self.loops)
                 return Guard.never()
             return live
@@ -1141,42 +1346,42 @@ class _Walker:
             return live
         if isinstance(statement, Assign):
             self.fragment(statement.value, live)
+            self.assigned(statement.target, statement.value, live)
             self.row_targets((statement.target,), statement.location, live)
             self.assign(statement.target, statement.value.tree, live)
             return live
         if isinstance(statement, (ExecSql, Perform)):
             fragment = statement.sql if isinstance(statement, ExecSql) else statement.query
-            self.fragment(fragment, live)
+            self.fragment(fragment, live, statement=True)
             if isinstance(statement, ExecSql) and statement.into is not None:
                 self.row_targets(statement.into.targets, statement.location, live)
                 values = _selected_values(fragment.tree, len(statement.into.targets))
                 for target, value in zip(statement.into.targets, values, strict=True):
                     self.assign(target, value, live)
-            if fragment.tree is None:
+            if fragment.tree is None and not has_no_data_effect(fragment.text):
                 self.effects.append(DynamicEffect(fragment.text, fragment.location, live))
-                self.diagnostics.append(
-                    Diagnostic(
-                        fragment.location.path,
-                        fragment.location.line,
-                        fragment.location.column,
-                        "SQL statement not understood: its effects are unknown",
-                    )
-                )
             return live
         if isinstance(statement, DynExecute):
-            self.dynamic(statement.query, live)
+            self.dynamic(statement.query, live, statement.using)
             for fragment in statement.using:
                 self.fragment(fragment, live)
             return live
-        if isinstance(statement, ReturnQuery):
+        if isinstance(statement, (ReturnQuery, Open)):
             self.fragment(statement.query, live)
             if statement.dynquery is not None:
-                self.dynamic(statement.dynquery, live)
+                self.dynamic(statement.dynquery, live, statement.using)
+            for bound in statement.using:
+                self.fragment(bound, live)
             return live
-        if isinstance(statement, Open):
-            self.fragment(statement.query, live)
-            if statement.dynquery is not None:
-                self.dynamic(statement.dynquery, live)
+        if isinstance(statement, Assert):
+            # With plpgsql.check_asserts on (the default), a false condition raises.
+            self.fragment(statement.condition, live)
+            failing = live.and_(self.condition(statement.condition).negate())
+            message: str | None = "assertion failed"
+            if statement.message is not None:
+                text, exact = constant_text(statement.message.tree)
+                message = text if exact else None
+            self.error("assert_failure", message, statement.location, failing)
             return live
         if isinstance(statement, Call):
             self.call_statement(statement.call, live)
@@ -1190,8 +1395,14 @@ class _Walker:
         that may leave an iteration early (EXIT, CONTINUE, RETURN, RAISE) may not run at
         all. Control reaches what follows the loop whenever it reaches the loop."""
         start = len(self.effects)
-        for fragment in _loop_fragments(loop):
-            self.fragment(fragment, live)
+        if isinstance(loop, ForDynamic):
+            # FOR … IN EXECUTE: the query is a string expression, run as dynamic SQL.
+            self.dynamic(loop.query, live, loop.using)
+            for bound in loop.using:
+                self.fragment(bound, live)
+        else:
+            for fragment in _loop_fragments(loop):
+                self.fragment(fragment, live)
         if isinstance(loop, While):  # tested once more than the body runs
             self.repeat(
                 start,
@@ -1219,11 +1430,17 @@ class _Walker:
 
     def repeat(self, start: int, end: int, iterations: Iterations) -> None:
         for index in range(start, end):
-            effect = self.effects[index]
-            if isinstance(effect, (Write, Read, CallEffect, DynamicEffect)):
-                self.effects[index] = replace(
-                    effect, iterations=effect.iterations.times(iterations)
-                )
+            self.effects[index] = repeated(self.effects[index], iterations)
+
+    def raised(self, statement: Raise, live: Guard) -> None:
+        condition, message = _raised(statement)
+        self.error(condition, message, statement.location, live)
+
+    def error(self, condition: str, message: str | None, location: Location, live: Guard) -> None:
+        """An error raised here, unless a handler around it in this body catches it."""
+        if live.is_never or any(catches(c, condition) for c in self.catching):
+            return
+        self.effects.append(RaiseEffect(message, condition, location, live))
 
     def row_targets(self, targets: Iterable[str], location: Location, live: Guard) -> None:
         """Assignments to NEW.column change the row a BEFORE trigger hands back."""
@@ -1234,14 +1451,15 @@ class _Walker:
                 column = column.strip('"') if column.startswith('"') else column.lower()
                 self.effects.append(RowAssignment(column, location, live))
 
-    def dynamic(self, fragment: Fragment, live: Guard) -> None:
+    def dynamic(self, fragment: Fragment, live: Guard, using: Sequence[Fragment] = ()) -> None:
         if live.is_never:
             return
-        tree = fragment.tree
+        tree = self.with_constants(fragment.tree, live) if fragment.tree is not None else None
         text, exact = constant_text(tree)
+        bound = tuple(" ".join(u.text.split()) for u in using)
         inferred: list[Write] = []
         if text is not None:
-            parsed = parse_expression(text)
+            parsed = parse_expression(bind_parameters(text, bound) if exact else text)
             if parsed is not None:
                 found = self.sql.of(parsed, live, fragment.location, inferred=True)
                 if exact:
@@ -1250,7 +1468,9 @@ class _Walker:
                 inferred = [e for e in found if isinstance(e, Write)]
         elif tree is not None:
             self.effects.extend(self.sql._calls(tree, live, fragment.location))
-        self.effects.append(DynamicEffect(text, fragment.location, live, tuple(inferred)))
+        self.effects.append(
+            DynamicEffect(text, fragment.location, live, tuple(inferred), tree, bound)
+        )
 
     def call_statement(self, fragment: Fragment, live: Guard) -> None:
         text = fragment.text.strip()
@@ -1263,6 +1483,44 @@ class _Walker:
         self.effects.extend(self.sql.of(parsed, live, fragment.location))
 
 
+RAISE_EXCEPTION = "raise_exception"
+_SQLSTATES = {"raise_exception": "p0001", "function_executed_no_return_statement": "2f005"}
+
+
+def catches(conditions: Iterable[str], condition: str) -> bool:
+    """Whether a handler for `conditions` catches an error raised as `condition` (a
+    condition name or SQLSTATE). OTHERS catches all but query_canceled and assert_failure."""
+    wanted = {condition.lower(), _SQLSTATES.get(condition.lower(), condition.lower())}
+    for caught in conditions:
+        name = caught.lower()
+        if name == "others" and condition.lower() not in {"query_canceled", "assert_failure"}:
+            return True
+        if name in wanted or _SQLSTATES.get(name) in wanted:
+            return True
+    return False
+
+
+def _raised(statement: Raise) -> tuple[str, str | None]:
+    """(condition, message format) of a RAISE EXCEPTION statement."""
+    options = {o.name.upper(): o.value for o in statement.options}
+    condition = statement.condition or RAISE_EXCEPTION
+    errcode = options.get("ERRCODE")
+    if errcode is not None:
+        code, exact = constant_text(errcode.tree)
+        condition = code if code is not None and exact else condition
+    if statement.message is not None:
+        # `RAISE EXCEPTION '%', text`: all of the message is known only at run time.
+        only_parameters = re.fullmatch(r"[\s%]*", statement.message.replace("%%", "x"))
+        return condition, None if only_parameters else statement.message
+    if "MESSAGE" in options:
+        text, exact = constant_text(options["MESSAGE"].tree)
+        return condition, text if exact else None
+    if statement.condition is None and errcode is None:
+        return condition, None  # `RAISE;` re-raises the error being handled
+    # No message: the server uses the condition name (or SQLSTATE) as the text.
+    return condition, condition
+
+
 def _selected_values(tree: exp.Expr | None, count: int) -> list[exp.Expr | None]:
     """What `SELECT a, b INTO x, y` (no FROM: one row, always) gives each target."""
     if (
@@ -1273,6 +1531,15 @@ def _selected_values(tree: exp.Expr | None, count: int) -> list[exp.Expr | None]
     ):
         return [e.this if isinstance(e, exp.Alias) else e for e in tree.expressions]
     return [None] * count
+
+
+def repeated(effect: Effect, iterations: Iterations) -> Effect:
+    """`effect` run `iterations` times over for each time it ran before."""
+    if iterations.once or not isinstance(
+        effect, (Write, Read, CallEffect, DynamicEffect, RaiseEffect)
+    ):
+        return effect
+    return replace(effect, iterations=effect.iterations.times(iterations))
 
 
 @dataclass
@@ -1388,8 +1655,8 @@ def _sql_body_effects(
     return effects, diagnostics
 
 
-def analyze_function(catalog: Catalog, function: Function) -> BodyEffects:
-    scope = _Scope(
+def _function_scope(catalog: Catalog, function: Function) -> _Scope:
+    return _Scope(
         catalog,
         function.search_path
         if function.search_path is not None
@@ -1397,6 +1664,10 @@ def analyze_function(catalog: Catalog, function: Function) -> BodyEffects:
         frozenset(a.name for a in function.arguments if a.name),
         function.location.path,
     )
+
+
+def analyze_function(catalog: Catalog, function: Function) -> BodyEffects:
+    scope = _function_scope(catalog, function)
     if function.body is None or function.body_location is None:
         return BodyEffects(function.key, (), Guard.never())
     language = function.language.lower()
@@ -1412,20 +1683,148 @@ def analyze_function(catalog: Catalog, function: Function) -> BodyEffects:
 
 def _plpgsql_effects(scope: _Scope, owner: str, body: str, location: Location) -> BodyEffects:
     parsed = parse_plpgsql(body, path=location.path, line=location.line, column=location.column)
-    walker = _Walker(scope)
+    counts: dict[str, int] = {}
+    if parsed.block is not None:
+        _assignment_counts((parsed.block,), counts)
+    walker = _Walker(scope, counts)
     falls_off = Guard.always()
     if parsed.block is not None:
         falls_off = walker.run((parsed.block,), Guard.always())
     elif parsed.incomplete:
         falls_off = Guard.of(OpaqueAtom("body not understood"))
-    diagnostics = [*parsed.diagnostics, *walker.diagnostics]
+    # A statement the parser already reported gets one diagnostic, not a second one.
+    reported = {(d.path, d.line) for d in parsed.diagnostics}
+    diagnostics = [
+        *parsed.diagnostics,
+        *(d for d in walker.diagnostics if (d.path, d.line) not in reported),
+    ]
     return BodyEffects(
         owner,
         tuple(walker.effects),
         falls_off,
         parsed.incomplete or bool(walker.diagnostics),
         tuple(diagnostics),
+        walker.handled,
     )
+
+
+_PARAMETER_REF = re.compile(r"(?<![\w$])\$(\d+)(?!\d)")
+_SIMPLE_VALUE = re.compile(r'[\w."]+')
+
+
+def bind_parameters(text: str, using: Sequence[str]) -> str:
+    """`$n` in EXECUTE text replaced by the n-th USING expression, so that the statement
+    says what it is keyed by (`WHERE id = $1` with `USING NEW.id` is `WHERE id = NEW.id`)."""
+
+    def bind(match: re.Match[str]) -> str:
+        index = int(match.group(1)) - 1
+        if index >= len(using):
+            return match.group(0)
+        value = using[index]
+        return value if _SIMPLE_VALUE.fullmatch(value) else f"({value})"
+
+    return _PARAMETER_REF.sub(bind, text) if using else text
+
+
+_TG_ARGV = re.compile(r"(?i)tg_argv\[(\d+)\]")
+
+
+def fold_dynamic(effect: DynamicEffect, context: FiringContext) -> str | None:
+    """The SQL text an EXECUTE runs in this firing, USING values bound; None when the
+    text depends on more than the trigger, its table, its arguments and constants."""
+    if effect.template is None:
+        return None
+    text = fold(effect.template, _firing_resolver(context), _row_value)
+    if not isinstance(text, str):
+        return None
+    return bind_parameters(text, effect.using)
+
+
+def _row_value(node: exp.Expr) -> str | None:
+    """SQL standing for `%L` / quote_literal() of a field of the row (`NEW.id`): the
+    statement then writes and keys the same rows as the server's text."""
+    while isinstance(node, (exp.Cast, exp.Paren)):
+        node = node.this
+    if isinstance(node, exp.Column) and node.table.lower() in _ROW_VARIABLES:
+        return node.sql(dialect="postgres")
+    return None
+
+
+def firing_constant(node: exp.Expr, context: FiringContext) -> exp.Expr | None:
+    """A call argument built from TG_* variables, TG_ARGV or constant parameters, as the
+    text literal (or NULL) it is in this firing; None when it is not one."""
+    if isinstance(node, (exp.Literal, exp.Null, exp.Boolean)):
+        return None
+    value = fold(node, _firing_resolver(context))
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    return exp.Null() if value is None else None
+
+
+def _firing_resolver(context: FiringContext) -> Resolver:
+    def resolve(node: exp.Expr) -> Value:
+        if isinstance(node, exp.Cast):
+            return _regclass_text(node, context)
+        if isinstance(node, exp.Bracket):
+            index = _TG_ARGV.fullmatch(node.sql(dialect="postgres"))
+            arguments = context.trigger_arguments
+            if index is None or arguments is None:
+                return UNKNOWN
+            position = int(index.group(1))
+            return arguments[position] if position < len(arguments) else None
+        if not isinstance(node, exp.Column) or node.table:
+            return UNKNOWN
+        name = node.name
+        table = context.table.split(".", 1) if context.table and "." in context.table else None
+        variable = {
+            "TG_TABLE_NAME": table[1] if table else None,
+            "TG_RELNAME": table[1] if table else None,
+            "TG_TABLE_SCHEMA": table[0] if table else None,
+            "TG_OP": context.op,
+            "TG_WHEN": context.timing,
+            "TG_LEVEL": context.level,
+            "TG_NAME": context.trigger_name,
+        }
+        if name.upper() in variable:
+            value = variable[name.upper()]
+            return UNKNOWN if value is None else value
+        argument = context.arguments.get(name.lower())
+        if isinstance(argument, exp.Null):
+            return None
+        if isinstance(argument, exp.Literal):
+            return str(argument.this)
+        return UNKNOWN
+
+    return resolve
+
+
+def _regclass_text(node: exp.Cast, context: FiringContext) -> Value:
+    """`TG_RELID::regclass` as text: the table's name, schema-qualified unless the
+    schema is on the default search path."""
+    relid = node.this
+    is_relid = (
+        isinstance(relid, exp.Column) and not relid.table and relid.name.upper() == "TG_RELID"
+    )
+    if not is_relid or node.to.sql(dialect="postgres").lower() != "regclass":
+        return UNKNOWN
+    if not context.table or "." not in context.table:
+        return UNKNOWN
+    schema, table = context.table.split(".", 1)
+    if schema in {"public", "pg_catalog"}:
+        return quote_ident(table)
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
+
+
+def executed_effects(
+    catalog: Catalog, function: Function, effect: DynamicEffect, text: str
+) -> list[Effect] | None:
+    """The effects of EXECUTE running `text` (folded for one firing) inside `function`;
+    None when the text does not parse."""
+    tree = parse_expression(text)
+    if tree is None:
+        return None
+    scope = _function_scope(catalog, function)
+    return SqlEffects(scope).of(tree, effect.guard, effect.location)
 
 
 def analyze_bodies(catalog: Catalog) -> Bodies:

@@ -169,7 +169,7 @@ def _add_effect_edges(model: Model, function: Function | None, body: BodyEffects
             callee = model.resolve_call(function, effect)
             if callee is not None:
                 graph.add_edge(source, function_node(callee.key), kind="calls", effect=effect)
-            elif not is_builtin(effect.name):
+            elif not is_builtin(effect.name, model.catalog.extensions):
                 missing = f"unresolved:{effect.display_name}()"
                 graph.add_node(
                     missing, kind="unresolved", name=f"{effect.display_name}()", location=None

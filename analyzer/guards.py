@@ -12,6 +12,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from itertools import product
 
 from sqlglot import exp
@@ -20,6 +21,8 @@ OPS = frozenset({"INSERT", "UPDATE", "DELETE", "TRUNCATE"})
 MAX_ALTERNATIVES = 64
 
 Truth = bool | None
+# A constant as a value: ("bool", True), ("num", Decimal("0")), ("str", "paid").
+ValueKey = tuple[str, bool | Decimal | str]
 
 
 @dataclass(frozen=True, order=True)
@@ -61,22 +64,67 @@ class ChangeAtom:
 
 @dataclass(frozen=True, order=True)
 class RowValueAtom:
-    """NEW.column or OLD.column compared with a constant: `NEW.status = 'paid'`.
+    """NEW.column or OLD.column tested against constants: `NEW.status = 'paid'`.
 
-    Alone it depends on the data; NEW.c = k together with OLD.c <> k (or the reverse)
-    implies the column changed, which the cascade can decide.
+    Alone it depends on the data. A test on OLD.c and one on NEW.c that no single value
+    passes both (`OLD.active = false AND NEW.active = true`, `OLD.deleted_at IS NULL AND
+    NEW.deleted_at IS NOT NULL`, `OLD.n > 0 AND NEW.n = 0`) imply that c changed, which
+    the cascade can decide. `null_passes`: whether a NULL value may pass. A test reached
+    through ELSE or NOT is the complement of the original, NULL included (the original
+    test was not true), so negation flips it; `IS NULL` passes NULL, `= k` does not.
     """
 
     side: str  # new | old
     column: str
-    equal: bool  # = / IS NOT DISTINCT FROM, or <> / IS DISTINCT FROM
-    value: str  # the constant, as SQL
+    op: str  # = <> < <= > >= in, not in, is null, is not null
+    values: tuple[str, ...] = ()  # the constants, as SQL
+    null_passes: bool = False
+    keys: tuple[ValueKey, ...] = field(default=(), compare=False, hash=False, repr=False)
 
     def negate(self) -> Atom:
-        return RowValueAtom(self.side, self.column, not self.equal, self.value)
+        return RowValueAtom(
+            self.side,
+            self.column,
+            _COMPLEMENT[self.op],
+            self.values,
+            not self.null_passes,
+            self.keys,
+        )
 
     def __str__(self) -> str:
-        return f"{self.side.upper()}.{self.column} {'=' if self.equal else '<>'} {self.value}"
+        subject = f"{self.side.upper()}.{self.column}"
+        if self.op in {"is null", "is not null"}:
+            return f"{subject} {self.op.upper()}"
+        if self.null_passes:
+            if self.op == "<>":
+                return f"{subject} IS DISTINCT FROM {self.values[0]}"
+            return f"NOT ({self.negate()})"
+        if self.op in {"in", "not in"}:
+            return f"{subject} {self.op.upper()} ({', '.join(self.values)})"
+        return f"{subject} {self.op} {self.values[0]}"
+
+    def non_null_values(self) -> _ValueSet | None:
+        """The non-NULL values that pass; None when the constants are not understood."""
+        if self.op == "is null":
+            return _ValueSet("in", ())
+        if self.op == "is not null":
+            return _ValueSet("not in", ())
+        keys = self.keys
+        if not keys or len(keys) != len(self.values):
+            return None
+        if all(k[0] == "bool" for k in keys) and self.op in {"=", "<>", "in", "not in"}:
+            chosen: set[ValueKey] = set(keys)
+            if self.op in {"<>", "not in"}:
+                both: set[ValueKey] = {("bool", True), ("bool", False)}
+                chosen = both - chosen
+            return _ValueSet("in", tuple(chosen))
+        if self.op in {"=", "in"}:
+            return _ValueSet("in", keys)
+        if self.op in {"<>", "not in"}:
+            return _ValueSet("not in", keys)
+        if len(keys) == 1 and keys[0][0] == "num":
+            return _ValueSet(self.op, keys)  # a range; text orders by collation, so not
+        return None
 
 
 @dataclass(frozen=True, order=True)
@@ -173,6 +221,95 @@ _COMPARE: dict[str, Callable[[int, int], bool]] = {
 }
 
 
+_RANGE_TEST: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_COMPLEMENT = {
+    "=": "<>",
+    "<>": "=",
+    "<": ">=",
+    ">=": "<",
+    ">": "<=",
+    "<=": ">",
+    "in": "not in",
+    "not in": "in",
+    "is null": "is not null",
+    "is not null": "is null",
+}
+# Text that different types read as the same value under different spellings: booleans
+# ('t', 'yes', 'on'), floats ('inf'), date/time words. Two other distinct words (after
+# case folding, for citext) are distinct values of text, varchar or enum columns.
+_AMBIGUOUS_WORDS = frozenset(
+    {"t", "f", "true", "false", "y", "n", "yes", "no", "on", "off", "inf", "infinity"}
+    | {"nan", "epoch", "now", "today", "tomorrow", "yesterday", "allballs"}
+)
+_PLAIN_WORD = re.compile(r"[A-Za-z_][A-Za-z_ -]*")
+
+
+@dataclass(frozen=True)
+class _ValueSet:
+    """Non-NULL values: `in` a finite set, `not in` one, or a range (`<`, `>=`…) of a number."""
+
+    kind: str
+    keys: tuple[ValueKey, ...]
+
+
+def _known_different(a: ValueKey, b: ValueKey) -> bool:
+    if a[0] != b[0]:
+        return False
+    if a[0] == "str":
+        left, right = str(a[1]).strip().lower(), str(b[1]).strip().lower()
+        return (
+            left != right
+            and all(_PLAIN_WORD.fullmatch(w) for w in (left, right))
+            and not {left, right} & _AMBIGUOUS_WORDS
+        )
+    return a[1] != b[1]
+
+
+def _known_outside(key: ValueKey, values: _ValueSet) -> bool:
+    """The value `key` provably does not pass `values`."""
+    if values.kind == "in":
+        return all(_known_different(key, member) for member in values.keys)
+    if values.kind == "not in":
+        return key in values.keys
+    if key[0] != "num":
+        return False
+    number, bound = key[1], values.keys[0][1]
+    assert isinstance(number, Decimal) and isinstance(bound, Decimal)
+    return not _RANGE_TEST[values.kind](number, bound)
+
+
+def _ranges_disjoint(a: _ValueSet, b: _ValueSet) -> bool:
+    lower, upper = (a, b) if a.kind in {">", ">="} else (b, a)
+    if lower.kind not in {">", ">="} or upper.kind not in {"<", "<="}:
+        return False  # two ranges in the same direction always meet
+    low, high = lower.keys[0][1], upper.keys[0][1]
+    assert isinstance(low, Decimal) and isinstance(high, Decimal)
+    if high != low:
+        return high < low
+    return not (lower.kind == ">=" and upper.kind == "<=")
+
+
+def disjoint(a: RowValueAtom, b: RowValueAtom) -> bool:
+    """No single value (NULL included) passes both tests; False when unsure."""
+    if a.null_passes and b.null_passes:
+        return False
+    left, right = a.non_null_values(), b.non_null_values()
+    if left is None or right is None:
+        return False
+    if left.kind == "in":
+        return all(_known_outside(k, right) for k in left.keys)
+    if right.kind == "in":
+        return all(_known_outside(k, left) for k in right.keys)
+    if left.kind == "not in" or right.kind == "not in":
+        return False
+    return _ranges_disjoint(left, right)
+
+
 def _simplify(conjunction: Iterable[Atom]) -> frozenset[Atom] | None:
     """Merge TG_OP atoms; None when the conjunction can never hold."""
     atoms = set(conjunction)
@@ -186,28 +323,19 @@ def _simplify(conjunction: Iterable[Atom]) -> frozenset[Atom] | None:
             return None
         if allowed != OPS:
             atoms.add(OpAtom(allowed))
+    values = sorted(a for a in atoms if isinstance(a, RowValueAtom))
+    for index, first in enumerate(values):
+        for second in values[index + 1 :]:
+            if first.column != second.column or not disjoint(first, second):
+                continue
+            if first.side == second.side:
+                return None  # one value cannot pass both tests
+            # No value passes the test on OLD.c and the one on NEW.c: c changed.
+            atoms.add(ChangeAtom((first.column,), True))
     for atom in list(atoms):
         if atom.negate() in atoms and not isinstance(atom, ErrorAtom):
             return None
-    atoms |= _implied_changes(atoms)
     return frozenset(atoms)
-
-
-def _implied_changes(atoms: set[Atom]) -> set[Atom]:
-    """NEW.c = k AND OLD.c <> k (or NEW.c <> k AND OLD.c = k) implies c changed."""
-    values = [a for a in atoms if isinstance(a, RowValueAtom)]
-    implied: set[Atom] = set()
-    for new in values:
-        for old in values:
-            if (
-                new.side == "new"
-                and old.side == "old"
-                and new.column == old.column
-                and new.value == old.value
-                and new.equal != old.equal
-            ):
-                implied.add(ChangeAtom((new.column,), True))
-    return implied
 
 
 @dataclass(frozen=True)
@@ -457,7 +585,92 @@ def _convert(node: exp.Expr, parameters: frozenset[str]) -> Guard:
     atom = _atom(node, parameters)
     if atom is not None:
         return Guard.of(atom)
-    return Guard.of(OpaqueAtom(" ".join(node.sql(dialect="postgres").split())))
+    opaque = Guard.of(OpaqueAtom(" ".join(node.sql(dialect="postgres").split())))
+    if isinstance(node, (exp.LT, exp.GT)):
+        # NEW.c > OLD.c holds only for two different non-NULL values: c changed.
+        left, right = _single_column(node.this), _single_column(node.expression)
+        if left and right and left[1] == right[1] and {left[0], right[0]} == {"new", "old"}:
+            return opaque.and_(Guard.of(ChangeAtom((left[1],), True)))
+    if isinstance(node, (exp.NEQ, exp.NullSafeNEQ, exp.LT, exp.GT)):
+        # f(NEW.c) <> f(OLD.c) for one deterministic f: equal inputs give equal results,
+        # so a difference means some c changed.
+        columns = _same_function_of_both_rows(node.this, node.expression)
+        if columns:
+            return opaque.and_(Guard.of(ChangeAtom(columns, True)))
+    return opaque
+
+
+# Expressions whose value depends only on their inputs (no volatile call, no subquery).
+_DETERMINISTIC = (
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Boolean,
+    exp.Null,
+    exp.Cast,
+    exp.DataType,
+    exp.Paren,
+    exp.Coalesce,
+    exp.Lower,
+    exp.Upper,
+    exp.Trim,
+    exp.Nullif,
+    exp.Length,
+    exp.Abs,
+    exp.Round,
+    exp.DPipe,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.Neg,
+    exp.TimestampTrunc,
+    exp.DateTrunc,
+    exp.Var,
+    exp.JSONExtract,
+    exp.JSONExtractScalar,
+    exp.JSONBExtract,
+    exp.JSONBExtractScalar,
+    exp.JSONPath,
+    exp.JSONPathRoot,
+    exp.JSONPathKey,
+    exp.JSONPathSubscript,
+)
+_DETERMINISTIC_CALLS = frozenset(
+    {"btrim", "ltrim", "rtrim", "md5", "to_jsonb", "to_json", "unaccent", "array_to_string"}
+)
+
+
+def _same_function_of_both_rows(left: exp.Expr, right: exp.Expr) -> tuple[str, ...] | None:
+    """The NEW/OLD columns when `left` is `right` with OLD and NEW swapped, made only of
+    deterministic parts; None otherwise (or when both are plain columns)."""
+    if isinstance(left, exp.Column) and isinstance(right, exp.Column):
+        return None
+    sides: list[str] = []
+    columns: set[str] = set()
+    for side in (left, right):
+        refs = list(side.find_all(exp.Column))
+        rows = {(c.table or "").lower() for c in refs}
+        if len(rows) != 1 or not rows <= {"new", "old"}:
+            return None
+        for node in side.walk():
+            if isinstance(node, exp.Anonymous):
+                if node.name.lower() not in _DETERMINISTIC_CALLS:
+                    return None
+            elif not isinstance(node, _DETERMINISTIC):
+                return None
+        if any(isinstance(c.this, exp.Star) for c in refs):
+            return None
+        columns |= {c.name for c in refs}
+        sides.append(rows.pop())
+    if set(sides) != {"new", "old"}:
+        return None
+    swapped = right.copy()
+    for column in swapped.find_all(exp.Column):
+        column.set("table", exp.to_identifier(sides[0]))
+    if swapped.sql(dialect="postgres").lower() != left.sql(dialect="postgres").lower():
+        return None
+    return tuple(sorted(columns))
 
 
 def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
@@ -501,18 +714,116 @@ def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
     return None
 
 
-def _row_value_atom(node: exp.Expr) -> Atom | None:
-    equal = isinstance(node, (exp.EQ, exp.NullSafeEQ))
-    if not isinstance(node, (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.NullSafeNEQ)):
+def _single_column(node: exp.Expr) -> tuple[str, str] | None:
+    ref = _row_ref(node)
+    if ref is None or len(ref[1]) != 1 or ref[1] == ("*",):
         return None
-    for row_side, value_side in ((node.this, node.expression), (node.expression, node.this)):
-        ref = _row_ref(row_side)
-        if ref is None or len(ref[1]) != 1 or ref[1] == ("*",):
+    return ref[0], ref[1][0]
+
+
+def _constant_key(node: exp.Expr) -> ValueKey | None:
+    """A literal as a comparable value; None for anything else (NULL included)."""
+    if isinstance(node, exp.Paren):
+        return _constant_key(node.this)
+    if isinstance(node, exp.Boolean):
+        return ("bool", bool(node.this))
+    negative = isinstance(node, exp.Neg)
+    literal = node.this if negative else node
+    if isinstance(literal, exp.Literal) and not literal.is_string:
+        try:
+            number = Decimal(str(literal.this))
+        except InvalidOperation:
+            return None
+        return ("num", -number if negative else number)
+    if isinstance(node, exp.Cast):
+        node = node.this
+    if isinstance(node, exp.Literal) and node.is_string:
+        return ("str", str(node.this))
+    return None
+
+
+def _row_value(
+    side_column: tuple[str, str], op: str, constants: list[exp.Expr], null_passes: bool = False
+) -> Atom | None:
+    keys = [_constant_key(c) for c in constants]
+    if not keys or any(k is None for k in keys):
+        return None
+    texts = tuple(" ".join(c.sql(dialect="postgres").split()) for c in constants)
+    known = tuple(k for k in keys if k is not None)
+    return RowValueAtom(side_column[0], side_column[1], op, texts, null_passes, known)
+
+
+def _array_constants(node: exp.Expr) -> list[exp.Expr] | None:
+    """The elements of `ANY (ARRAY[…])` / `SOME (…)` / `ALL (…)`; None for a subquery."""
+    inner = node.this if isinstance(node, exp.Any) else None
+    if isinstance(node, exp.Anonymous) and node.name.upper() in {"ANY", "SOME", "ALL"}:
+        inner = node.expressions[0] if len(node.expressions) == 1 else None
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if isinstance(inner, exp.Array):
+        return list(inner.expressions)
+    return None
+
+
+def _quantifier(node: exp.Expr) -> str:
+    if isinstance(node, exp.Any):
+        return "ANY"
+    return node.name.upper() if isinstance(node, exp.Anonymous) else ""
+
+
+def _row_value_atom(node: exp.Expr) -> Atom | None:
+    """A test of one NEW/OLD column against constants; None when it is not one."""
+    if isinstance(node, exp.Column):
+        column = _single_column(node)  # a boolean column used as the condition
+        return _row_value(column, "=", [exp.true()]) if column else None
+    if isinstance(node, exp.Is):
+        column = _single_column(node.this)
+        if column is None:
+            return None
+        if isinstance(node.expression, exp.Null):
+            atom: Atom = RowValueAtom(column[0], column[1], "is null", (), True)
+        elif isinstance(node.expression, exp.Boolean):
+            found = _row_value(column, "=", [node.expression])
+            if found is None:
+                return None
+            atom = found
+        else:
+            return None
+        return atom.negate() if node.args.get("negate") else atom
+    if isinstance(node, exp.In) and not node.args.get("query"):
+        column = _single_column(node.this)
+        return _row_value(column, "in", list(node.expressions)) if column else None
+    if isinstance(node, (exp.NullSafeEQ, exp.NullSafeNEQ)):
+        distinct = isinstance(node, exp.NullSafeNEQ)
+        for row_side, value_side in ((node.this, node.expression), (node.expression, node.this)):
+            column = _single_column(row_side)
+            if column is None:
+                continue
+            if isinstance(value_side, exp.Null):
+                is_null = RowValueAtom(column[0], column[1], "is null", (), True)
+                return is_null.negate() if distinct else is_null
+            # IS DISTINCT FROM k is the complement of = k, NULL included.
+            return _row_value(column, "<>" if distinct else "=", [value_side], distinct)
+        return None
+    comparison = _COMPARISONS.get(type(node))
+    if comparison is None:
+        return None
+    for row_side, value_side, op in (
+        (node.this, node.expression, comparison),
+        (node.expression, node.this, _MIRRORED[comparison]),
+    ):
+        column = _single_column(row_side)
+        if column is None:
             continue
-        constant = value_side.this if isinstance(value_side, exp.Cast) else value_side
-        if isinstance(constant, (exp.Literal, exp.Boolean, exp.Null)):
-            text = " ".join(value_side.sql(dialect="postgres").split())
-            return RowValueAtom(ref[0], ref[1][0], equal, text)
+        elements = _array_constants(value_side)
+        if elements is not None:
+            quantifier = _quantifier(value_side)
+            if op == "=" and quantifier in {"ANY", "SOME"}:
+                return _row_value(column, "in", elements)
+            if op == "<>" and quantifier == "ALL":
+                return _row_value(column, "not in", elements)
+            return None
+        return _row_value(column, op, [value_side])
     return None
 
 
@@ -542,6 +853,7 @@ class FiringContext:
     maybe_changed: frozenset[str] = frozenset()
     arguments: Mapping[str, exp.Expr] = field(default_factory=dict)
     trigger_arguments: tuple[str, ...] | None = None  # TG_ARGV, when a trigger fired
+    trigger_name: str | None = None  # TG_NAME
 
     def decide(self, atom: Atom) -> Truth:
         if isinstance(atom, OpAtom):
@@ -578,6 +890,7 @@ class FiringContext:
             "TG_LEVEL": self.level,
             "TG_TABLE_NAME": self.table.split(".", 1)[1] if self.table else None,
             "TG_TABLE_SCHEMA": self.table.split(".", 1)[0] if self.table else None,
+            "TG_NAME": self.trigger_name.lower() if self.trigger_name else None,
         }.get(atom.variable)
         if atom.variable.startswith("TG_ARGV[") and self.trigger_arguments is not None:
             index = int(atom.variable[8:-1])

@@ -355,6 +355,8 @@ def _classify_create(rest: list[str]) -> str:
         return "create_rule"
     if noun == "schema":
         return "create_schema"
+    if noun == "extension":
+        return "create_extension"
     if noun == "unique" and rest[1:2] == ["index"]:
         return "create_unique_index"
     return "other"

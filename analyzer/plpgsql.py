@@ -581,6 +581,22 @@ _TOKEN_REPR = re.compile(
 )
 
 
+# Statements that touch neither rows nor triggers: roles, privileges, comments,
+# notifications, maintenance, extensions (the catalog reads CREATE EXTENSION itself).
+# sqlglot reads few of them; none is an unknown effect.
+_NO_DATA_EFFECT = re.compile(
+    r"(?is)\s*(?:grant|revoke|comment\s+on|security\s+label|notify|listen|unlisten|analyze"
+    r"|analyse|vacuum|checkpoint|discard|reindex|cluster|alter\s+default\s+privileges"
+    r"|(?:create|alter|drop)\s+(?:role|user|group)|reassign\s+owned"
+    r"|create\s+extension)\b"
+)
+
+
+def has_no_data_effect(text: str) -> bool:
+    """A statement that writes no row and changes no trigger (GRANT, CREATE ROLE, …)."""
+    return _NO_DATA_EFFECT.match(text) is not None
+
+
 def _parse_sql(text: str, mode: str) -> tuple[exp.Expr | None, str, int]:
     """sqlglot's tree of `text`, or None with a message and the offending offset in `text`.
 
@@ -806,7 +822,7 @@ class _Parser:
 
     def make_fragment(self, text: str, start: int, mode: str) -> Fragment:
         tree, error, error_at = _parse_sql(text, mode)
-        if error:
+        if error and not (mode == "query" and has_no_data_effect(text)):
             self.diag(start + error_at, error)
         return Fragment(text, self.span(start, start + len(text) - 1), self.offset + start, tree)
 

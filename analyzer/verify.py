@@ -29,6 +29,7 @@ from analyzer.cascade import (
     TraceEntry,
     Tracer,
     bounded_sum,
+    outcome_document,
     totals_document,
     trace_call,
 )
@@ -241,8 +242,19 @@ def _outcome(label: str, cascade: Cascade, error: ServerError | None) -> Differe
     if error is not None:
         if cascade.cycles and error.sqlstate == _STACK_DEPTH_EXCEEDED:
             return None
+        if any(predicted.matches(error.message) for predicted in cascade.errors):
+            return None
         return Difference(
-            "statement", label, "outcome", f"the server rejected the statement: {error.message}"
+            "statement", label, "outcome", f"the statement fails: {error.message}, not predicted"
+        )
+    certainly = [e for e in cascade.errors if e.certain]
+    if certainly:
+        return Difference(
+            "statement",
+            label,
+            "outcome",
+            f"the trace predicts the statement fails: {certainly[0].describe()}; "
+            "the server finished",
         )
     counts = cascade.totals().counts
     for cycle in cascade.cycles:
@@ -267,6 +279,10 @@ def _notes(cascade: Cascade, error: ServerError | None) -> list[str]:
                 f"{' -> '.join(cycle.frames)}{broken}"
             )
     notes.extend(f"trace: {u.reason}: {u.name}" for u in cascade.unknowns)
+    notes.extend(
+        f"trace: the statement {'fails' if e.certain else 'may fail'}: {e.describe()}"
+        for e in cascade.errors
+    )
     return notes
 
 
@@ -694,6 +710,7 @@ def measurement_document(measurement: Measurement) -> dict[str, object]:
             "cycles": [
                 {"triggers": list(c.frames), "broken_by": list(c.guards)} for c in cascade.cycles
             ],
+            "outcome": outcome_document(cascade),
         },
         "server": {
             "rows": measurement.rows,

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from analyzer.effects import DynamicEffect
-from analyzer.findings import Finding, Hop, Severity
-from analyzer.rules import Context, Rule
+from analyzer.cascade import TraceEntry
+from analyzer.catalog import Function, Trigger
+from analyzer.effects import DynamicEffect, executed_effects, fold_dynamic
+from analyzer.findings import Finding, Hop, Location, Severity
+from analyzer.guards import FiringContext
+from analyzer.rules import Context, Rule, subtree_nodes
 from rules._paths import reachable_functions
 
 
@@ -16,10 +19,15 @@ class DynamicSql(Rule):
 
     Bad:
 
-        EXECUTE format('UPDATE %I SET n = n + 1 WHERE id = $1', TG_ARGV[0]) USING NEW.id;
+        EXECUTE format('UPDATE %I SET n = n + 1 WHERE id = $1', NEW.counter_table) USING NEW.id;
+
+    Not reported: an EXECUTE whose text each trigger that runs it determines: string
+    literals, `||`, `format()` and `quote_*()` over TG_TABLE_NAME, TG_TABLE_SCHEMA,
+    TG_NAME, TG_OP, TG_WHEN, TG_LEVEL, TG_ARGV[n] and constant local variables (a generic
+    history or "touch parent" trigger). The cascade follows that SQL like static SQL.
 
     Fix: prefer static SQL in trigger functions (one function per table is cheap); where
-    dynamic SQL is needed, keep the template constant so its shape can be inferred.
+    dynamic SQL is needed, build it only from the trigger's own name, table and arguments.
     """
 
     code = "RP302"
@@ -29,6 +37,7 @@ class DynamicSql(Rule):
 
     def check(self, ctx: Context) -> Iterable[Finding]:
         seen: set[object] = set()
+        traced: tuple[set[str], set[Location]] | None = None  # walked only when needed
         for trigger in sorted(ctx.catalog.triggers.values(), key=lambda t: t.key):
             function = ctx.trigger_function(trigger)
             if function is None:
@@ -38,6 +47,12 @@ class DynamicSql(Rule):
                 for effect in body.effects if body else ():
                     if not isinstance(effect, DynamicEffect) or effect.location in seen:
                         continue
+                    if reached is function and _folds_in_every_firing(ctx, trigger, effect):
+                        continue
+                    if reached is not function and effect.template is not None:
+                        traced = traced or _traced_dynamic_sql(ctx)
+                        if _folded_where_called(traced, reached, effect):
+                            continue
                     seen.add(effect.location)
                     if effect.inferred:
                         shown = "; ".join(
@@ -63,3 +78,53 @@ class DynamicSql(Rule):
                             Hop("function", reached.name, effect.location, "EXECUTE"),
                         ),
                     )
+
+
+def _folds_in_every_firing(ctx: Context, trigger: Trigger, effect: DynamicEffect) -> bool:
+    """Whether the EXECUTE's text is known, and parses, for every event `trigger` fires on."""
+    function = ctx.trigger_function(trigger)
+    if function is None or not trigger.events:
+        return False
+    return all(
+        _folded_effects(ctx, function, trigger, effect, event) is not None
+        for event in trigger.events
+    )
+
+
+def _folded_effects(
+    ctx: Context, function: Function, trigger: Trigger, effect: DynamicEffect, event: str
+) -> object | None:
+    context = FiringContext(
+        op=event.upper(),
+        timing=trigger.timing.upper(),
+        level=trigger.level.upper(),
+        table=trigger.table,
+        trigger_arguments=tuple(a.strip("'") for a in trigger.arguments),
+        trigger_name=trigger.name,
+    )
+    text = fold_dynamic(effect, context)
+    return None if text is None else executed_effects(ctx.catalog, function, effect, text)
+
+
+def _traced_dynamic_sql(ctx: Context) -> tuple[set[str], set[Location]]:
+    """Over the cascades of every entry: the functions they run, and the EXECUTEs they
+    could not fold."""
+    functions: set[str] = set()
+    unfolded: set[Location] = set()
+    for point in ctx.entries:
+        cascade = ctx.cascade(TraceEntry(point.table, point.operation))
+        for node in subtree_nodes(cascade.tree):
+            if isinstance(node.ref, Function):
+                functions.add(node.ref.key)
+            elif isinstance(node.ref, DynamicEffect) and node.ref.location is not None:
+                unfolded.add(node.ref.location)
+    return functions, unfolded
+
+
+def _folded_where_called(
+    traced: tuple[set[str], set[Location]], function: Function, effect: DynamicEffect
+) -> bool:
+    """A helper's EXECUTE that every traced call folds (its text built from constant or
+    TG_* arguments)."""
+    functions, unfolded = traced
+    return function.key in functions and effect.location not in unfolded

@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from analyzer.catalog import Trigger
-from analyzer.effects import ReturnEffect
+from analyzer.effects import BodyEffects, ReturnEffect, Write
 from analyzer.findings import Finding, Hop, Severity
+from analyzer.guards import Guard
 from analyzer.rules import Context, Rule
 
 
@@ -26,6 +27,10 @@ class MissingTriggerReturn(Rule):
     Fix: end every path with `RETURN NEW` (BEFORE INSERT/UPDATE), `RETURN OLD` (BEFORE
     DELETE) or `RETURN NULL` (AFTER and statement triggers, where the value is ignored);
     return NULL from a BEFORE trigger only when skipping the row is intended.
+
+    Not reported: a BEFORE trigger that stores NEW elsewhere on every path to its RETURN
+    NULL (`INSERT INTO child VALUES (NEW.*); RETURN NULL;`), the partition-routing idiom
+    of the PostgreSQL manual: the row is kept, in the table the trigger chose.
     """
 
     code = "RP202"
@@ -58,9 +63,17 @@ class MissingTriggerReturn(Rule):
             users = before_row_users.get(function.key, [])
             if not users:
                 continue
-            for effect in body.effects:
-                if isinstance(effect, ReturnEffect) and effect.value == "null":
-                    condition = "" if effect.guard.is_always else f" when {effect.guard}"
+            returns = [e for e in body.effects if isinstance(e, ReturnEffect)]
+            stored_elsewhere = _new_row_stored(body)
+            for effect in returns:
+                if effect.value == "null" and not _implies(effect.guard, stored_elsewhere):
+                    if effect.guard.is_always:
+                        condition = ""
+                    elif all(r.value == "null" for r in returns) and body.falls_off_end.is_never:
+                        # Every other path raises an error: its guard is no real condition.
+                        condition = " whenever it does not raise an error"
+                    else:
+                        condition = f" when {effect.guard}"
                     names = ", ".join(t.key for t in sorted(users, key=lambda t: t.key))
                     yield self.finding(
                         effect.location,
@@ -77,3 +90,19 @@ class MissingTriggerReturn(Rule):
                         ),
                         severity=Severity.WARNING,
                     )
+
+
+def _new_row_stored(body: BodyEffects) -> Guard:
+    """When the function has inserted the trigger's NEW row into some table."""
+    stored = Guard.never()
+    for effect in body.effects:
+        if isinstance(effect, Write) and effect.carries_new_row and effect.table is not None:
+            stored = stored.or_(effect.guard)
+    return stored
+
+
+def _implies(condition: Guard, consequence: Guard) -> bool:
+    """Every path that meets `condition` meets `consequence` (as far as guards can tell)."""
+    if consequence.is_never:
+        return False
+    return condition.and_(consequence.negate()).is_never

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from analyzer.builtins import BUILTIN_FUNCTIONS, SYSTEM_SCHEMAS, WELL_KNOWN_TABLES, is_builtin
+from analyzer.builtins import (
+    BUILTIN_FUNCTIONS,
+    EXTENSION_FUNCTION_NAMES,
+    EXTENSION_FUNCTION_PREFIXES,
+    SYSTEM_SCHEMAS,
+    WELL_KNOWN_TABLES,
+    extension_of,
+    is_builtin,
+)
 from analyzer.effects import CallEffect, Read, Write
-from analyzer.findings import Finding, Hop, Severity
+from analyzer.findings import Finding, Hop, Location, Severity
 from analyzer.rules import Context, Rule
 
 
@@ -33,7 +41,9 @@ class UnresolvedReference(Rule):
         known = set(ctx.config.known_objects) | WELL_KNOWN_TABLES
         transition = {name for t in ctx.catalog.triggers.values() for _, name in t.referencing}
         for trigger in ctx.catalog.triggers.values():
-            builtin = trigger.function.rsplit(".", 1)[-1] in BUILTIN_FUNCTIONS
+            builtin = trigger.function.rsplit(".", 1)[-1] in BUILTIN_FUNCTIONS or is_builtin(
+                tuple(trigger.function.split("."))
+            )
             missing = ctx.trigger_function(trigger) is None
             if missing and trigger.function not in known and not builtin:
                 yield self.finding(
@@ -48,10 +58,16 @@ class UnresolvedReference(Rule):
             for effect in body.effects if body else ():
                 if isinstance(effect, CallEffect):
                     name = effect.display_name
-                    if is_builtin(effect.name) or name in known:
+                    if is_builtin(effect.name, ctx.catalog.extensions) or name in known:
                         continue
                     if ctx.model.resolve_call(function, effect) is None:
-                        yield self._missing(function.name, "function", f"{name}()", effect.location)
+                        yield self._missing(
+                            function.name,
+                            "function",
+                            f"{name}()",
+                            effect.location,
+                            _origin(effect.name[-1], ctx.catalog.extensions),
+                        )
                 elif isinstance(effect, (Write, Read)) and effect.table:
                     table = effect.table
                     schema, _, relation = table.partition(".")
@@ -64,15 +80,32 @@ class UnresolvedReference(Rule):
                         continue
                     yield self._missing(function.name, "table", table, effect.location)
 
-    def _missing(self, owner: str, kind: str, name: str, location: object) -> Finding:
-        from analyzer.findings import Location
-
+    def _missing(
+        self, owner: str, kind: str, name: str, location: object, origin: str = ""
+    ) -> Finding:
         assert isinstance(location, Location)
         return self.finding(
             location,
-            f"{owner} uses {kind} {name}, which is not defined in the analysed files: "
-            "the cascade stops there",
+            f"{owner} uses {kind} {name}, which is not defined in the analysed files"
+            f"{origin}: the cascade stops there",
             hint="Add the file that defines it, or list it in known_objects.",
             subject=name,
             path=(Hop("function", owner, location, f"uses {name}"),),
         )
+
+
+def _origin(name: str, created: Mapping[str, Location]) -> str:
+    """Where an unresolved function may come from: a known extension the input does not
+    create, or an extension it creates whose functions are not known."""
+    extension = extension_of(name)
+    if extension is not None:
+        return f" (a function of extension {extension}, which they do not create)"
+    listed = EXTENSION_FUNCTION_NAMES.keys() | EXTENSION_FUNCTION_PREFIXES.keys()
+    unknown = [
+        f"{e} ({where.path}:{where.line})" for e, where in created.items() if e not in listed
+    ]
+    if unknown:
+        return " nor by an extension sqlripple knows; it may come from extension " + ", ".join(
+            unknown
+        )
+    return ""

@@ -1516,9 +1516,14 @@ def test_rules_and_event_triggers_can_be_renamed_disabled_and_dropped() -> None:
         "first": ("first", "ddl_command_start", "disabled")
     }
     assert messages(catalog) == [
+        "m/1.sql:2:1: rule a rewrites every INSERT on public.t (DO INSTEAD NOTHING): rewrite "
+        "rules are not followed, so cascades through this table are not fully analysed",
+        "m/1.sql:3:1: rule b rewrites every DELETE on public.t (DO INSTEAD NOTHING): rewrite "
+        "rules are not followed, so cascades through this table are not fully analysed",
         "m/1.sql:13:15: cannot drop function public.on_ddl(): event trigger first depends on it "
-        "(use CASCADE): statement has no effect"
+        "(use CASCADE): statement has no effect",
     ]
+    assert catalog.unanalyzed_statements == 2
 
 
 def test_pg_dump_return_rule_turns_a_table_into_a_view() -> None:

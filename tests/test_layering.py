@@ -23,6 +23,7 @@ ORDER = [
     "config",
     "cache",
     "ddl",
+    "folding",
     "guards",
     "loader",
     "preludes",

@@ -94,12 +94,12 @@ def test_select_and_ignore_take_names_codes_and_prefixes(
 def test_a_finding_whose_cascade_crosses_dynamic_sql_says_so(tmp_path: Path) -> None:
     schema = tmp_path / "schema.sql"
     schema.write_text(
-        "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric NOT NULL);\n"
+        "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric NOT NULL, stats text);\n"
         "CREATE TABLE order_stats (id int PRIMARY KEY, n bigint NOT NULL DEFAULT 0);\n"
         "CREATE FUNCTION count_order() RETURNS trigger LANGUAGE plpgsql AS $$\n"
         "BEGIN\n"
         "  UPDATE order_stats SET n = n + 1 WHERE id = 1;\n"
-        "  EXECUTE format('UPDATE %I SET n = n + 1', TG_ARGV[0]);\n"
+        "  EXECUTE format('UPDATE %I SET n = n + 1', NEW.stats);\n"
         "  RETURN NULL;\n"
         "END $$;\n"
         "CREATE TRIGGER counted AFTER INSERT OR UPDATE ON orders FOR EACH ROW\n"
@@ -111,4 +111,35 @@ def test_a_finding_whose_cascade_crosses_dynamic_sql_says_so(tmp_path: Path) -> 
     assert finding.message.endswith(
         "[the cascade crosses unknown ground, so figures may be higher: dynamic SQL "
         "(UPDATE sqlripple_dynamic_ident SET n = n + 1)]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argument", "reported"),
+    [
+        ("TG_TABLE_NAME", False),  # folded in every traced call
+        ("'orders'", False),
+        ("NEW.kind", True),  # a row value names the table: unknown
+    ],
+)
+def test_dynamic_sql_in_a_helper_is_reported_unless_every_call_folds_it(
+    tmp_path: Path, argument: str, reported: bool
+) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, kind text);\n"
+        "CREATE TABLE orders_log (id bigint);\n"
+        "CREATE FUNCTION log_row(p_table text, p_id bigint) RETURNS void LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n"
+        "  EXECUTE format('INSERT INTO public.%I (id) VALUES ($1)', p_table || '_log')"
+        " USING p_id;\n"
+        "END $$;\n"
+        "CREATE FUNCTION on_order() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"BEGIN\n  PERFORM log_row({argument}, NEW.id);\n  RETURN NULL;\nEND $$;\n"
+        "CREATE TRIGGER logged AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION on_order();\n",
+        encoding="utf-8",
+    )
+    result = analyze([str(schema)], Config(select=("dynamic-sql",)))
+    assert [(f.rule, f.location.line) for f in result.findings] == (
+        [("dynamic-sql", 5)] if reported else []
     )

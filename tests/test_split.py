@@ -220,7 +220,7 @@ def test_derived_text_reports_positions_in_the_real_file() -> None:
         ("CREATE UNIQUE INDEX i ON t (a)", "create_unique_index"),
         ("CREATE INDEX i ON t (a)", "other"),
         ("CREATE POLICY p ON t USING (true)", "other"),
-        ("CREATE EXTENSION pgcrypto", "other"),
+        ("CREATE EXTENSION pgcrypto", "create_extension"),
         ("ALTER TABLE t ADD COLUMN a int", "alter_table"),
         ("ALTER FOREIGN TABLE t RENAME TO u", "alter_table"),
         ("ALTER MATERIALIZED VIEW m RENAME TO n", "alter_view"),

@@ -166,6 +166,7 @@ def test_json_contract_on_the_chat_upsert_conflict_path(
     assert document["totals_min"] == CHAT_CONFLICT_LOWER
     assert document["cycles"] == []
     assert document["unknowns"] == []
+    assert document["outcome"] == {"fails": "no", "errors": []}
     # The list, spelled out.
     high = document["totals"]
     assert high["function_calls"]["public.update_session_stats"] == 1
@@ -576,6 +577,65 @@ def test_text_output_reports_an_unbroken_cycle() -> None:
 
 def test_text_output_is_deterministic() -> None:
     assert invoke(CHAT, *CONFLICT).stdout == invoke(CHAT, *CONFLICT).stdout
+
+
+SHOP = FIXTURES / "rules-missing-trigger-return"
+SHOP_FUNCTIONS = "fixtures/rules-missing-trigger-return/02-functions.sql"
+NO_RETURN = "control reached end of trigger procedure without RETURN"
+
+
+@pytest.mark.parametrize(
+    ("args", "fails", "message", "line"),
+    [
+        # forbid_gift_card_delete() raises unless the balance is 0: data the trace cannot see
+        (
+            ["--table", "gift_cards", "--op", "delete"],
+            "possibly",
+            "gift card % still holds % cents",
+            101,
+        ),
+        # apply_coupon_use() ends without RETURN on its normal path
+        (["--table", "shop_orders", "--op", "insert"], "certainly", NO_RETURN, 20),
+        # record_price_change() returns only when the price changes
+        (["--table", "shop_products", "--op", "update", "--unchanged"], "certainly", NO_RETURN, 2),
+        (["--table", "shop_products", "--op", "update"], "possibly", NO_RETURN, 2),
+    ],
+)
+def test_trace_predicts_run_time_errors(
+    args: list[str], fails: str, message: str, line: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(SHOP.parent.parent)
+    document = trace_json(str(SHOP.relative_to(SHOP.parent.parent)), *args)
+    certain = fails == "certainly"
+    condition = (
+        "raise_exception" if message != NO_RETURN else "function_executed_no_return_statement"
+    )
+    assert document["outcome"] == {
+        "fails": fails,
+        "errors": [
+            {
+                "condition": condition,
+                "message": message,
+                "location": {"path": SHOP_FUNCTIONS, "line": line},
+                "certain": certain,
+            }
+        ],
+    }
+    text = invoke(str(SHOP.relative_to(SHOP.parent.parent)), *args).stdout
+    verdict = "the statement fails" if certain else "the statement may fail"
+    assert f"{verdict}: {message} ({SHOP_FUNCTIONS}:{line})" in text
+    assert ("The statement fails and is rolled back" in text) == certain
+
+
+def test_a_raise_notice_and_a_look_alike_trigger_do_not_fail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(SHOP.parent.parent)
+    # check_import_window() raises a WARNING only; fill_search_text() returns on every path
+    document = trace_json(
+        "fixtures/rules-missing-trigger-return", "--table", "shop_products", "--op", "insert"
+    )
+    assert document["outcome"] == {"fails": "no", "errors": []}
 
 
 def _child_row_entries() -> list[tuple[str, dict[str, Any]]]:

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -207,8 +208,68 @@ def test_outcome_of_recursion() -> None:
         "the server finished",
     )
     assert _outcome("E", cascade(entered, []), overflow) == Difference(
-        "statement", "E", "outcome", "the server rejected the statement: stack depth limit exceeded"
+        "statement",
+        "E",
+        "outcome",
+        "the statement fails: stack depth limit exceeded, not predicted",
     )
+
+
+RAISED = ("error", "raise_exception", "card % holds % cents", "f.sql", "7")
+NO_RETURN = (
+    "error",
+    "function_executed_no_return_statement",
+    "control reached end of trigger procedure without RETURN",
+    "f.sql",
+    "2",
+)
+
+
+def test_outcome_of_a_statement_that_fails() -> None:
+    raised = ServerError("P0001", "card abc holds 500 cents")
+    no_return = ServerError("2F005", "control reached end of trigger procedure without RETURN")
+    # A possible RAISE agrees with the server failing with its message, and with the
+    # server finishing; a certain one only with the failure.
+    assert _outcome("E", cascade({RAISED: (0, 1)}), raised) is None
+    assert _outcome("E", cascade({RAISED: (0, 1)}), None) is None
+    assert _outcome("E", cascade({RAISED: (1, 1)}), raised) is None
+    assert _outcome("E", cascade({RAISED: (1, 1)}), None) == Difference(
+        "statement",
+        "E",
+        "outcome",
+        "the trace predicts the statement fails: card % holds % cents (f.sql:7); "
+        "the server finished",
+    )
+    # Another error than the predicted one disagrees.
+    assert _outcome("E", cascade({RAISED: (1, 1)}), no_return) == Difference(
+        "statement",
+        "E",
+        "outcome",
+        "the statement fails: control reached end of trigger procedure without RETURN, "
+        "not predicted",
+    )
+    assert _outcome("E", cascade({NO_RETURN: (1, 1)}), no_return) is None
+    assert _outcome("E", cascade({}), raised) is not None
+
+
+def test_predicted_error_messages_match_the_servers_text() -> None:
+    (error,) = cascade({RAISED: (0, 1)}).errors
+    assert (error.certain, error.message, error.path, error.line) == (
+        False,
+        "card % holds % cents",
+        "f.sql",
+        7,
+    )
+    assert error.matches("card abc holds 500 cents")
+    assert error.matches("card  holds  cents")  # parameters may be empty
+    assert not error.matches("card abc holds 500 euros")
+    percent = replace(error, message="100%% of % used")
+    assert percent.matches("100% of quota used")
+    assert not percent.matches("100x of quota used")
+    assert replace(error, message=None).matches("anything at all")
+    assert cascade({RAISED: (0, 1)}).fails == "possibly"
+    assert cascade({RAISED: (2, 2)}).fails == "certainly"
+    assert cascade({}).fails == "no"
 
 
 @pytest.mark.parametrize(
@@ -506,6 +567,7 @@ def test_workload_file_measures_each_marked_statement(empty_database: str, tmp_p
     assert (first["differences"], second["differences"]) == ([], [])
     assert second["entry"]["scenario"] == "new-row"
     assert third["server"]["error"]["sqlstate"] == "23514"
+    assert third["prediction"]["outcome"] == {"fails": "no", "errors": []}
     assert third["differences"] == [
         {
             "subject": "statement",
@@ -514,9 +576,9 @@ def test_workload_file_measures_each_marked_statement(empty_database: str, tmp_p
             "predicted_min": None,
             "predicted_max": None,
             "server": None,
-            "reason": "the server rejected the statement: "
+            "reason": "the statement fails: "
             f'{workload}:7:1: new row for relation "orders" violates check constraint'
-            ' "orders_total_check" [23514]',
+            ' "orders_total_check" [23514], not predicted',
         }
     ]
 

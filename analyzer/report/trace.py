@@ -97,7 +97,13 @@ def render_text(cascade: Cascade) -> RenderableType:
     for key in bounds[0][1]:
         cells = [_range(low.get(key, 0), high.get(key, 0)) for low, high in bounds]
         table.add_row(key[0], key[1], *cells)
-    parts: list[RenderableType] = [tree, table]
+    parts: list[RenderableType] = [tree]
+    for error in cascade.errors:
+        verdict = "the statement fails" if error.certain else "the statement may fail"
+        parts.append(Text(f"{verdict}: {error.describe()}", style="red"))
+    if cascade.fails == "certainly":
+        table.title = "The statement fails and is rolled back; what it costs up to then (min..max)"
+    parts.append(table)
     if any(high.get(key, 0) is None for _, high in bounds for key in high):
         parts.append(
             Text(

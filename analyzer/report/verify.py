@@ -37,7 +37,7 @@ def _measurement(measurement: Measurement) -> RenderableType:
             table.add_row(count.metric, count.name, count.predicted, str(count.server), verdict)
         parts.append(table)
     if measurement.error is not None:
-        parts.append(Text(f"server error: {measurement.error.message}", style="red"))
+        parts.append(Text(f"the statement fails: {measurement.error.message}", style="red"))
     for name in measurement.not_compared:
         calls = measurement.stats.function_calls[name]
         parts.append(Text(f"not compared (not in the schema): {name} x{calls}", style="dim"))
