@@ -317,3 +317,24 @@ def test_aggregate_recompute_says_how_often_a_looped_scan_runs(tmp_path: Path) -
         "COUNT over every row of public.post_tags runs 0..∞ times (once per tag in NEW.tags)"
         " for every public.posts row inserted: O(n) per row, O(n²) for a bulk write"
     ]
+
+
+def test_an_execute_folded_per_firing_keeps_its_loops_rounds(tmp_path: Path) -> None:
+    body = """
+    FOR i IN 1..2 LOOP
+        EXECUTE format('INSERT INTO public.%I (note) VALUES (%L)', 'audit', TG_TABLE_NAME);
+    END LOOP;"""
+    found = counts(tmp_path, body)
+    assert found[AUDIT] == (2, 2)
+
+
+def test_an_error_raised_in_a_loop_that_may_not_go_round_is_not_certain(
+    tmp_path: Path,
+) -> None:
+    def errors(body: str) -> list[tuple[int, float]]:
+        return [n for key, n in counts(tmp_path, body).items() if key[0] == "error"]
+
+    raising = "RAISE EXCEPTION 'tag % is banned', tag;"
+    assert errors(f"FOREACH tag IN ARRAY NEW.tags LOOP {raising} END LOOP;") == [(0, 1)]
+    # Look-alike: a loop that certainly goes round raises certainly, and once.
+    assert errors(f"FOR i IN 1..3 LOOP tag := 'x'; {raising} END LOOP;") == [(1, 1)]
