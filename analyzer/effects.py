@@ -1325,14 +1325,14 @@ class _Walker:
             if statement.value is not None:
                 self.fragment(statement.value, live)
             self.effects.append(ReturnEffect(_return_value(statement), statement.location, live))
-            self.leave(self.loops)
+            self.leave(self.loops, ended=self.loops)
             return Guard.never()
         if isinstance(statement, Raise):
             for parameter in statement.params:
                 self.fragment(parameter, live)
             if statement.level.upper() == "EXCEPTION":
                 self.raised(statement, live)
-                self.leave(self.loops)
+                self.leave(self.loops, ended=self.loops)
                 return Guard.never()
             return live
         if isinstance(statement, Exit):
@@ -1340,9 +1340,12 @@ class _Walker:
                 self.fragment(statement.condition, live)
             labels = [frame.label for frame in self.loops]
             if statement.label is not None and statement.label.lower() in labels:
-                self.leave(self.loops[labels.index(statement.label.lower()) :])
+                leaves = labels.index(statement.label.lower())
             else:  # the innermost loop (or a block inside it)
-                self.leave(self.loops[-1:])
+                leaves = len(self.loops) - 1
+            # EXIT ends its loop and the loops inside it; CONTINUE ends only those inside
+            # it, and the round of its own.
+            self.leave(self.loops[leaves:], ended=self.loops[leaves + (not statement.is_exit) :])
             return live
         if isinstance(statement, Assign):
             self.fragment(statement.value, live)
@@ -1391,9 +1394,10 @@ class _Walker:
         return live
 
     def loop(self, loop: Loop, live: Guard) -> Guard:
-        """A loop's body runs `_iterations(loop)` times; what follows the first statement
-        that may leave an iteration early (EXIT, CONTINUE, RETURN, RAISE) may not run at
-        all. Control reaches what follows the loop whenever it reaches the loop."""
+        """A loop's body runs `_iterations(loop)` times, or from once when an EXIT, RETURN
+        or RAISE in it may end the loop; what follows the first statement that may leave a
+        round early (those, or CONTINUE) may not run at all. Control reaches what follows
+        the loop whenever it reaches the loop."""
         start = len(self.effects)
         if isinstance(loop, ForDynamic):
             # FOR … IN EXECUTE: the query is a string expression, run as dynamic SQL.
@@ -1418,15 +1422,19 @@ class _Walker:
         self.loops.pop()
         iterations = _iterations(loop)
         left = len(self.effects) if frame.left_at is None else frame.left_at
+        if frame.may_end:  # an EXIT, RETURN or RAISE may end the loop in its first round
+            iterations = replace(iterations, lo=min(iterations.lo, 1))
         self.repeat(start, left, iterations)
         self.repeat(left, len(self.effects), replace(iterations, lo=0))
         return live
 
-    def leave(self, frames: Sequence[_LoopFrame]) -> None:
-        """Control may leave these loops' current iteration here."""
+    def leave(self, frames: Sequence[_LoopFrame], ended: Sequence[_LoopFrame]) -> None:
+        """Control may leave these loops' current round here, and end the `ended` ones."""
         for frame in frames:
             if frame.left_at is None:
                 frame.left_at = len(self.effects)
+        for frame in ended:
+            frame.may_end = True
 
     def repeat(self, start: int, end: int, iterations: Iterations) -> None:
         for index in range(start, end):
@@ -1546,6 +1554,7 @@ def repeated(effect: Effect, iterations: Iterations) -> Effect:
 class _LoopFrame:
     label: str | None
     left_at: int | None = None  # the first effect after a statement that may leave
+    may_end: bool = False  # something in the body may end the loop (EXIT, RETURN, RAISE)
 
 
 def _iterations(loop: Loop) -> Iterations:
