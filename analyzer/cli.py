@@ -223,7 +223,7 @@ def check(
     from analyzer.baseline import BaselineError, compare, parse_baseline, render_baseline
     from analyzer.config import RuleSpec, check_rule_references
     from analyzer.findings import Severity
-    from analyzer.report import check_formats
+    from analyzer.report import check_renderer
     from analyzer.report.check import Presentation, build_report, printable, summary_line
     from analyzer.report.progress import analysing
     from analyzer.rules import load_rules, selected
@@ -284,7 +284,7 @@ def check(
             times = f" (x{entry.count})" if entry.count > 1 else ""
             notices.append(f"  {entry.rule} {printable(entry.subject)}{times}")
     finished = CheckOutcome(
-        rendered=check_formats()[output_format](report, Presentation(color, show_suppressed)),
+        rendered=check_renderer(output_format)(report, Presentation(color, show_suppressed)),
         notices=tuple(notices),
         summary=summary_line(report),
         failed=report.failed(config.fail_on),

@@ -9,6 +9,7 @@ This is the only module that imports sqlglot's tokenizer and parser for DDL.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import ClassVar
@@ -20,15 +21,16 @@ from sqlglot.tokenizer_core import Token, TokenType
 
 from analyzer.findings import Diagnostic, Location
 from analyzer.source import SourceFile
+from analyzer.tokens import IDENT_PART, IDENT_START, TAG_PART
 
-_IDENT_CHAR = re.compile(r"[A-Za-z0-9_$\x80-\U0010ffff]")
+_IDENT_CHAR = re.compile(IDENT_PART)
 _SCAN = re.compile(
-    r"""(?P<line_comment>--[^\n]*)
+    rf"""(?P<line_comment>--[^\n]*)
       | (?P<block_comment>/\*)
-      | (?P<estring>(?<![A-Za-z0-9_$\x80-\U0010ffff])[Ee]')
+      | (?P<estring>(?<!{IDENT_PART})[Ee]')
       | (?P<string>')
       | (?P<ident>")
-      | (?P<dollar>\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$)
+      | (?P<dollar>\$(?:{IDENT_START}{TAG_PART}*)?\$)
       | (?P<semi>;)
       | (?P<meta>\\)""",
     re.X | re.M,
@@ -56,6 +58,8 @@ class Statement:
     start: int
     end: int
     words: tuple[str, ...] = field(repr=False)
+    # file offsets of the first and last character of each dollar-quoted literal
+    dollar_quotes: tuple[tuple[int, int], ...] = field(default=(), repr=False)
 
     @property
     def text(self) -> str:
@@ -72,7 +76,9 @@ class Statement:
     @cached_property
     def tokens(self) -> tuple[Token, ...]:
         """sqlglot tokens with absolute character offsets; raises TokenError."""
-        return tokenize(self.text, self.start)
+        if not self.dollar_quotes:
+            return tokenize(self.text, self.start)
+        return _tokenize_around_literals(self.file.text, self.start, self.end, self.dollar_quotes)
 
     def excerpt(self, limit: int = 60) -> str:
         first = " ".join(self.text.split())
@@ -85,13 +91,76 @@ class _Tokenizer(Postgres.Tokenizer):
     COMMANDS: ClassVar[set[TokenType]] = set()
 
 
+# One tokenizer per thread, reused: building one costs more than tokenising a short
+# statement, and `tokenize` starts each text afresh.
+_REUSED = threading.local()
+
+
 def tokenize(text: str, offset: int = 0) -> tuple[Token, ...]:
     """sqlglot tokens of `text`, their offsets shifted by `offset`; raises TokenError."""
-    tokens = _Tokenizer().tokenize(text)
+    tokenizer: _Tokenizer | None = getattr(_REUSED, "tokenizer", None)
+    if tokenizer is None:
+        tokenizer = _REUSED.tokenizer = _Tokenizer()
+    tokens = tokenizer.tokenize(text)
     if offset:
         for token in tokens:
             token.start += offset
             token.end += offset
+    return tuple(tokens)
+
+
+def _line_breaks(text: str, start: int, stop: int) -> int:
+    """Line breaks as sqlglot's tokenizer counts them: \\n, and \\r not followed by \\n."""
+    return (
+        text.count("\n", start, stop)
+        + text.count("\r", start, stop)
+        - text.count("\r\n", start, stop)
+    )
+
+
+def _line_start(text: str, start: int, position: int) -> int:
+    """Offset of the first character of `position`'s line, not before `start`."""
+    return max(text.rfind("\n", start, position), text.rfind("\r", start, position), start - 1) + 1
+
+
+def _tokenize_around_literals(
+    text: str, start: int, end: int, literals: tuple[tuple[int, int], ...]
+) -> tuple[Token, ...]:
+    """The tokens `tokenize(text[start : end + 1], start)` gives, without scanning the
+    dollar-quoted literals (function bodies) character by character: the code between
+    them is tokenised piece by piece and each literal becomes one HEREDOC_STRING token.
+    Lines and columns are counted by position in the statement (sqlglot's own count can
+    be one line short after a comment); the catalog reads only the offsets.
+    """
+    tokens: list[Token] = []
+
+    def code(piece_start: int, piece_stop: int) -> None:
+        if piece_start >= piece_stop:
+            return
+        lines = _line_breaks(text, start, piece_start)
+        columns = piece_start - _line_start(text, start, piece_start)
+        for token in tokenize(text[piece_start:piece_stop], piece_start):
+            if token.line == 1:
+                token.col += columns
+            token.line += lines
+            tokens.append(token)
+
+    position = start
+    for literal_start, literal_end in literals:
+        code(position, literal_start)
+        tag = text.index("$", literal_start + 1) + 1 - literal_start
+        tokens.append(
+            Token(
+                TokenType.HEREDOC_STRING,
+                text[literal_start + tag : literal_end + 1 - tag],
+                line=1 + _line_breaks(text, start, literal_end),
+                col=literal_end - _line_start(text, start, literal_end) + 1,
+                start=literal_start,
+                end=literal_end,
+            )
+        )
+        position = literal_end + 1
+    code(position, end + 1)
     return tuple(tokens)
 
 
@@ -110,6 +179,7 @@ class _Pending:
     end: int = -1
     code: list[str] = field(default_factory=list)
     depth: int = 0
+    dollar_quotes: list[tuple[int, int]] = field(default_factory=list)
 
     def add_code(self, text: str, start: int) -> None:
         stripped = text.strip()
@@ -126,6 +196,10 @@ class _Pending:
             self.start = start
         self.end = end
         self.code.append(placeholder)
+
+    def add_dollar_quote(self, start: int, end: int) -> None:
+        self.add_literal(start, end, " $body$ ")
+        self.dollar_quotes.append((start, end))
 
     @property
     def blank(self) -> bool:
@@ -196,7 +270,15 @@ def _split(
         nonlocal pending
         if not pending.blank:
             pending.end = max(pending.end, end_offset)
-            statements.append(Statement(source, pending.start, pending.end, pending.words()))
+            statements.append(
+                Statement(
+                    source,
+                    pending.start,
+                    pending.end,
+                    pending.words(),
+                    tuple(pending.dollar_quotes),
+                )
+            )
         pending = _Pending()
 
     def unterminated(start: int, what: str) -> tuple[list[Statement], tuple[int, str]]:
@@ -259,7 +341,7 @@ def _split(
             close_at = text.find(tag, match.end(), stop)
             if close_at < 0:
                 return unterminated(start, f"dollar quote {tag}")
-            pending.add_literal(start, close_at + len(tag) - 1, " $body$ ")
+            pending.add_dollar_quote(start, close_at + len(tag) - 1)
             position = close_at + len(tag)
             continue
         pattern, what = {

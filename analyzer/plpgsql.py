@@ -18,10 +18,11 @@ from __future__ import annotations
 import bisect
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar, cast
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
@@ -30,6 +31,7 @@ from sqlglot.parsers.postgres import PostgresParser
 from sqlglot.tokenizer_core import Token, TokenType
 
 from analyzer.findings import Diagnostic, Location
+from analyzer.tokens import IDENT_PART, IDENT_START
 
 MAX_NESTING = 100
 """Deeper nesting of blocks, IFs, CASEs and loops is reported, not analysed."""
@@ -462,6 +464,19 @@ def _quiet_sqlglot() -> Iterator[None]:
 
 
 _DIALECT = Postgres()
+_REUSED = threading.local()
+_Reusable = TypeVar("_Reusable", Postgres.Tokenizer, PostgresParser)
+
+
+def _reused(kind: type[_Reusable]) -> _Reusable:
+    """This thread's instance of a sqlglot tokenizer or parser class: building one costs
+    more than reading a short fragment, and each `tokenize` or `parse` starts afresh."""
+    instances: dict[type, object] = _REUSED.__dict__.setdefault("instances", {})
+    instance = instances.get(kind)
+    if instance is None:
+        instance = instances[kind] = kind(dialect=_DIALECT)
+    return cast(_Reusable, instance)
+
 
 _STRING_TYPES = frozenset(
     {
@@ -475,7 +490,7 @@ _STRING_TYPES = frozenset(
         TokenType.UNICODE_STRING,
     }
 )
-_WORD = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*\Z")
+_WORD = re.compile(f"{IDENT_START}{IDENT_PART}*\\Z")
 _WORDS = re.compile(r"\S+")
 
 
@@ -607,7 +622,8 @@ def _parse_sql(text: str, mode: str) -> tuple[exp.Expr | None, str, int]:
     sql = prefix + text
     try:
         with _quiet_sqlglot():
-            trees = PostgresParser(dialect=_DIALECT).parse(_DIALECT.tokenize(sql), sql)
+            tokens = _reused(Postgres.Tokenizer).tokenize(sql)
+            trees = _reused(PostgresParser).parse(tokens, sql)
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
         description = _TOKEN_REPR.sub(
@@ -725,7 +741,7 @@ class _Parser:
     # ----------------------------------------------------------- tokens
 
     def tokenize(self) -> None:
-        tokenizer = _BodyTokenizer()
+        tokenizer = _reused(_BodyTokenizer)
         try:
             raw = tokenizer.tokenize(self.body)
         except Exception:  # TokenError, or anything odd inside sqlglot

@@ -7,6 +7,7 @@ import fnmatch
 import os
 import re
 import sys
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,15 +51,17 @@ class SourceFile:
 
     path: str
     text: str
-    line_starts: tuple[int, ...] = field(repr=False)
+    # offsets where lines start, as machine integers: a tuple of int objects took 36 bytes
+    # a line, and every file's table stays alive as long as its locations may be asked for
+    line_starts: array[int] = field(repr=False)
     origin: SourceFile | None = field(default=None, repr=False)
     origin_offsets: tuple[int, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_text(cls, path: str, text: str) -> SourceFile:
-        starts = [0]
+        starts = array("q", [0])
         starts.extend(m.end() for m in re.finditer("\n", text))
-        return cls(path, text, tuple(starts))
+        return cls(path, text, starts)
 
     @classmethod
     def derived(cls, origin: SourceFile, text: str, offsets: Sequence[int]) -> SourceFile:
@@ -69,7 +72,7 @@ class SourceFile:
         mapped = (
             tuple(origin.origin_offsets[o] for o in offsets) if origin.origin else tuple(offsets)
         )
-        return cls(origin.path, text, (0,), root, mapped)
+        return cls(origin.path, text, array("q", [0]), root, mapped)
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""

@@ -153,12 +153,10 @@ def line_comments(text: str) -> Iterator[tuple[int, int]]:
 def read_suppressions(source: SourceFile) -> tuple[list[Suppression], list[Location]]:
     """The suppressions of a file, and the locations of malformed ones."""
     text = source.text
+    if "sqlripple" not in text:  # no marker can match: spare the scans and the split
+        return [], []
     lines = text.split("\n")
-    statement_ends: dict[int, int] = {}
-    statements, _, _ = split_statements(source)
-    for statement in statements:
-        location = statement.location
-        statement_ends[location.line] = max(statement_ends.get(location.line, 0), location.end_line)
+    statement_ends: dict[int, int] | None = None
     found: list[Suppression] = []
     malformed: list[Location] = []
     for start, end in line_comments(text):
@@ -181,9 +179,21 @@ def read_suppressions(source: SourceFile) -> tuple[list[Suppression], list[Locat
             first, last = 1, len(lines)
         else:
             first = _target_line(lines, location.line, text[start - location.column + 1 : start])
+            if statement_ends is None:
+                statement_ends = _statement_ends(source)
             last = max(first, statement_ends.get(first, first)) if first else 0
         found.append(Suppression(location, kind, rules, reason, first, last))
     return found, malformed
+
+
+def _statement_ends(source: SourceFile) -> dict[int, int]:
+    """The last line of the statements that start on each line."""
+    ends: dict[int, int] = {}
+    statements, _, _ = split_statements(source)
+    for statement in statements:
+        location = statement.location
+        ends[location.line] = max(ends.get(location.line, 0), location.end_line)
+    return ends
 
 
 def _target_line(lines: Sequence[str], line: int, before: str) -> int:

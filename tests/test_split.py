@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from analyzer.findings import Diagnostic
 from analyzer.parse import Statement, classify, split_statements
 from analyzer.source import SourceFile
+from analyzer.tokens import IDENT_PART, IDENT_START, TAG_PART
 
 
 def split(text: str, path: str = "s.sql") -> tuple[list[Statement], list[Diagnostic], int]:
@@ -263,3 +266,46 @@ def test_kind_comes_from_the_leading_keywords(sql: str, kind: str) -> None:
 def test_empty_input_has_no_statements() -> None:
     assert split("") == ([], [], 0)
     assert split("\n  -- only a comment\n") == ([], [], 0)
+
+
+@pytest.mark.parametrize(
+    ("fast", "plain", "ascii_count"),
+    [
+        (IDENT_START, r"[A-Za-z_\x80-\U0010ffff]", 53),
+        (IDENT_PART, r"[A-Za-z0-9_$\x80-\U0010ffff]", 64),
+        (TAG_PART, r"[A-Za-z0-9_\x80-\U0010ffff]", 63),
+    ],
+)
+def test_identifier_classes_match_the_plain_classes(
+    fast: str, plain: str, ascii_count: int
+) -> None:
+    # every character up to U+00FF, and the edges of the ranges above
+    points = [*range(0x100), 0xD7FF, 0xD800, 0xE000, 0xFFFF, 0x10000, 0x10FFFF]
+    fast_re, plain_re = re.compile(fast), re.compile(plain)
+    assert [p for p in points if bool(fast_re.match(chr(p))) != bool(plain_re.match(chr(p)))] == []
+    assert sum(bool(fast_re.match(chr(p))) for p in range(0x80)) == ascii_count
+    assert all(fast_re.match(chr(p)) for p in points if p >= 0x80)
+
+
+def test_dollar_quoted_bodies_become_one_token_each_without_being_scanned() -> None:
+    from analyzer.parse import tokenize
+
+    text = (
+        "SELECT 1;\r\nCREATE FUNCTION f(a int DEFAULT 1) RETURNS int\r\n"
+        "LANGUAGE plpgsql AS $fn$\nBEGIN RETURN $$x$$ || 'it''s'; END\n$fn$;\n"
+        "DO $body$ BEGIN PERFORM f(2); END $body$;\n"
+        "COMMENT ON FUNCTION f(int) IS $c$a $ b$c$;\n"
+    )
+    statements, _, _ = split(text)
+    quoted = [s for s in statements if s.dollar_quotes]
+    assert [[text[a : b + 1] for a, b in s.dollar_quotes] for s in quoted] == [
+        ["$fn$\nBEGIN RETURN $$x$$ || 'it''s'; END\n$fn$"],
+        ["$body$ BEGIN PERFORM f(2); END $body$"],
+        ["$c$a $ b$c$"],
+    ]
+    for statement in quoted:
+        whole = tokenize(statement.text, statement.start)
+        assert [
+            (t.token_type, t.text, t.start, t.end, t.line, t.col) for t in statement.tokens
+        ] == [(t.token_type, t.text, t.start, t.end, t.line, t.col) for t in whole]
+    assert quoted[0].tokens[-2].text == "\nBEGIN RETURN $$x$$ || 'it''s'; END\n"

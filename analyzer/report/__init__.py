@@ -1,11 +1,13 @@
 """Renderers: one module per output format.
 
-`check_formats()` is the registry of `sqlripple check --format` values; the format
-modules are imported when asked for, so that other commands do not pay for them.
+`check_renderer(name)` gives the renderer of one `sqlripple check --format` value and
+imports only that format's module, so that a run pays for the format it asked for (the
+text format alone needs rich); `check_formats()` is the whole registry.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -14,15 +16,22 @@ if TYPE_CHECKING:
 
     CheckRenderer = Callable[[CheckReport, Presentation], str]
 
+# format → (module in this package, its render function)
+_CHECK_FORMATS = {
+    "text": ("text", "render"),
+    "json": ("check", "render_json"),
+    "sarif": ("sarif", "render"),
+    "github": ("github", "render"),
+    "markdown": ("markdown", "render"),
+    "junit": ("junit", "render"),
+}
+
+
+def check_renderer(name: str) -> CheckRenderer:
+    module, function = _CHECK_FORMATS[name]
+    renderer: CheckRenderer = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    return renderer
+
 
 def check_formats() -> dict[str, CheckRenderer]:
-    from analyzer.report import check, github, junit, markdown, sarif, text
-
-    return {
-        "text": text.render,
-        "json": check.render_json,
-        "sarif": sarif.render,
-        "github": github.render,
-        "markdown": markdown.render,
-        "junit": junit.render,
-    }
+    return {name: check_renderer(name) for name in _CHECK_FORMATS}
