@@ -368,3 +368,13 @@ def test_an_error_raised_in_a_loop_that_may_not_go_round_is_not_certain(
     assert errors(f"FOREACH tag IN ARRAY NEW.tags LOOP {raising} END LOOP;") == [(0, 1)]
     # Look-alike: a loop that certainly goes round raises certainly, and once.
     assert errors(f"FOR i IN 1..3 LOOP tag := 'x'; {raising} END LOOP;") == [(1, 1)]
+
+
+def test_a_while_condition_is_tested_once_more_than_the_body_runs(tmp_path: Path) -> None:
+    body = """
+    WHILE (SELECT count(*) FROM public.post_tags WHERE post_id = NEW.id) < 3 LOOP
+        INSERT INTO public.post_tags VALUES (NEW.id, 'filler');
+    END LOOP;"""
+    found = counts(tmp_path, body)
+    assert found[("scan", "public.post_tags")] == (1, UNBOUNDED)
+    assert found[TAGS] == (0, UNBOUNDED)
