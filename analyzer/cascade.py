@@ -29,11 +29,13 @@ from sqlglot import exp
 from analyzer.builtins import is_builtin
 from analyzer.catalog import Catalog, Function, Trigger
 from analyzer.effects import (
+    ONCE,
     BodyEffects,
     CallEffect,
     Choice,
     DynamicEffect,
     Effect,
+    Iterations,
     Origins,
     RaiseEffect,
     Read,
@@ -44,6 +46,7 @@ from analyzer.effects import (
     executed_effects,
     firing_constant,
     fold_dynamic,
+    repeated,
 )
 from analyzer.findings import Location
 from analyzer.graph import Model, table_node
@@ -110,7 +113,7 @@ class Tally:
             return self._hi[together]
         return sum(hi for key, hi in self._hi.items() if key[0] == what)
 
-    def bump(self, key: Key, lo: int = 1, hi: int = 1) -> None:
+    def bump(self, key: Key, lo: int = 1, hi: float = 1) -> None:
         if lo:
             self._lo[key] = self._lo.get(key, 0) + lo
         self._hi[key] = self._hi.get(key, 0) + hi
@@ -119,6 +122,11 @@ class Tally:
         """Add `other` `times` over; `times` may be UNBOUNDED only when not `certain`."""
         if times and (other._hi or other._parts):
             self._parts.append((other, int(times) if certain else 0, times))
+
+    def add_between(self, other: Tally, lo: int, hi: float) -> None:
+        """Add `other` at least `lo` and at most `hi` (possibly UNBOUNDED) times over."""
+        if hi and (other._hi or other._parts):
+            self._parts.append((other, lo, hi))
 
     def _sum_parts(self) -> None:
         # Parts still holding parts of their own are walked, not summed on their own: a
@@ -195,6 +203,8 @@ class Node:
     ref: Trigger | Function | Write | Read | DynamicEffect | None = field(
         default=None, repr=False, compare=False
     )
+    # How many times the effect runs per run of its body, when in a loop.
+    iterations: Iterations = field(default=ONCE, repr=False, compare=False)
 
     def to_dict(self, seen: set[int] | None = None, depth: int = 0) -> dict[str, object]:
         """The tree as plain data; a subtree already shown, or nested deeper than
@@ -1122,6 +1132,10 @@ class Tracer:
                 and layout is not None
                 and _certain_in_arm(effect.guard, layout.assumed.get(position), context)
             )
+            # Inside a loop an effect runs lo..hi times per run of the body.
+            iterations = getattr(effect, "iterations", ONCE)
+            lo = iterations.lo if counted else 0
+            hi = UNBOUNDED if iterations.hi is None else iterations.hi
             if isinstance(effect, Write):
                 copies, same_row, writes_back = self._copies(effect, context, bindings, frame)
                 keyed = (effect.table, tuple(sorted(effect.key_values)))
@@ -1142,13 +1156,14 @@ class Tracer:
                 caught = False
                 if body.handled:
                     kept, caught = self._uncaught(body, effect, result.tally)
-                    sink.add(kept, counted and not caught)
-                    nodes.extend(_caught(result.nodes, body, effect) if caught else result.nodes)
+                    sink.add_between(kept, 0 if caught else lo, hi)
+                    shown = _caught(result.nodes, body, effect) if caught else result.nodes
+                    nodes.extend(_repeated(shown, iterations))
                 else:
-                    sink.add(result.tally, counted)
-                    nodes.extend(result.nodes)
+                    sink.add_between(result.tally, lo, hi)
+                    nodes.extend(_repeated(result.nodes, iterations))
                 if (
-                    certain
+                    lo
                     and not caught
                     and effect.key_values
                     and self._makes_row(effect, result.tally)
@@ -1157,23 +1172,25 @@ class Tracer:
             elif isinstance(effect, Read):
                 # Aggregating a transition table reads only the statement's own rows.
                 transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
-                if effect.aggregates and effect.keyed_by != "row" and not transition:
-                    sink.bump(("scan", effect.table), 1 if counted else 0, 1)
-                    sink.bump(ALL_SCANS, 1 if counted else 0, 1)
-                    nodes.append(_read_node(effect, certain, guard_text))
+                if effect.aggregates and effect.keyed_by != "row" and not transition and hi:
+                    sink.bump(("scan", effect.table), lo, hi)
+                    sink.bump(ALL_SCANS, lo, hi)
+                    nodes.extend(_repeated([_read_node(effect, certain, guard_text)], iterations))
             elif isinstance(effect, CallEffect):
                 result = self._call(function, effect, context, frame, guard_text, bindings)
                 if body.handled:
                     kept, caught = self._uncaught(body, effect, result.tally)
-                    sink.add(kept, counted and not caught)
-                    nodes.extend(_caught(result.nodes, body, effect) if caught else result.nodes)
+                    sink.add_between(kept, 0 if caught else lo, hi)
+                    shown = _caught(result.nodes, body, effect) if caught else result.nodes
+                    nodes.extend(_repeated(shown, iterations))
                 else:
-                    sink.add(result.tally, counted)
-                    nodes.extend(result.nodes)
+                    sink.add_between(result.tally, lo, hi)
+                    nodes.extend(_repeated(result.nodes, iterations))
             elif isinstance(effect, RaiseEffect):
+                # An error ends the statement: it happens once at most, in whichever round.
                 sink.bump(
                     _error_key(effect.condition, effect.message, effect.location),
-                    1 if counted else 0,
+                    1 if lo else 0,
                 )
                 detail = f"RAISE EXCEPTION {effect.message or effect.condition}"
                 nodes.append(
@@ -1263,7 +1280,7 @@ class Tracer:
                         self._folded[key] = executed_effects(self.catalog, function, effect, text)
                     folded = self._folded[key]
                     if folded is not None:
-                        yield from folded
+                        yield from (repeated(e, effect.iterations) for e in folded)
                         continue
             yield effect
 
@@ -1795,6 +1812,15 @@ def _from_empty_transition(effect: object, empty: frozenset[str]) -> bool:
     if isinstance(effect, Read):
         return effect.table.rsplit(".", 1)[-1] in empty
     return False
+
+
+def _repeated(nodes: list[Node], iterations: Iterations) -> list[Node]:
+    """Nodes of an effect inside a loop say how many times it runs."""
+    if not iterations.once:
+        for node in nodes:
+            node.detail += f" [in a loop: {iterations}]"
+            node.iterations = iterations
+    return nodes
 
 
 def _read_node(read: Read, certain: bool, guard_text: str) -> Node:

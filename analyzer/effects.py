@@ -33,7 +33,11 @@ from analyzer.plpgsql import (
     DynExecute,
     ExecSql,
     Exit,
+    ForCursor,
     ForDynamic,
+    ForEach,
+    ForQuery,
+    ForRange,
     Fragment,
     GetDiagnostics,
     If,
@@ -44,6 +48,7 @@ from analyzer.plpgsql import (
     Return,
     ReturnQuery,
     Statement,
+    While,
     has_no_data_effect,
     parse_plpgsql,
 )
@@ -107,6 +112,40 @@ INTERNAL = MappingProxyType({"internal": True})
 
 
 @dataclass(frozen=True, order=True)
+class Iterations:
+    """How many times a statement runs per run of its body: `lo` to `hi` times, `hi` None
+    when nothing bounds it (a loop over an array, a query's rows, a WHILE condition).
+    `per` says what one run is per, for messages: "tag in NEW.tags"."""
+
+    lo: int = 1
+    hi: int | None = 1
+    per: str = ""
+
+    @property
+    def once(self) -> bool:
+        return self.lo == 1 and self.hi == 1
+
+    def times(self, outer: Iterations) -> Iterations:
+        """Nested loops multiply."""
+        hi = None if self.hi is None or outer.hi is None else self.hi * outer.hi
+        if self.hi == 0 or outer.hi == 0:
+            hi = 0
+        per = ", ".join(p for p in (self.per, outer.per) if p)
+        return Iterations(self.lo * outer.lo, hi, per)
+
+    def __str__(self) -> str:
+        count = (
+            str(self.lo)
+            if self.lo == self.hi
+            else f"{self.lo}..{'∞' if self.hi is None else self.hi}"
+        )
+        return f"{count} times" + (f" (once per {self.per})" if self.per else "")
+
+
+ONCE = Iterations()
+
+
+@dataclass(frozen=True, order=True)
 class Accumulation:
     """`column = <stored value> + something`: a counter, a JSONB counter, an append."""
 
@@ -157,6 +196,8 @@ class Write:
     where_is_key: bool = field(default=False, metadata=INTERNAL)
     # UPDATE: where each SET column's new value comes from.
     set_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
+    # Runs per run of the body: more or fewer than once inside a loop.
+    iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
     @property
     def row_kinds(self) -> tuple[str, ...]:
@@ -176,6 +217,7 @@ class Read:
     aggregates: tuple[str, ...] = ()
     keyed_by: str = "set"  # row | set | table
     key_columns: tuple[str, ...] = ()  # columns the WHERE clause fixes by equality
+    iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
 
 @dataclass(frozen=True)
@@ -187,6 +229,7 @@ class CallEffect:
     argument_origins: tuple[Origins, ...] = field(
         default=(), compare=False, repr=False, metadata=INTERNAL
     )
+    iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
     @property
     def display_name(self) -> str:
@@ -215,6 +258,7 @@ class DynamicEffect:
     inferred: tuple[Write, ...] = ()
     template: exp.Expr | None = field(default=None, compare=False, repr=False)
     using: tuple[str, ...] = ()
+    iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
 
 @dataclass(frozen=True)
@@ -228,6 +272,7 @@ class RaiseEffect:
     condition: str
     location: Location
     guard: Guard
+    iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
 
 @dataclass(frozen=True)
@@ -1172,7 +1217,7 @@ class _Walker:
         # Where each local variable's value comes from, so that a write keyed by
         # `v := NEW.session_id` is keyed by NEW.session_id.
         self.variables: dict[str, Origins] = {}
-        self.loops = 0
+        self.loops: list[_LoopFrame] = []
 
     def assigned(self, name: str, value: Fragment | None, live: Guard) -> None:
         key = name.strip().lower()
@@ -1327,37 +1372,33 @@ class _Walker:
                 ends.append(len(self.effects))
             self.choice(arms, ends, Guard.never())
             return after  # no ELSE: CASE_NOT_FOUND is raised, nothing falls through
-        if isinstance(statement, ForDynamic):
-            # FOR … IN EXECUTE: the query is a string expression, run as dynamic SQL.
-            self.dynamic(statement.query, live, statement.using)
-            for bound in statement.using:
-                self.fragment(bound, live)
-            self.run(statement.body, live)
-            return live
         if isinstance(statement, Loop):
-            for fragment in _loop_fragments(statement):
-                self.fragment(fragment, live)
-            for target in [*getattr(statement, "targets", ()), getattr(statement, "variable", "")]:
-                self.assign(target, None, live)
-            self.loops += 1
-            self.run(statement.body, live)
-            self.loops -= 1
-            return live
+            return self.loop(statement, live)
         if isinstance(statement, Return):
             if statement.value is not None:
                 self.fragment(statement.value, live)
             self.effects.append(ReturnEffect(_return_value(statement), statement.location, live))
+            self.leave(self.loops, ended=self.loops)
             return Guard.never()
         if isinstance(statement, Raise):
             for parameter in statement.params:
                 self.fragment(parameter, live)
             if statement.level.upper() == "EXCEPTION":
                 self.raised(statement, live)
+                self.leave(self.loops, ended=self.loops)
                 return Guard.never()
             return live
         if isinstance(statement, Exit):
             if statement.condition is not None:
                 self.fragment(statement.condition, live)
+            labels = [frame.label for frame in self.loops]
+            if statement.label is not None and statement.label.lower() in labels:
+                leaves = labels.index(statement.label.lower())
+            else:  # the innermost loop (or a block inside it)
+                leaves = len(self.loops) - 1
+            # EXIT ends its loop and the loops inside it; CONTINUE ends only those inside
+            # it, and the round of its own.
+            self.leave(self.loops[leaves:], ended=self.loops[leaves + (not statement.is_exit) :])
             return live
         if isinstance(statement, Assign):
             self.fragment(statement.value, live)
@@ -1404,6 +1445,53 @@ class _Walker:
         for nested in statement.bodies():
             self.run(nested, live)
         return live
+
+    def loop(self, loop: Loop, live: Guard) -> Guard:
+        """A loop's body runs `_iterations(loop)` times, or from once when an EXIT, RETURN
+        or RAISE in it may end the loop; what follows the first statement that may leave a
+        round early (those, or CONTINUE) may not run at all. Control reaches what follows
+        the loop whenever it reaches the loop."""
+        start = len(self.effects)
+        if isinstance(loop, ForDynamic):
+            # FOR … IN EXECUTE: the query is a string expression, run as dynamic SQL.
+            self.dynamic(loop.query, live, loop.using)
+            for bound in loop.using:
+                self.fragment(bound, live)
+        else:
+            for fragment in _loop_fragments(loop):
+                self.fragment(fragment, live)
+        if isinstance(loop, While):  # tested once more than the body runs
+            self.repeat(
+                start,
+                len(self.effects),
+                Iterations(1, None, f"test of WHILE {loop.condition.text.strip()}"),
+            )
+        for target in [*getattr(loop, "targets", ()), getattr(loop, "variable", "")]:
+            self.assign(target, None, live)
+        frame = _LoopFrame(loop.label.lower() if loop.label else None)
+        self.loops.append(frame)
+        start = len(self.effects)
+        self.run(loop.body, live)
+        self.loops.pop()
+        iterations = _iterations(loop)
+        left = len(self.effects) if frame.left_at is None else frame.left_at
+        if frame.may_end:  # an EXIT, RETURN or RAISE may end the loop in its first round
+            iterations = replace(iterations, lo=min(iterations.lo, 1))
+        self.repeat(start, left, iterations)
+        self.repeat(left, len(self.effects), replace(iterations, lo=0))
+        return live
+
+    def leave(self, frames: Sequence[_LoopFrame], ended: Sequence[_LoopFrame]) -> None:
+        """Control may leave these loops' current round here, and end the `ended` ones."""
+        for frame in frames:
+            if frame.left_at is None:
+                frame.left_at = len(self.effects)
+        for frame in ended:
+            frame.may_end = True
+
+    def repeat(self, start: int, end: int, iterations: Iterations) -> None:
+        for index in range(start, end):
+            self.effects[index] = repeated(self.effects[index], iterations)
 
     def raised(self, statement: Raise, live: Guard) -> None:
         condition, message = _raised(statement)
@@ -1504,6 +1592,57 @@ def _selected_values(tree: exp.Expr | None, count: int) -> list[exp.Expr | None]
     ):
         return [e.this if isinstance(e, exp.Alias) else e for e in tree.expressions]
     return [None] * count
+
+
+def repeated(effect: Effect, iterations: Iterations) -> Effect:
+    """`effect` run `iterations` times over for each time it ran before."""
+    if iterations.once or not isinstance(
+        effect, (Write, Read, CallEffect, DynamicEffect, RaiseEffect)
+    ):
+        return effect
+    return replace(effect, iterations=effect.iterations.times(iterations))
+
+
+@dataclass
+class _LoopFrame:
+    label: str | None
+    left_at: int | None = None  # the first effect after a statement that may leave
+    may_end: bool = False  # something in the body may end the loop (EXIT, RETURN, RAISE)
+
+
+def _iterations(loop: Loop) -> Iterations:
+    """How many times PostgreSQL runs the body of `loop`."""
+    if isinstance(loop, ForRange):
+        lower, upper = _constant_int(loop.lower), _constant_int(loop.upper)
+        step = _constant_int(loop.step) if loop.step is not None else 1
+        per = f"{loop.variable} in {'REVERSE ' if loop.reverse else ''}"
+        per += f"{loop.lower.text.strip()}..{loop.upper.text.strip()}"
+        if lower is None or upper is None or step is None or step <= 0:
+            return Iterations(0, None, per)
+        first, last = (upper, lower) if loop.reverse else (lower, upper)
+        count = max(0, (last - first) // step + 1)
+        return Iterations(count, count, per)
+    if isinstance(loop, ForEach):
+        return Iterations(0, None, f"{', '.join(loop.targets)} in {loop.array.text.strip()}")
+    if isinstance(loop, (ForQuery, ForDynamic)):
+        query = " ".join(loop.query.text.split())
+        if len(query) > 60:
+            query = query[:59] + "…"
+        what = "EXECUTE " if isinstance(loop, ForDynamic) else ""
+        return Iterations(0, None, f"row of {what}{query}")
+    if isinstance(loop, ForCursor):
+        return Iterations(0, None, f"row of cursor {loop.cursor}")
+    if isinstance(loop, While):
+        return Iterations(0, None, f"iteration of WHILE {loop.condition.text.strip()}")
+    # A bare LOOP runs its body until something leaves it: at least once.
+    return Iterations(1, None, f"iteration of the LOOP at line {loop.location.line}")
+
+
+def _constant_int(fragment: Fragment | None) -> int | None:
+    try:
+        return int(fragment.text.strip()) if fragment is not None else None
+    except ValueError:
+        return None
 
 
 def _loop_fragments(loop: Loop) -> list[Fragment | None]:

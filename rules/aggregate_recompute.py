@@ -56,11 +56,12 @@ class AggregateRecompute(Rule):
                     if keyed_to_parent
                     else f"every row of {read.table}"
                 )
+                times = "" if read.iterations.once else f"{read.iterations} "
                 yield self.finding(
                     read.location,
-                    f"{', '.join(a.upper() for a in read.aggregates)} over {scope} runs for "
-                    f"every {point.table} row {PAST[point.operation]}: O(n) per row, "
-                    "O(n²) for a bulk write",
+                    f"{', '.join(a.upper() for a in read.aggregates)} over {scope} runs "
+                    f"{times}for every {point.table} row {PAST[point.operation]}: O(n) per "
+                    "row, O(n²) for a bulk write",
                     hint=(
                         "Maintain the figures from deltas (+1/-1, NEW.x - OLD.x), or "
                         "recompute once per statement in a statement-level trigger with a "

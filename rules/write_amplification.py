@@ -67,12 +67,14 @@ class WriteAmplification(Rule):
                 for name, kinds in sorted(breakdown.items())
             ]
             operations = ", ".join(f"{h[0].operation.upper()} {_count(h[2])}" for h in hits)
+            loops = _loops_in(cascade.tree)
             message = (
                 f"one {point.operation.upper()} of a {table} row costs "
                 + ("an unbounded number of" if writes == UNBOUNDED else _count(writes))
                 + " row writes per source row"
                 f" ({', '.join(parts)}) through a trigger chain {depth} "
                 f"deep; per operation: {operations}"
+                + (f"; in loops that run once per {'; per '.join(loops)}" if loops else "")
             )
             path = _path_to(cascade.tree, heaviest)
             yield self.finding(
@@ -93,6 +95,22 @@ def _count(writes: float | None) -> str:
     if writes is None or writes == UNBOUNDED:
         return "unbounded"
     return str(int(writes))
+
+
+def _loops_in(root: Node) -> list[str]:
+    """What the loops that repeat writes in the cascade go round, in tree order."""
+    found: list[str] = []
+    stack = [root]
+    seen = {id(root)}
+    while stack:
+        node = stack.pop()
+        if not node.iterations.once and node.iterations.per not in found:
+            found.append(node.iterations.per)
+        for child in reversed(node.children):
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return found
 
 
 def _writes_below(root: Node) -> int:
