@@ -1163,7 +1163,8 @@ class Tracer:
                     sink.add_between(result.tally, lo, hi)
                     nodes.extend(_repeated(result.nodes, iterations))
                 if (
-                    lo
+                    certain
+                    and iterations.lo
                     and not caught
                     and effect.key_values
                     and self._makes_row(effect, result.tally)
