@@ -1083,6 +1083,29 @@ class Tracer:
 
     # ---- running a function body ----------------------------------------------------------
 
+    def _add_result(
+        self,
+        body: BodyEffects,
+        effect: Effect,
+        result: _Result,
+        sink: Tally,
+        nodes: list[Node],
+        times: tuple[int, float],
+    ) -> bool:
+        """Add what a write or call of `body` did, `times` over (its loop's rounds), less
+        the errors an EXCEPTION handler around it catches; whether one is caught."""
+        lo, hi = times
+        iterations = getattr(effect, "iterations", ONCE)
+        caught = False
+        kept, shown = result.tally, result.nodes
+        if body.handled:
+            kept, caught = self._uncaught(body, effect, result.tally)
+            if caught:
+                shown = _caught(result.nodes, body, effect)
+        sink.add_between(kept, 0 if caught else lo, hi)
+        nodes.extend(_repeated(shown, iterations))
+        return caught
+
     def _run(
         self,
         function: Function,
@@ -1153,15 +1176,7 @@ class Tracer:
                 result = self._write(
                     effect, frame, guard_text, exists, copies, writes_back, key_rows
                 )
-                caught = False
-                if body.handled:
-                    kept, caught = self._uncaught(body, effect, result.tally)
-                    sink.add_between(kept, 0 if caught else lo, hi)
-                    shown = _caught(result.nodes, body, effect) if caught else result.nodes
-                    nodes.extend(_repeated(shown, iterations))
-                else:
-                    sink.add_between(result.tally, lo, hi)
-                    nodes.extend(_repeated(result.nodes, iterations))
+                caught = self._add_result(body, effect, result, sink, nodes, (lo, hi))
                 if (
                     certain
                     and iterations.lo
@@ -1179,14 +1194,7 @@ class Tracer:
                     nodes.extend(_repeated([_read_node(effect, certain, guard_text)], iterations))
             elif isinstance(effect, CallEffect):
                 result = self._call(function, effect, context, frame, guard_text, bindings)
-                if body.handled:
-                    kept, caught = self._uncaught(body, effect, result.tally)
-                    sink.add_between(kept, 0 if caught else lo, hi)
-                    shown = _caught(result.nodes, body, effect) if caught else result.nodes
-                    nodes.extend(_repeated(shown, iterations))
-                else:
-                    sink.add_between(result.tally, lo, hi)
-                    nodes.extend(_repeated(result.nodes, iterations))
+                self._add_result(body, effect, result, sink, nodes, (lo, hi))
             elif isinstance(effect, RaiseEffect):
                 # An error ends the statement: it happens once at most, in whichever round.
                 sink.bump(

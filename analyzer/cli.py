@@ -317,6 +317,15 @@ def _names(text: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip()) if text else ()
 
 
+_CHILDREN = click.option(
+    "--children",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Rows per parent row that an FK action (ON DELETE/UPDATE CASCADE, SET NULL…) reaches.",
+)
+
+
 @cli.command()
 @_PATHS
 @click.option("--table", help="The table written (schema-qualified or found on the search path).")
@@ -327,13 +336,7 @@ def _names(text: str | None) -> tuple[str, ...]:
 @click.option("--unchanged", is_flag=True, help="Update/upsert writes the values already stored.")
 @click.option("--columns", help="SET columns of the update (default: every column).")
 @click.option("--rows", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option(
-    "--children",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Rows per parent row that an FK action (ON DELETE/UPDATE CASCADE, SET NULL…) reaches.",
-)
+@_CHILDREN
 @click.option("--sql", help="One DML statement or one function call to trace instead.")
 @click.option(
     "--format",
@@ -535,13 +538,7 @@ def report(paths: tuple[str, ...], output: str, jobs: int | None) -> None:
 @click.option("--new-row", is_flag=True, help="Upsert: the row does not exist yet.")
 @click.option("--unchanged", is_flag=True, help="Update/upsert writes the values already stored.")
 @click.option("--columns", help="SET columns (default: every column but the primary key).")
-@click.option(
-    "--children",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Rows per parent row that an FK action (ON DELETE/UPDATE CASCADE, SET NULL…) reaches.",
-)
+@_CHILDREN
 @click.option(
     "--workload",
     type=click.Path(exists=True, dir_okay=False),
