@@ -43,7 +43,7 @@ class WriteAmplification(Rule):
         for point in entries_for(ctx, {"insert", "update", "delete", "upsert"}):
             cascade = ctx.cascade(TraceEntry(point.table, point.operation))
             # Per source row: statement-level work is shared by all rows of the statement.
-            writes = cascade.row_totals.upper_total("write")
+            writes = _nominal_writes(cascade)
             depth = ctx.trigger_depth(cascade.tree)
             if writes >= limit_writes or depth >= limit_depth:
                 by_table.setdefault(point.table, []).append((point, cascade, writes, depth))
@@ -69,10 +69,15 @@ class WriteAmplification(Rule):
             operations = ", ".join(f"{h[0].operation.upper()} {_count(h[2])}" for h in hits)
             loops = _loops_in(cascade.tree)
             message = (
-                f"one {point.operation.upper()} of a {table} row costs "
-                + ("an unbounded number of" if writes == UNBOUNDED else _count(writes))
+                f"one {point.operation.upper()} of a {table} row costs {_count(writes)}"
                 + " row writes per source row"
-                f" ({', '.join(parts)}) through a trigger chain {depth} "
+                + (
+                    ", counting one row where a count has no upper bound (a set-based write "
+                    "or a loop may touch any number)"
+                    if cascade.row_totals.upper_total("write") == UNBOUNDED
+                    else ""
+                )
+                + f" ({', '.join(parts)}) through a trigger chain {depth} "
                 f"deep; per operation: {operations}"
                 + (f"; in loops that run once per {'; per '.join(loops)}" if loops else "")
             )
@@ -88,6 +93,23 @@ class WriteAmplification(Rule):
                 path=hops(ctx.model, path),
                 entry=entry_of(point),
             )
+
+
+def _nominal_writes(cascade: Cascade) -> float:
+    """Row writes per source row, where a count with no upper bound (a set-based write
+    touches as many rows as match; a loop runs per element) adds one row to its certain
+    ones, as an FK action counts one child: an unbounded figure alone says nothing about
+    amplification, and a trigger's `DELETE … WHERE parent_id = OLD.id` is the cleanup
+    ON DELETE CASCADE does."""
+    tally = cascade.row_totals
+    total = tally.upper_total("write")
+    if total != UNBOUNDED:
+        return total
+    return sum(
+        lo + 1 if hi == UNBOUNDED else hi
+        for key, (lo, hi) in tally.counts.items()
+        if key[0] == "write"
+    )
 
 
 def _count(writes: float | None) -> str:

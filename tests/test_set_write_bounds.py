@@ -231,7 +231,7 @@ def test_trace_text_shows_an_unbounded_count_as_infinite(tmp_path: Path) -> None
     assert any(line.startswith("∞: no upper bound: a set-based write") for line in lines)
 
 
-def test_write_amplification_says_unbounded_rather_than_a_number(tmp_path: Path) -> None:
+def test_write_amplification_counts_one_row_per_unbounded_write_and_says_so(tmp_path: Path) -> None:
     path = tmp_path / "schema.sql"
     body = "UPDATE public.messages SET n = 0 WHERE session_id = NEW.id;"
     path.write_text(SCHEMA.replace("{body}", body) + ROW_TRIGGER, encoding="utf-8")
@@ -240,9 +240,10 @@ def test_write_amplification_says_unbounded_rather_than_a_number(tmp_path: Path)
         f.message for f in result.findings if f.entry and f.entry.table.endswith("sessions")
     ]
     assert messages == [
-        "one UPDATE of a public.sessions row costs an unbounded number of row writes per "
-        "source row (public.log unbounded, public.messages unbounded, public.sessions 1) "
-        "through a trigger chain 2 deep; per operation: UPDATE unbounded"
+        "one UPDATE of a public.sessions row costs 3 row writes per source row, counting "
+        "one row where a count has no upper bound (a set-based write or a loop may touch "
+        "any number) (public.log unbounded, public.messages unbounded, public.sessions 1) "
+        "through a trigger chain 2 deep; per operation: UPDATE 3"
     ]
 
 
@@ -260,3 +261,21 @@ def test_verify_compares_an_unbounded_upsert_on_inserts_and_updates_together() -
         Count("table", "public.daily", "insert+update", 0, None, 3),
     )
     assert all(count.agrees for count in counts)
+
+
+def test_a_trigger_cleanup_of_child_rows_is_no_amplification(tmp_path: Path) -> None:
+    """`DELETE FROM tokens WHERE account_id = OLD.id` in a trigger is the cleanup an
+    ON DELETE CASCADE does: counted like one child row, it stays under the threshold
+    (an unbounded figure alone says nothing about amplification)."""
+    path = tmp_path / "schema.sql"
+    path.write_text(
+        "CREATE TABLE accounts (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE tokens (id bigint PRIMARY KEY, account_id bigint NOT NULL);\n"
+        "CREATE FUNCTION drop_tokens() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n  DELETE FROM tokens WHERE account_id = OLD.id;\n  RETURN OLD;\nEND $$;\n"
+        "CREATE TRIGGER drop_tokens AFTER DELETE ON accounts\n"
+        "    FOR EACH ROW EXECUTE FUNCTION drop_tokens();\n",
+        encoding="utf-8",
+    )
+    result = analyze([str(path)], Config(select=("write-amplification",)))
+    assert result.findings == ()
