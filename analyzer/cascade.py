@@ -309,6 +309,9 @@ class TraceEntry:
     # (serial, identity, a default such as gen_random_uuid()) too: `check` leaves them out,
     # as applications do not rewrite them.
     generated_keys: bool = True
+    # Rows per parent in given child tables, where they differ from `children` (verify
+    # passes what the server's setup really holds: a trigger may have made more).
+    children_in: tuple[tuple[str, int], ...] = ()
 
     @property
     def scenario(self) -> str:
@@ -426,6 +429,7 @@ class Tracer:
         self.cycles: dict[tuple[str, ...], Cycle] = {}
         self.unknowns: dict[tuple[str, str, Location | None], Unknown] = {}
         self.children = 1
+        self.children_in: dict[str, int] = {}
         # Hulls of memoized tallies, which every writer of the same upsert shares.
         self._hulls: dict[tuple[Tally, Tally], Tally] = {}
         # pg_trigger_depth() tests decide differently only up to their largest threshold:
@@ -535,6 +539,7 @@ class Tracer:
         self.cycles = {}
         self.unknowns = {}
         self.children = entry.children
+        self.children_in = dict(entry.children_in)
         table = entry.table
         frame = _Frame(depth=1, stack=())
         statement = Tally()
@@ -754,6 +759,7 @@ class Tracer:
             write_kind,
             frame.deleting,
             self.children,
+            tuple(sorted(self.children_in.items())),
             conflict_guard,
             frame.copies,
             frame.again,
@@ -1731,7 +1737,8 @@ class Tracer:
                         fk.table, events, columns, child_frame, timing=timing
                     ).tally
                 )
-            tally.add(child.tally, certain=key_changes is True, times=self.children)
+            rows = self.children_in.get(fk.table, self.children)
+            tally.add(child.tally, certain=key_changes is True, times=rows)
             tally.add(statement, certain=False)
             label = f"ON {event.upper()} {action.upper()} ({', '.join(fk.columns)})"
             nodes.append(
@@ -1741,7 +1748,7 @@ class Tracer:
                     label,
                     fk.location,
                     key_changes is True,
-                    f"x{self.children} children",
+                    f"x{rows} children",
                     child.nodes,
                 )
             )

@@ -372,6 +372,8 @@ class _Run:
             unchanged=spec.unchanged,
             columns=workload.set_columns,
             children=spec.children,
+            # The trace counts the child rows the server really holds per parent.
+            children_in=workload.children_in,
         )
 
         def run() -> int:

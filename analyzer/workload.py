@@ -68,6 +68,9 @@ class Workload:
     sql: str  # the one statement measured
     set_columns: tuple[str, ...] | None  # the SET list of an update or upsert
     notes: tuple[str, ...] = ()
+    # Child tables of FK actions whose rows per parent, after the setup, are not the
+    # number asked for (triggers made them), with that number where it is one number.
+    children_in: tuple[tuple[str, int], ...] = ()
 
 
 # ----------------------------------------------------------------------- table shapes
@@ -754,16 +757,24 @@ class _Builder:
             for child in rows:
                 self.children_of(child, child_event, frozenset(fk.columns), (*path, fk.table))
 
-    def check_families(self) -> None:
-        """Triggers may add child rows after they were counted; say so when they did."""
+    def check_families(self) -> tuple[tuple[str, int], ...]:
+        """Triggers may add child rows after they were counted; say so when they did, and
+        give each such child table's rows per parent, where that is one number."""
+        counts: dict[str, set[int]] = {}
         for fk, reference in self.families:
             shape = self.shape(fk.table)
             count = len(self.select(shape, self.condition(shape, reference)))
+            counts.setdefault(fk.table, set()).add(count)
             if count != self.children:
                 self.notes.append(
                     f"{count} row(s) of {fk.table} reference the {fk.ref_table} row "
                     f"({', '.join(fk.columns)}), not {self.children}: triggers made them"
                 )
+        return tuple(
+            (table, next(iter(found)))
+            for table, found in sorted(counts.items())
+            if len(found) == 1 and self.children not in found
+        )
 
     # ---- the measured statement
 
@@ -885,8 +896,8 @@ class _Builder:
         return f" ON CONFLICT ({target}) DO UPDATE SET {assignments}"
 
     def finish(self, sql: str, set_columns: tuple[str, ...] | None) -> Workload:
-        self.check_families()
-        return Workload(tuple(self.setup), sql, set_columns, tuple(self.notes))
+        children_in = self.check_families()
+        return Workload(tuple(self.setup), sql, set_columns, tuple(self.notes), children_in)
 
 
 def build_workload(

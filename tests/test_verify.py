@@ -784,3 +784,36 @@ def test_a_row_no_value_can_satisfy_is_refused_not_a_difference(
     )
     assert (code, out) == (2, "")
     assert "cannot make up a row of public.odd that its CHECK constraints accept" in err
+
+
+REMINDERS = """CREATE TABLE orders (id int PRIMARY KEY);
+CREATE TABLE reminders (id serial PRIMARY KEY, order_id int NOT NULL
+    REFERENCES orders ON DELETE CASCADE);
+CREATE TABLE lines (order_id int NOT NULL REFERENCES orders ON DELETE CASCADE, n int);
+CREATE FUNCTION schedule() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1..3 LOOP INSERT INTO reminders (order_id) VALUES (NEW.id); END LOOP;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER schedule AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION schedule();
+"""
+
+
+@pytest.mark.integration
+def test_child_rows_a_trigger_made_are_the_ones_traced(empty_database: str, tmp_path: Path) -> None:
+    """The setup asks for one child row per FK-action table; the orders trigger makes three
+    reminders itself. verify traces with the rows the server holds (3 reminders, 1 line)
+    and says why, instead of reporting its own setup as a difference."""
+    (tmp_path / "schema.sql").write_text(REMINDERS, encoding="utf-8")
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", "orders", "--op", "delete",
+        "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    (measurement,) = json.loads(out)["measurements"]
+    assert measurement["server"]["row_writes"]["public.reminders"]["delete"] == 3
+    assert measurement["server"]["row_writes"]["public.lines"]["delete"] == 1
+    assert (
+        "3 row(s) of public.reminders reference the public.orders row (order_id), not 1: "
+        "triggers made them"
+    ) in measurement["notes"]

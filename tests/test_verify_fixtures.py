@@ -59,13 +59,7 @@ EXISTING_ROW = (*UPDATES, "delete")
 # Why the server and the trace disagree, per case. Every cause lies in the analyzer
 # (cascade.py / effects.py), not in verify: each case is a strict xfail, so the run
 # fails once the cause is fixed and the entry can come off this list.
-KNOWN_DISAGREEMENTS: dict[str, str] = {
-    "sem-loops:public.orders:delete": (
-        "the trace counts children=1 row per FK child table for ON DELETE CASCADE, but the "
-        "orders row's own AFTER INSERT trigger schedule_reminders() made three reminders "
-        "(FOR 1..3), and the cascade deletes all three"
-    ),
-}
+KNOWN_DISAGREEMENTS: dict[str, str] = {}
 
 # Entries the server cannot set up at all: the table cannot hold a row, because every
 # insert into it fails or is skipped. Not a disagreement: verify refuses them (exit 2)
