@@ -14,6 +14,7 @@ once; recursion is cut at the first repeated (trigger, event) frame and reported
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import re
 import sys
@@ -423,6 +424,8 @@ class Tracer:
         self.model = model
         self.catalog = model.catalog
         self.memo: dict[tuple[object, ...], _Result] = {}
+        # The unknowns each memoized row event crossed, replayed on a memo hit.
+        self._memo_unknowns: dict[tuple[object, ...], tuple[Unknown, ...]] = {}
         self._in_progress: dict[tuple[object, ...], int] = {}
         self._tainted: set[tuple[object, ...]] = set()
         self._layouts: dict[str, _Layout] = {}  # IF/CASE arms of each body, by owner
@@ -533,6 +536,7 @@ class Tracer:
     def _forget_tainted(self) -> None:
         for key in self._tainted:
             self.memo.pop(key, None)
+            self._memo_unknowns.pop(key, None)
         self._tainted.clear()
 
     def _trace(self, entry: TraceEntry) -> Cascade:
@@ -780,9 +784,13 @@ class Tracer:
             key = (*key[:-1], True)
             cached = self.memo.get(key)
         if cached is not None:
+            # What the row event crossed that is unknown belongs to every trace reaching it.
+            for unknown in self._memo_unknowns.get(key, ()):
+                self.unknowns.setdefault((unknown.reason, unknown.name, unknown.location), unknown)
             return cached
         self.memo[key] = _Result(Tally(), [])  # a re-entry while computing this adds nothing
         self._in_progress[key] = len(frame.stack)
+        before = len(self.unknowns)  # unknowns are only ever added, in order
         try:
             result = self._row_uncached(
                 table, path, set_columns, changed, maybe, frame, write_kind, conflict_guard
@@ -791,6 +799,9 @@ class Tracer:
             del self._in_progress[key]
         result.tally.settle()  # every reader of the memo shares one sum
         self.memo[key] = result
+        crossed = tuple(itertools.islice(self.unknowns.values(), before, None))
+        if crossed:
+            self._memo_unknowns[key] = crossed
         return result
 
     def _loop_closed(self, key: tuple[object, ...], frame: _Frame) -> None:
