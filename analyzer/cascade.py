@@ -2087,18 +2087,22 @@ def bounded_sum(counts: Iterable[int | None]) -> int | None:
     return total
 
 
+def entry_document(entry: TraceEntry) -> dict[str, object]:
+    """The entry as trace and verify JSON print it."""
+    return {
+        "table": entry.table,
+        "operation": entry.operation,
+        "scenario": entry.scenario,
+        "rows": entry.rows,
+        "columns": list(entry.columns) if entry.columns is not None else None,
+        "children_per_parent": entry.children,
+    }
+
+
 def trace_document(cascade: Cascade) -> dict[str, object]:
     totals = cascade.totals()
-    entry = cascade.entry
     return {
-        "entry": {
-            "table": entry.table,
-            "operation": entry.operation,
-            "scenario": entry.scenario,
-            "rows": entry.rows,
-            "columns": list(entry.columns) if entry.columns is not None else None,
-            "children_per_parent": entry.children,
-        },
+        "entry": entry_document(cascade.entry),
         "totals": totals_document(totals, 1),
         "totals_min": totals_document(totals, 0),
         "per_row": totals_document(cascade.row_totals, 1),

@@ -317,6 +317,14 @@ def _names(text: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip()) if text else ()
 
 
+_TEXT_OR_JSON = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+
 _CHILDREN = click.option(
     "--children",
     type=click.IntRange(min=0),
@@ -338,13 +346,7 @@ _CHILDREN = click.option(
 @click.option("--rows", type=click.IntRange(min=1), default=1, show_default=True)
 @_CHILDREN
 @click.option("--sql", help="One DML statement or one function call to trace instead.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@_TEXT_OR_JSON
 @_JOBS
 def trace(
     paths: tuple[str, ...],
@@ -546,13 +548,7 @@ def report(paths: tuple[str, ...], output: str, jobs: int | None) -> None:
 )
 @click.option("--dsn", help="Use this server instead of a throwaway one (all rolled back).")
 @click.option("--prelude", help="SQL loaded before the schema: 'supabase' or a file.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@_TEXT_OR_JSON
 def verify(
     paths: tuple[str, ...],
     table: str | None,
@@ -624,13 +620,7 @@ def verify(
 
 
 @cli.command(name="rules")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@_TEXT_OR_JSON
 def list_rules(output_format: str) -> None:
     """List every rule: code, name, default severity and summary."""
     from analyzer.config import Config

@@ -29,6 +29,7 @@ from analyzer.cascade import (
     TraceEntry,
     Tracer,
     bounded_sum,
+    entry_document,
     outcome_document,
     totals_document,
     trace_call,
@@ -693,17 +694,9 @@ def verify(
 def measurement_document(measurement: Measurement) -> dict[str, object]:
     cascade = measurement.cascade
     totals = cascade.totals()
-    entry = cascade.entry
     return {
         "label": measurement.label,
-        "entry": {
-            "table": entry.table,
-            "operation": entry.operation,
-            "scenario": entry.scenario,
-            "rows": entry.rows,
-            "columns": list(entry.columns) if entry.columns is not None else None,
-            "children_per_parent": entry.children,
-        },
+        "entry": entry_document(cascade.entry),
         "setup": list(measurement.setup),
         "sql": measurement.sql,
         "prediction": {
