@@ -433,6 +433,7 @@ class Tracer:
         self.unknowns: dict[tuple[str, str, Location | None], Unknown] = {}
         self.children = 1
         self.children_in: dict[str, int] = {}
+        self._children_key: tuple[tuple[str, int], ...] = ()  # children_in, in memo keys
         # Hulls of memoized tallies, which every writer of the same upsert shares.
         self._hulls: dict[tuple[Tally, Tally], Tally] = {}
         # pg_trigger_depth() tests decide differently only up to their largest threshold:
@@ -544,6 +545,7 @@ class Tracer:
         self.unknowns = {}
         self.children = entry.children
         self.children_in = dict(entry.children_in)
+        self._children_key = tuple(sorted(entry.children_in))
         table = entry.table
         frame = _Frame(depth=1, stack=())
         statement = Tally()
@@ -763,7 +765,7 @@ class Tracer:
             write_kind,
             frame.deleting,
             self.children,
-            tuple(sorted(self.children_in.items())),
+            self._children_key,
             conflict_guard,
             frame.copies,
             frame.again,
