@@ -43,9 +43,9 @@ from analyzer.effects import (
     ReturnEffect,
     RowAssignment,
     Write,
+    call_arguments,
     catches,
     executed_effects,
-    firing_constant,
     fold_dynamic,
     repeated,
 )
@@ -1339,8 +1339,7 @@ class Tracer:
             self._unknown("recursive function call", callee.key, call.location)
             return _Result(Tally(), [])
         # TG_TABLE_NAME, TG_OP, TG_ARGV[n] … passed on are constants of this firing.
-        passed = tuple(firing_constant(a, context) or a for a in call.arguments)
-        arguments = _constant_arguments(callee, passed)
+        arguments = _constant_arguments(callee, call_arguments(call, context))
         callee_context = FiringContext(depth=context.depth, arguments=arguments)
         inner = replace(frame, stack=(*frame.stack, frame_key))
         inputs = [a for a in callee.arguments if a.mode in {"in", "inout", "variadic"}]
@@ -1894,7 +1893,9 @@ def _keyed_by_referencing(
     return True
 
 
-def _constant_arguments(callee: Function, arguments: tuple[exp.Expr, ...]) -> dict[str, exp.Expr]:
+def _constant_arguments(
+    callee: Function, arguments: tuple[exp.Expr | None, ...]
+) -> dict[str, exp.Expr]:
     """Parameter name → constant argument (literals, booleans, NULL; defaults included)."""
     constants: dict[str, exp.Expr] = {}
     inputs = [a for a in callee.arguments if a.mode in {"in", "inout", "variadic"}]

@@ -22,7 +22,15 @@ from analyzer.builtins import SQL_SYNTAX_CALLS
 from analyzer.catalog import Catalog, Function, Table
 from analyzer.findings import Diagnostic, Location
 from analyzer.folding import UNKNOWN, Resolver, Value, fold, quote_ident
-from analyzer.guards import ErrorAtom, FiringContext, Guard, OpaqueAtom, OpAtom, guard_of
+from analyzer.guards import (
+    ErrorAtom,
+    FiringContext,
+    Guard,
+    OpaqueAtom,
+    OpAtom,
+    expression_of_sql,
+    guard_of,
+)
 from analyzer.parse import parse_expression, split_statements
 from analyzer.plpgsql import (
     Assert,
@@ -225,7 +233,9 @@ class CallEffect:
     name: tuple[str, ...]  # as written: (schema, name) or (name,)
     location: Location
     guard: Guard
-    arguments: tuple[exp.Expr, ...] = field(default=(), compare=False, repr=False)
+    # Each argument as sqlglot renders it: the tree, if the cascade needs it, is parsed
+    # again (guards.expression_of_sql), so that no node keeps its statement alive.
+    arguments: tuple[str, ...] = field(default=(), compare=False, repr=False)
     argument_origins: tuple[Origins, ...] = field(
         default=(), compare=False, repr=False, metadata=INTERNAL
     )
@@ -256,7 +266,7 @@ class DynamicEffect:
     location: Location
     guard: Guard
     inferred: tuple[Write, ...] = ()
-    template: exp.Expr | None = field(default=None, compare=False, repr=False)
+    template: str | None = field(default=None, compare=False, repr=False)
     using: tuple[str, ...] = ()
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
@@ -929,7 +939,7 @@ class SqlEffects:
                     parts,
                     location,
                     guard,
-                    tuple(node.expressions),
+                    tuple(a.sql(dialect="postgres") for a in node.expressions),
                     tuple(_restricted(self.origin_of(a), guard) for a in node.expressions),
                 )
             )
@@ -1529,8 +1539,9 @@ class _Walker:
                 inferred = [e for e in found if isinstance(e, Write)]
         elif tree is not None:
             self.effects.extend(self.sql._calls(tree, live, fragment.location))
+        template = tree.sql(dialect="postgres") if tree is not None else None
         self.effects.append(
-            DynamicEffect(text, fragment.location, live, tuple(inferred), tree, bound)
+            DynamicEffect(text, fragment.location, live, tuple(inferred), template, bound)
         )
 
     def call_statement(self, fragment: Fragment, live: Guard) -> None:
@@ -1797,7 +1808,10 @@ def fold_dynamic(effect: DynamicEffect, context: FiringContext) -> str | None:
     text depends on more than the trigger, its table, its arguments and constants."""
     if effect.template is None:
         return None
-    text = fold(effect.template, _firing_resolver(context), _row_value)
+    template = expression_of_sql(effect.template)
+    if template is None:
+        return None
+    text = fold(template, _firing_resolver(context), _row_value)
     if not isinstance(text, str):
         return None
     return bind_parameters(text, effect.using)
@@ -1811,6 +1825,16 @@ def _row_value(node: exp.Expr) -> str | None:
     if isinstance(node, exp.Column) and node.table.lower() in _ROW_VARIABLES:
         return node.sql(dialect="postgres")
     return None
+
+
+def call_arguments(call: CallEffect, context: FiringContext) -> tuple[exp.Expr | None, ...]:
+    """The call's arguments as trees, those built from TG_* variables, TG_ARGV or constant
+    parameters replaced by the text literal (or NULL) they are in this firing; None for an
+    argument whose text does not parse again."""
+    trees = (expression_of_sql(argument) for argument in call.arguments)
+    return tuple(
+        firing_constant(tree, context) or tree if tree is not None else None for tree in trees
+    )
 
 
 def firing_constant(node: exp.Expr, context: FiringContext) -> exp.Expr | None:

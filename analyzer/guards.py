@@ -13,9 +13,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from itertools import product
 
 from sqlglot import exp
+
+from analyzer.parse import parse_expression
 
 OPS = frozenset({"INSERT", "UPDATE", "DELETE", "TRUNCATE"})
 MAX_ALTERNATIVES = 64
@@ -159,14 +162,17 @@ class ContextAtom:
 
 @dataclass(frozen=True, order=True)
 class ParamAtom:
-    """A condition that only involves the function's parameters and constants."""
+    """A condition that only involves the function's parameters and constants.
+
+    `sql` is the condition as sqlglot renders it (`text` with its spacing kept, which
+    string constants need), parsed again when a call's constant arguments decide it."""
 
     text: str
     negated: bool = False
-    expression: exp.Expr | None = field(default=None, compare=False, hash=False, repr=False)
+    sql: str | None = field(default=None, compare=False, hash=False, repr=False)
 
     def negate(self) -> Atom:
-        return ParamAtom(self.text, not self.negated, self.expression)
+        return ParamAtom(self.text, not self.negated, self.sql)
 
     def __str__(self) -> str:
         return f"NOT ({self.text})" if self.negated else self.text
@@ -710,7 +716,9 @@ def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
                 except ValueError:
                     return None
     if parameters and _only_parameters(node, parameters):
-        return ParamAtom(" ".join(node.sql(dialect="postgres").split()), False, node)
+        sql = node.sql(dialect="postgres")
+        text = " ".join(sql.split())
+        return ParamAtom(text, False, text if text == sql else sql)
     return None
 
 
@@ -901,9 +909,12 @@ class FiringContext:
         return inside != atom.negated
 
     def _decide_parameter(self, atom: ParamAtom) -> Truth:
-        if atom.expression is None or not self.arguments:
+        if atom.sql is None or not self.arguments:
             return None
-        substituted = atom.expression.transform(
+        expression = expression_of_sql(atom.sql)
+        if expression is None:
+            return None
+        substituted = expression.transform(
             lambda n: (
                 self.arguments.get(n.name.lower(), n).copy()
                 if isinstance(n, exp.Column) and not n.table
@@ -914,6 +925,22 @@ class FiringContext:
         if value is None:
             return None
         return value != atom.negated
+
+
+@lru_cache(maxsize=4096)
+def expression_of_sql(sql: str) -> exp.Expr | None:
+    """A value or condition from its sqlglot rendering (`Expr.sql(dialect="postgres")`),
+    parsed again; the tree is shared, never to be changed.
+
+    Effects and guards keep that text rather than the node: a sqlglot node keeps its
+    whole statement alive through its parent links, and a few of them per function held
+    most of the memory of a large run. The cascade asks for the tree only where a
+    firing's constants decide something."""
+    tree = parse_expression("SELECT " + sql)
+    if not isinstance(tree, exp.Select) or tree.args.get("from"):
+        return None
+    values: list[exp.Expr] = tree.expressions
+    return values[0] if len(values) == 1 else None
 
 
 def _constant_truth(node: exp.Expr) -> Truth:

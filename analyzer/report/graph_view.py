@@ -195,7 +195,7 @@ def _effect_summary(kind: str, target: str, effect: Any) -> str:
         what = f"{', '.join(effect.aggregates)} over " if effect.aggregates else ""
         return f"reads {what}{target} (by {effect.keyed_by})"
     if isinstance(effect, CallEffect):
-        arguments = ", ".join(a.sql(dialect="postgres") for a in effect.arguments)
+        arguments = ", ".join(effect.arguments)
         return f"calls {effect.display_name}({arguments})"
     if isinstance(effect, DynamicEffect):
         return f"EXECUTE {effect.text or '(text known only at run time)'}"
