@@ -101,7 +101,7 @@ _DYNAMIC_IDENT = "sqlripple_dynamic_ident"
 _CHANGED_PARAMETER = "sqlripple_changed_parameter"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ValueOrigin:
     """A value taken unchanged from a column of the trigger's row or from a parameter."""
 
@@ -119,7 +119,7 @@ _MAX_ORIGINS = 8
 INTERNAL = MappingProxyType({"internal": True})
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Iterations:
     """How many times a statement runs per run of its body: `lo` to `hi` times, `hi` None
     when nothing bounds it (a loop over an array, a query's rows, a WHILE condition).
@@ -153,7 +153,7 @@ class Iterations:
 ONCE = Iterations()
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Accumulation:
     """`column = <stored value> + something`: a counter, a JSONB counter, an append."""
 
@@ -161,7 +161,7 @@ class Accumulation:
     expression: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Write:
     table: str | None  # qualified; None when only known at run time
     kind: str  # insert | update | delete | upsert | insert-or-ignore | merge | truncate
@@ -217,7 +217,7 @@ class Write:
         }.get(self.kind, (self.kind,))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Read:
     table: str
     location: Location
@@ -228,7 +228,7 @@ class Read:
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallEffect:
     name: tuple[str, ...]  # as written: (schema, name) or (name,)
     location: Location
@@ -246,14 +246,14 @@ class CallEffect:
         return ".".join(self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReturnEffect:
     value: str  # new | old | null | other
     location: Location
     guard: Guard
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DynamicEffect:
     """EXECUTE of SQL known only at run time; `inferred` holds what its text shows.
 
@@ -271,7 +271,7 @@ class DynamicEffect:
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RaiseEffect:
     """An error raised in the body and not caught by a handler of the same body: RAISE
     EXCEPTION (or RAISE with a condition). `message` is the format string (`%` stands for
@@ -285,7 +285,7 @@ class RaiseEffect:
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowAssignment:
     """`NEW.column := …` in a trigger function: the row to be written changes."""
 
@@ -297,7 +297,7 @@ class RowAssignment:
 Effect = Write | Read | CallEffect | ReturnEffect | DynamicEffect | RowAssignment | RaiseEffect
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Choice:
     """One IF/ELSIF/ELSE or CASE statement: at most one of its arms runs, so their effects
     are alternatives, not a sum."""
@@ -307,7 +307,7 @@ class Choice:
     falls_through: Guard  # no arm is taken (an IF without ELSE); never when exhaustive
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BodyEffects:
     owner: str
     effects: tuple[Effect, ...]

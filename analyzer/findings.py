@@ -24,7 +24,7 @@ class Severity(enum.Enum):
         return {"error": 3, "warning": 2, "note": 1}[self.value]
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Location:
     """A span in a source file; lines and columns are 1-based, end inclusive."""
 
@@ -47,7 +47,7 @@ class Location:
         }
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Diagnostic:
     """Something in the input that could not be analysed (or was analysed with doubt)."""
 
@@ -68,7 +68,7 @@ class Diagnostic:
         }
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Hop:
     """One step of a finding's path: a table, trigger, function or write."""
 
@@ -86,7 +86,7 @@ class Hop:
         }
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Entry:
     """An application write that a cascade starts from."""
 
@@ -94,7 +94,7 @@ class Entry:
     operation: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """A rule's report; the engine stamps `rule`, `code` and `severity`."""
 

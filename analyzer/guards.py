@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 import re
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -28,7 +29,7 @@ Truth = bool | None
 ValueKey = tuple[str, bool | Decimal | str]
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class OpAtom:
     """TG_OP is one of `ops`."""
 
@@ -44,7 +45,7 @@ class OpAtom:
         return "TG_OP IN (" + ", ".join(f"'{n}'" for n in names) + ")"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ChangeAtom:
     """The row's `columns` (or the whole row: '*') changed (or not) in this update."""
 
@@ -65,7 +66,7 @@ class ChangeAtom:
         return f"ROW({new}) {test} ROW({old})"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class RowValueAtom:
     """NEW.column or OLD.column tested against constants: `NEW.status = 'paid'`.
 
@@ -130,7 +131,7 @@ class RowValueAtom:
         return None
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class DepthAtom:
     """pg_trigger_depth() <op> value."""
 
@@ -144,7 +145,7 @@ class DepthAtom:
         return f"pg_trigger_depth() {self.op} {self.value}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ContextAtom:
     """TG_WHEN / TG_LEVEL / TG_TABLE_NAME / TG_TABLE_SCHEMA is one of `values`."""
 
@@ -160,7 +161,7 @@ class ContextAtom:
         return f"{self.variable} {'NOT IN' if self.negated else 'IN'} ({values})"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ParamAtom:
     """A condition that only involves the function's parameters and constants.
 
@@ -178,7 +179,7 @@ class ParamAtom:
         return f"NOT ({self.text})" if self.negated else self.text
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ErrorAtom:
     """Inside an EXCEPTION handler: happens only when the protected block raised."""
 
@@ -191,7 +192,7 @@ class ErrorAtom:
         return f"on error ({self.conditions})"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class OpaqueAtom:
     """Any other condition, kept as text; the cascade cannot decide it."""
 
@@ -352,11 +353,16 @@ class Guard:
 
     @staticmethod
     def always() -> Guard:
-        return Guard(frozenset({frozenset()}))
+        return _ALWAYS
 
     @staticmethod
     def never() -> Guard:
-        return Guard(frozenset())
+        return _NEVER
+
+    def __reduce__(self) -> tuple[Callable[[Alternatives], Guard], tuple[Alternatives]]:
+        # Bodies analysed by --jobs workers arrive pickled, each effect with its own copy
+        # of a guard that thousands of effects share (scale-10k: 6,271 guards, 20 values).
+        return _canonical_guard, (self.alternatives,)
 
     @staticmethod
     def of(atom: Atom) -> Guard:
@@ -452,6 +458,22 @@ def _reduce(left: frozenset[Atom], right: frozenset[Atom]) -> frozenset[Atom] | 
     if negated in left and not isinstance(y, OpAtom):
         return left - {negated}
     return None
+
+
+Alternatives = frozenset[frozenset[Atom]]
+_ALWAYS = Guard(frozenset({frozenset()}))
+_NEVER = Guard(frozenset())
+_CANONICAL: weakref.WeakValueDictionary[Alternatives, Guard] = weakref.WeakValueDictionary(
+    {_ALWAYS.alternatives: _ALWAYS, _NEVER.alternatives: _NEVER}
+)
+
+
+def _canonical_guard(alternatives: Alternatives) -> Guard:
+    """The one Guard object with these alternatives that is alive in this process."""
+    guard = _CANONICAL.get(alternatives)
+    if guard is None:
+        guard = _CANONICAL[alternatives] = Guard(alternatives)
+    return guard
 
 
 def _bounded(alternatives: set[frozenset[Atom]]) -> Guard:
