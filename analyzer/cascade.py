@@ -189,7 +189,7 @@ def _scaled_sum(parts: list[tuple[dict[Key, _Count], _Count]]) -> dict[Key, _Cou
     return total
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """One line of the cascade tree: a statement, a firing, a call, a write or a read."""
 
@@ -206,6 +206,11 @@ class Node:
     )
     # How many times the effect runs per run of its body, when in a loop.
     iterations: Iterations = field(default=ONCE, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A few dozen details ("call [if …]", "insert") are built again for every node
+        # of every memoized sub-cascade: one string each.
+        self.detail = sys.intern(self.detail)
 
     def to_dict(self, seen: set[int] | None = None, depth: int = 0) -> dict[str, object]:
         """The tree as plain data; a subtree already shown, or nested deeper than
@@ -424,6 +429,7 @@ class Tracer:
         self.model = model
         self.catalog = model.catalog
         self.memo: dict[tuple[object, ...], _Result] = {}
+        self._key_sets: dict[frozenset[object], frozenset[object]] = {}
         # The unknowns each memoized row event crossed, replayed on a memo hit.
         self._memo_unknowns: dict[tuple[object, ...], tuple[Unknown, ...]] = {}
         self._in_progress: dict[tuple[object, ...], int] = {}
@@ -790,6 +796,7 @@ class Tracer:
             for unknown in self._memo_unknowns.get(key, ()):
                 self.unknowns.setdefault((unknown.reason, unknown.name, unknown.location), unknown)
             return cached
+        key = self._kept_key(key)
         self.memo[key] = _Result(Tally(), [])  # a re-entry while computing this adds nothing
         self._in_progress[key] = len(frame.stack)
         before = len(self.unknowns)  # unknowns are only ever added, in order
@@ -805,6 +812,13 @@ class Tracer:
         if crossed:
             self._memo_unknowns[key] = crossed
         return result
+
+    def _kept_key(self, key: tuple[object, ...]) -> tuple[object, ...]:
+        """`key` with each column set replaced by the one equal set the memo already
+        holds: most row events of a table share their column sets (scale-10k: 13,374 sets
+        in the memo keys, 384 different ones)."""
+        sets = self._key_sets
+        return tuple(sets.setdefault(p, p) if type(p) is frozenset else p for p in key)
 
     def _loop_closed(self, key: tuple[object, ...], frame: _Frame) -> None:
         entered = self._in_progress[key]
