@@ -23,7 +23,9 @@ from click.testing import CliRunner
 from conftest import integration_unavailable
 
 from analyzer.cascade import Cascade, Cycle, Node, Tally, TraceEntry, Tracer
+from analyzer.catalog import Function
 from analyzer.cli import cli
+from analyzer.ddl import build_catalog
 from analyzer.pgserver import RowWrites, XactStats, find_pg_bindir
 from analyzer.source import SourceFile
 from analyzer.verify import (
@@ -34,6 +36,7 @@ from analyzer.verify import (
     _marked_statements,
     _outcome,
     compare,
+    may_be_inlined,
     verify,
 )
 from analyzer.workload import ColumnShape, WorkloadError, _check_facts, value_text
@@ -817,3 +820,87 @@ def test_child_rows_a_trigger_made_are_the_ones_traced(empty_database: str, tmp_
         "3 row(s) of public.reminders reference the public.orders row (order_id), not 1: "
         "triggers made them"
     ) in measurement["notes"]
+
+
+def _function(create: str) -> Function:
+    (function,) = build_catalog([SourceFile.from_text("f.sql", create)]).functions.values()
+    return function
+
+
+@pytest.mark.parametrize(
+    ("create", "inlinable"),
+    [
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql STABLE AS $$ SELECT 1 $$", True),
+        (
+            "CREATE FUNCTION f() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT nullif("
+            "current_setting('request.jwt.claim.sub', true), '')::uuid $$",
+            True,
+        ),
+        ("CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS 'SELECT a + 1;'", True),
+        # what inline_function refuses: other languages, SECURITY DEFINER, SET clauses,
+        # sets, and bodies that are not one plain expression
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$", False),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER AS $$ SELECT 1 $$", False),
+        (
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = '' AS $$ SELECT 1 $$",
+            False,
+        ),
+        ("CREATE FUNCTION f() RETURNS SETOF int LANGUAGE sql AS $$ SELECT 1 $$", False),
+        ("CREATE FUNCTION f() RETURNS TABLE (n int) LANGUAGE sql AS $$ SELECT 1 $$", False),
+        ("CREATE FUNCTION f() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM t $$", False),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT (SELECT 1) $$", False),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 WHERE true $$", False),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1, 2 $$", False),
+        ("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DELETE FROM t $$", False),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; SELECT 2 $$", False),
+    ],
+)
+def test_may_be_inlined_follows_the_planners_rules(create: str, inlinable: bool) -> None:
+    assert may_be_inlined(_function(create)) is inlinable
+
+
+INLINED_SCHEMA = """
+CREATE FUNCTION current_tenant() RETURNS int LANGUAGE sql STABLE AS $$
+  SELECT nullif(current_setting('app.tenant', true), '')::int
+$$;
+CREATE FUNCTION tenant_of_row() RETURNS int LANGUAGE sql STABLE SECURITY DEFINER AS $$
+  SELECT nullif(current_setting('app.tenant', true), '')::int
+$$;
+CREATE TABLE notes (id serial PRIMARY KEY, tenant int, checked_tenant int);
+CREATE FUNCTION stamp_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.tenant := current_tenant();
+  NEW.checked_tenant := tenant_of_row();
+  RETURN NEW;
+END $$;
+CREATE TRIGGER stamp_note BEFORE INSERT ON notes FOR EACH ROW EXECUTE FUNCTION stamp_note();
+"""
+
+
+@pytest.mark.integration
+def test_calls_of_an_inlined_sql_function_are_compared_from_zero(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """The server counts no call of an SQL function it inlines (current_tenant) and every
+    call of one it cannot inline (SECURITY DEFINER): both agree, and a note says why."""
+    schema = tmp_path / "schema.sql"
+    schema.write_text(INLINED_SCHEMA, encoding="utf-8")
+    code, out, err = run(
+        "verify", str(schema), "--table", "notes", "--op", "insert",
+        "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    (measurement,) = json.loads(out)["measurements"]
+    assert [
+        (c["name"], c["predicted_min"], c["predicted_max"], c["server"])
+        for c in measurement["comparison"]
+        if c["subject"] == "function"
+    ] == [
+        ("public.current_tenant", 0, 1, 0),
+        ("public.stamp_note", 1, 1, 1),
+        ("public.tenant_of_row", 1, 1, 1),
+    ]
+    assert measurement["notes"] == [
+        "PostgreSQL may inline the SQL function public.current_tenant into the query that "
+        "calls it, and then counts no call: its calls are compared from 0"
+    ]
