@@ -18,6 +18,7 @@ This module returns data; `cli.py` and `report/verify.py` print it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -64,6 +65,24 @@ if TYPE_CHECKING:
 
 _MARKER = re.compile(r"--[ \t]*sqlripple:[ \t]*measure\b([^\n]*)", re.I)
 _AUTH_REFERENCE = re.compile(r"\bauth\s*\.\s*\w", re.I)
+
+
+@functools.cache
+def _supabase_object_names() -> re.Pattern[str]:
+    """The schemas, roles and publications the Supabase prelude creates, as a server error
+    names them
+    (`schema "extensions" does not exist`, `function auth.uid() does not exist`)."""
+    text = prelude_path("supabase").read_text(encoding="utf-8")
+    created = r"(?i)\bcreate\s+(?:schema|role|publication)\s+(?:if\s+not\s+exists\s+)?(\w+)"
+    names = set(re.findall(created, text))
+    alternatives = "|".join(sorted(map(re.escape, names)))
+    return re.compile(rf'"(?:{alternatives})"|\b(?:{alternatives})\.\w', re.I)
+
+
+def _names_supabase_objects(message: str) -> bool:
+    return _supabase_object_names().search(message) is not None
+
+
 _STACK_DEPTH_EXCEEDED = "54001"
 _SAVEPOINT = "sqlripple_measure"
 
@@ -681,7 +700,11 @@ class Verifier:
                 load_source(conn, source, single_transaction=single_transaction)
             except SqlLoadError as error:
                 message = f"the server rejected the schema: {error}"
-                if self.prelude is None and any(_AUTH_REFERENCE.search(f.text) for f in self.files):
+                if (
+                    self.prelude is None
+                    and _names_supabase_objects(error.message)
+                    and any(_AUTH_REFERENCE.search(f.text) for f in self.files)
+                ):
                     message += (
                         "\nhint: the schema uses Supabase's auth schema (auth.users,"
                         " auth.uid()); add --prelude supabase"

@@ -524,6 +524,27 @@ def test_a_supabase_schema_without_prelude_gets_a_hint(empty_database: str) -> N
     )
 
 
+@pytest.mark.integration
+def test_no_supabase_hint_when_the_error_is_about_something_else(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """The schema mentions auth.uid(), but the server rejects it for a missing extension
+    function: the hint would send the user the wrong way."""
+    (tmp_path / "schema.sql").write_text(
+        "DO $$ BEGIN IF to_regproc('auth.uid') IS NULL THEN RAISE NOTICE 'none'; END IF; END $$;\n"
+        "CREATE TABLE t (id uuid PRIMARY KEY DEFAULT uuid_generate_v4());\n",
+        encoding="utf-8",
+    )
+    code, _, err = run(
+        "verify", str(tmp_path), "--table", "t", "--op", "insert", "--dsn", empty_database
+    )
+    assert code == 2
+    assert err == (
+        f"sqlripple: the server rejected the schema: {tmp_path}/schema.sql:2:45: "
+        "function uuid_generate_v4() does not exist [42883]\n"
+    )
+
+
 SHOP = """\
 CREATE TABLE orders (id bigint PRIMARY KEY, total integer NOT NULL CHECK (total >= 0));
 CREATE TABLE order_log (order_id bigint NOT NULL, what text NOT NULL);
