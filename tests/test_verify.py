@@ -810,6 +810,66 @@ def test_a_row_no_value_can_satisfy_is_refused_not_a_difference(
     assert "cannot make up a row of public.odd that its CHECK constraints accept" in err
 
 
+ACCOUNTS = """
+CREATE TABLE accounts (
+    id serial PRIMARY KEY,
+    personal boolean NOT NULL DEFAULT false,
+    slug text,
+    touched_at timestamptz,
+    CONSTRAINT slug_only_for_teams
+        CHECK ((personal AND slug IS NULL) OR (NOT personal AND slug IS NOT NULL))
+);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.touched_at := now(); RETURN NEW; END $$;
+CREATE TRIGGER touch BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUNCTION touch();
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("operation", ["update", "upsert"])
+def test_a_change_the_check_rejects_is_retried_with_nulls_not_reported_as_a_difference(
+    empty_database: str, tmp_path: Path, operation: str
+) -> None:
+    """Flipping `personal` with a new slug breaks the CHECK; the same change with the
+    slug set to NULL (from a value: still a change) is what a real application writes."""
+    (tmp_path / "schema.sql").write_text(ACCOUNTS, encoding="utf-8")
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", "accounts", "--op", operation,
+        "--columns", "personal,slug", "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    (measurement,) = json.loads(out)["measurements"]
+    assert measurement["server"]["row_writes"]["public.accounts"]["update"] == 1
+    assert measurement["server"]["function_calls"] == {"public.touch": 1}
+    assert (
+        "set to NULL so that the CHECK constraints accept the change: slug"
+        in (measurement["notes"])
+    )
+
+
+@pytest.mark.integration
+def test_a_change_no_value_can_satisfy_is_refused_not_a_difference(
+    empty_database: str, tmp_path: Path
+) -> None:
+    (tmp_path / "schema.sql").write_text(
+        "CREATE TABLE frozen (id int PRIMARY KEY, open boolean NOT NULL CHECK (NOT open));\n"
+        "CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN RETURN NEW; END $$;\n"
+        "CREATE TRIGGER keep BEFORE UPDATE ON frozen FOR EACH ROW EXECUTE FUNCTION keep();\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", "frozen", "--op", "update", "--columns", "open",
+        "--dsn", empty_database,
+    )  # fmt: skip
+    assert (code, out) == (2, "")
+    assert err == (
+        "sqlripple: --table public.frozen --op update: cannot make up new values for open "
+        'of public.frozen that its CHECK constraints accept (new row for relation "frozen" '
+        'violates check constraint "frozen_open_check"); use --workload FILE\n'
+    )
+
+
 REMINDERS = """CREATE TABLE orders (id int PRIMARY KEY);
 CREATE TABLE reminders (id serial PRIMARY KEY, order_id int NOT NULL
     REFERENCES orders ON DELETE CASCADE);
