@@ -59,6 +59,7 @@ from analyzer.plpgsql import (
     While,
     has_no_data_effect,
     parse_plpgsql,
+    render,
 )
 from analyzer.source import SourceFile
 
@@ -429,7 +430,7 @@ def _as_new(node: exp.Expr) -> str:
     for column in copy.find_all(exp.Column):
         if (column.table or "").lower() in _ROW_VARIABLES:
             column.set("table", exp.to_identifier("new"))
-    return copy.sql(dialect="postgres")
+    return render(copy)
 
 
 def _cancels_when_unchanged(node: exp.Expr, column: str, names: set[str]) -> bool:
@@ -510,7 +511,7 @@ def _key_values(
 ) -> list[tuple[str, str]]:
     """(target column, value SQL) for each `col = <value not from the target>` conjunct."""
     return [
-        (column, " ".join(value.sql(dialect="postgres").split()))
+        (column, " ".join(render(value).split()))
         for column, value in _key_expressions(where, names, table)[0]
     ]
 
@@ -603,7 +604,7 @@ def _set_assignments(
                 column, assignment.expression, names, column_def.type if column_def else ""
             )
             if kind == "accumulation":
-                text = " ".join(assignment.sql(dialect="postgres").split())
+                text = " ".join(render(assignment).split())
                 accumulations.append(Accumulation(column, text))
             elif kind == "delta":
                 deltas.append(column)
@@ -801,8 +802,7 @@ class SqlEffects:
         where = node.args.get("where")
         key_expressions, where_is_key = _key_expressions(where, names, table)
         key_values = [
-            (column, " ".join(value.sql(dialect="postgres").split()))
-            for column, value in key_expressions
+            (column, " ".join(render(value).split())) for column, value in key_expressions
         ]
         keys = [column for column, _ in key_values]
         joined = node.args.get(join_clause)
@@ -939,7 +939,7 @@ class SqlEffects:
                     parts,
                     location,
                     guard,
-                    tuple(a.sql(dialect="postgres") for a in node.expressions),
+                    tuple(render(a) for a in node.expressions),
                     tuple(_restricted(self.origin_of(a), guard) for a in node.expressions),
                 )
             )
@@ -1003,11 +1003,7 @@ def _insert_key_values(
     if not target and table:
         target = list(table.primary_key)
     by_column = dict(zip(columns, values, strict=True))
-    return [
-        (c, " ".join(by_column[c].sql(dialect="postgres").split()))
-        for c in target
-        if c in by_column
-    ]
+    return [(c, " ".join(render(by_column[c]).split())) for c in target if c in by_column]
 
 
 def _row_source(relation: exp.Expr) -> str:
@@ -1086,7 +1082,7 @@ def conflict_update_guard(where: exp.Expr | None, names: set[str], table: Table 
         return node
 
     rewritten = condition.copy().transform(rename)
-    return guard_of(rewritten, " ".join(condition.sql(dialect="postgres").split()))
+    return guard_of(rewritten, " ".join(render(condition).split()))
 
 
 def _quoted_name(node: exp.Anonymous) -> bool:
@@ -1105,7 +1101,7 @@ def _aggregates_in(node: exp.Expr) -> Iterator[str]:
 
 
 def _one_line(node: exp.Expr) -> str:
-    return " ".join(node.sql(dialect="postgres").split())
+    return " ".join(render(node).split())
 
 
 # ---- dynamic SQL --------------------------------------------------------------------------
@@ -1200,6 +1196,17 @@ def _assigned_names(statement: Statement) -> list[str]:
     return [n.strip().lower() for n in names]
 
 
+def _is_trigger_argument(value: exp.Expr) -> bool:
+    while isinstance(value, (exp.Cast, exp.Paren)):
+        value = value.this
+    return (
+        isinstance(value, exp.Bracket)
+        and isinstance(value.this, exp.Column)
+        and not value.this.table
+        and value.this.name.upper() == "TG_ARGV"
+    )
+
+
 def _assignment_counts(statements: Iterable[Statement], counts: dict[str, int]) -> None:
     for statement in statements:
         for name in _assigned_names(statement):
@@ -1278,8 +1285,28 @@ class _Walker:
             origins = _UNKNOWN_ORIGIN
         self.variables[name] = origins
 
-    def condition(self, fragment: Fragment) -> Guard:
-        return guard_of(fragment.tree, fragment.text, self.scope.parameters)
+    def condition(self, fragment: Fragment, live: Guard) -> Guard:
+        """The guard of an IF/WHILE/ASSERT condition. A local variable that holds one of
+        the trigger's arguments (`v text = TG_ARGV[0]`, assigned nowhere else) is read as
+        that argument, so the guard is decided per trigger like a test of TG_ARGV itself."""
+        tree = fragment.tree
+        if tree is not None and any(
+            isinstance(node, exp.Column) and not node.table and node.name.lower() in self.arguments
+            for node in tree.walk()
+        ):
+            tree = self.with_constants(tree, live, self.not_arguments)
+        return guard_of(tree, fragment.text, self.scope.parameters)
+
+    @property
+    def arguments(self) -> frozenset[str]:
+        """Constant locals whose value is a trigger argument (`TG_ARGV[n]`, maybe cast)."""
+        return frozenset(
+            name for name, (value, _) in self.constants.items() if _is_trigger_argument(value)
+        )
+
+    @property
+    def not_arguments(self) -> frozenset[str]:
+        return frozenset(self.constants) - self.arguments
 
     def fragment(self, fragment: Fragment | None, guard: Guard, statement: bool = False) -> None:
         if fragment is None or guard.is_never:
@@ -1355,7 +1382,7 @@ class _Walker:
             ends: list[int] = []
             for branch in statement.branches:
                 self.fragment(branch.condition, remaining)
-                condition = self.condition(branch.condition)
+                condition = self.condition(branch.condition, remaining)
                 after = after.or_(self.arm(branch.body, remaining.and_(condition), arms))
                 ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
@@ -1442,7 +1469,7 @@ class _Walker:
         if isinstance(statement, Assert):
             # With plpgsql.check_asserts on (the default), a false condition raises.
             self.fragment(statement.condition, live)
-            failing = live.and_(self.condition(statement.condition).negate())
+            failing = live.and_(self.condition(statement.condition, live).negate())
             message: str | None = "assertion failed"
             if statement.message is not None:
                 text, exact = constant_text(statement.message.tree)
@@ -1539,7 +1566,7 @@ class _Walker:
                 inferred = [e for e in found if isinstance(e, Write)]
         elif tree is not None:
             self.effects.extend(self.sql._calls(tree, live, fragment.location))
-        template = tree.sql(dialect="postgres") if tree is not None else None
+        template = render(tree) if tree is not None else None
         self.effects.append(
             DynamicEffect(text, fragment.location, live, tuple(inferred), template, bound)
         )
@@ -1823,7 +1850,7 @@ def _row_value(node: exp.Expr) -> str | None:
     while isinstance(node, (exp.Cast, exp.Paren)):
         node = node.this
     if isinstance(node, exp.Column) and node.table.lower() in _ROW_VARIABLES:
-        return node.sql(dialect="postgres")
+        return render(node)
     return None
 
 
@@ -1853,7 +1880,7 @@ def _firing_resolver(context: FiringContext) -> Resolver:
         if isinstance(node, exp.Cast):
             return _regclass_text(node, context)
         if isinstance(node, exp.Bracket):
-            index = _TG_ARGV.fullmatch(node.sql(dialect="postgres"))
+            index = _TG_ARGV.fullmatch(render(node))
             arguments = context.trigger_arguments
             if index is None or arguments is None:
                 return UNKNOWN
@@ -1892,7 +1919,7 @@ def _regclass_text(node: exp.Cast, context: FiringContext) -> Value:
     is_relid = (
         isinstance(relid, exp.Column) and not relid.table and relid.name.upper() == "TG_RELID"
     )
-    if not is_relid or node.to.sql(dialect="postgres").lower() != "regclass":
+    if not is_relid or render(node.to).lower() != "regclass":
         return UNKNOWN
     if not context.table or "." not in context.table:
         return UNKNOWN

@@ -20,6 +20,7 @@ from itertools import product
 from sqlglot import exp
 
 from analyzer.parse import parse_expression
+from analyzer.plpgsql import render
 
 OPS = frozenset({"INSERT", "UPDATE", "DELETE", "TRUNCATE"})
 MAX_ALTERNATIVES = 64
@@ -162,6 +163,20 @@ class ContextAtom:
 
 
 @dataclass(frozen=True, order=True, slots=True)
+class ArgumentNullAtom:
+    """TG_ARGV[n] IS NULL: the trigger was created with at most n arguments."""
+
+    index: int
+    negated: bool = False
+
+    def negate(self) -> Atom:
+        return ArgumentNullAtom(self.index, not self.negated)
+
+    def __str__(self) -> str:
+        return f"TG_ARGV[{self.index}] IS {'NOT ' if self.negated else ''}NULL"
+
+
+@dataclass(frozen=True, order=True, slots=True)
 class ParamAtom:
     """A condition that only involves the function's parameters and constants.
 
@@ -212,6 +227,7 @@ Atom = (
     | RowValueAtom
     | DepthAtom
     | ContextAtom
+    | ArgumentNullAtom
     | ParamAtom
     | ErrorAtom
     | OpaqueAtom
@@ -555,7 +571,7 @@ def _context_variable(node: exp.Expr) -> str | None:
         and node.this.name.upper() == "TG_ARGV"
     ):
         # sqlglot shifts subscripts to 0-based internally; PostgreSQL's text form is exact.
-        index = re.fullmatch(r"(?i)tg_argv\[(\d+)\]", node.sql(dialect="postgres"))
+        index = re.fullmatch(r"(?i)tg_argv\[(\d+)\]", render(node))
         return f"TG_ARGV[{index.group(1)}]" if index else None
     if isinstance(node, exp.Column) and not node.table:
         name = node.name.upper()
@@ -613,7 +629,7 @@ def _convert(node: exp.Expr, parameters: frozenset[str]) -> Guard:
     atom = _atom(node, parameters)
     if atom is not None:
         return Guard.of(atom)
-    opaque = Guard.of(OpaqueAtom(" ".join(node.sql(dialect="postgres").split())))
+    opaque = Guard.of(OpaqueAtom(" ".join(render(node).split())))
     if isinstance(node, (exp.LT, exp.GT)):
         # NEW.c > OLD.c holds only for two different non-NULL values: c changed.
         left, right = _single_column(node.this), _single_column(node.expression)
@@ -696,7 +712,7 @@ def _same_function_of_both_rows(left: exp.Expr, right: exp.Expr) -> tuple[str, .
     swapped = right.copy()
     for column in swapped.find_all(exp.Column):
         column.set("table", exp.to_identifier(sides[0]))
-    if swapped.sql(dialect="postgres").lower() != left.sql(dialect="postgres").lower():
+    if render(swapped).lower() != render(left).lower():
         return None
     return tuple(sorted(columns))
 
@@ -710,6 +726,10 @@ def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
     row_value = _row_value_atom(node)
     if row_value is not None:
         return row_value
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        variable = _context_variable(node.this)
+        if variable and variable.startswith("TG_ARGV["):  # `IS NOT NULL`: negate=True
+            return ArgumentNullAtom(int(variable[8:-1]), bool(node.args.get("negate")))
     if isinstance(node, (exp.EQ, exp.NEQ)):
         for variable_side, value_side in (
             (node.this, node.expression),
@@ -738,7 +758,7 @@ def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
                 except ValueError:
                     return None
     if parameters and _only_parameters(node, parameters):
-        sql = node.sql(dialect="postgres")
+        sql = render(node)
         text = " ".join(sql.split())
         return ParamAtom(text, False, text if text == sql else sql)
     return None
@@ -778,7 +798,7 @@ def _row_value(
     keys = [_constant_key(c) for c in constants]
     if not keys or any(k is None for k in keys):
         return None
-    texts = tuple(" ".join(c.sql(dialect="postgres").split()) for c in constants)
+    texts = tuple(" ".join(render(c).split()) for c in constants)
     known = tuple(k for k in keys if k is not None)
     return RowValueAtom(side_column[0], side_column[1], op, texts, null_passes, known)
 
@@ -896,6 +916,10 @@ class FiringContext:
             return _COMPARE[atom.op](self.depth, atom.value)
         if isinstance(atom, ContextAtom):
             return self._decide_context(atom)
+        if isinstance(atom, ArgumentNullAtom):
+            if self.trigger_arguments is None:
+                return None
+            return (atom.index >= len(self.trigger_arguments)) != atom.negated
         if isinstance(atom, ParamAtom):
             return self._decide_parameter(atom)
         return None
@@ -951,7 +975,7 @@ class FiringContext:
 
 @lru_cache(maxsize=4096)
 def expression_of_sql(sql: str) -> exp.Expr | None:
-    """A value or condition from its sqlglot rendering (`Expr.sql(dialect="postgres")`),
+    """A value or condition from its PostgreSQL rendering (`plpgsql.render`),
     parsed again; the tree is shared, never to be changed.
 
     Effects and guards keep that text rather than the node: a sqlglot node keeps its
@@ -985,10 +1009,11 @@ def _constant_truth(node: exp.Expr) -> Truth:
             return True
         return False if left is False and right is False else None
     if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        negated = bool(node.args.get("negate"))  # sqlglot reads IS NOT NULL as negate=True
         if isinstance(node.this, exp.Null):
-            return True
+            return not negated
         if isinstance(node.this, (exp.Literal, exp.Boolean)):
-            return False
+            return negated
     if isinstance(node, (exp.EQ, exp.NEQ)):
         left, right = node.this, node.expression
         if isinstance(left, (exp.Literal, exp.Boolean)) and isinstance(
