@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -945,7 +946,9 @@ def _column_definition(
         if not type_items:
             raise SyntaxProblem(f"column {name} has no type", name_item.token.start)
         written = source_text(statement.file.text, type_items)
-        column = Column(name=name, type=_resolve_type(builder, written), location=location)
+        column = Column(
+            name=sys.intern(name), type=_resolve_type(builder, written), location=location
+        )
         if " ".join(written.lower().split()) in SERIAL_TYPES:
             sequence = make_object_name(table.split(".", 1)[1], name, "seq")
             default = f"nextval('{quote_ident(sequence)}'::regclass)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 _ALIASES = {
     "int": "integer",
@@ -85,4 +86,5 @@ def normalize_type(text: str) -> str:
         if _INTERVAL_FIELDS.match(name):
             name = "interval"
         name = _ALIASES.get(name, name)
-    return name + ("[]" if array else "")
+    # Interned: tens of thousands of columns and arguments share a few dozen type names.
+    return sys.intern(name + ("[]" if array else ""))
