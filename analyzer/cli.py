@@ -273,6 +273,9 @@ def check(
         return
     compared = compare(outcome.findings, baseline, config.baseline or "") if baseline else None
     report = build_report(result, outcome, compared, [type(n) for n in notes], config.severity)
+    # The report holds all that is shown: the analysis gives its memory back before the
+    # report, the cache entry and the output (encoded copies of it) are rendered.
+    del result
     notices = []
     if compared is not None and compared.absent:
         gone = sum(entry.count for entry in compared.absent)
@@ -289,9 +292,7 @@ def check(
         summary=summary_line(report),
         failed=report.failed(config.fail_on),
     )
-    # Done with the analysis: its memory is given back before the cache entry and the
-    # output, encoded copies of the report, are written (tens of MB on a large input).
-    del result, outcome, report
+    del outcome, report
     # Stored only if no input changed while it was analysed: the key was read before.
     if cache is not None and key is not None and run_key("check", paths, config, options) == key:
         cache.put("check", key, finished.encode())
