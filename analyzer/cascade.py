@@ -28,7 +28,7 @@ import networkx as nx
 from sqlglot import exp
 
 from analyzer.builtins import is_builtin
-from analyzer.catalog import Catalog, Function, Trigger
+from analyzer.catalog import Catalog, ForeignKey, Function, Trigger
 from analyzer.effects import (
     ONCE,
     BodyEffects,
@@ -70,6 +70,8 @@ _FRAMES_PER_LEVEL = 16
 Key = tuple[str, ...]
 # The upper bound of a count nothing bounds: the rows a set-based write touches.
 UNBOUNDED = math.inf
+# FK actions that write the referencing rows.
+_WRITING_ACTIONS = frozenset({"cascade", "set null", "set default"})
 _Count = TypeVar("_Count", int, float)
 
 
@@ -417,6 +419,9 @@ class _Frame:
     copies: frozenset[tuple[str, str, str]] = frozenset()
     # A trigger loop came round: this is its second round, and a third is cut.
     again: bool = False
+    # The tables of the FK-action chain that led to this row event from the statement's
+    # row, kept only while this row's FK actions can lead back to them.
+    fk_path: tuple[str, ...] = ()
 
 
 class Tracer:
@@ -492,6 +497,22 @@ class Tracer:
             below[component] = reach
         mapping = condensed.graph["mapping"]
         return bit, {table: below[mapping[table]] for table in bit}
+
+    @cached_property
+    def _fk_loops(self) -> dict[str, int]:
+        """Tables on a loop of FK actions (a self-referencing key, or keys that lead back
+        through other tables), numbered by loop: only there can an FK chain come back."""
+        graph: nx.DiGraph[str] = nx.DiGraph()
+        for table in self.catalog.tables:
+            for fk in self.catalog.referencing_keys(table):
+                if {fk.on_delete, fk.on_update} & _WRITING_ACTIONS:
+                    graph.add_edge(table, fk.table)
+        return {
+            table: index
+            for index, component in enumerate(nx.strongly_connected_components(graph))
+            if len(component) > 1 or any(graph.has_edge(t, t) for t in component)
+            for table in component
+        }
 
     def _hull(self, first: Tally, second: Tally) -> Tally:
         found = self._hulls.get((first, second))
@@ -768,6 +789,7 @@ class Tracer:
             self._children_key,
             conflict_guard,
             frame.copies,
+            frame.fk_path,
             frame.again,
         )
         cached = self.memo.get(key)
@@ -1047,6 +1069,7 @@ class Tracer:
             empty_relations=empty,
             transition_rows=transition_rows,
             again=frame.again or repeated,
+            fk_path=(),
         )
         run = self._run(function, context, inner, {}, {})
         tally.add(run.tally, certain=certain)
@@ -1712,7 +1735,7 @@ class Tracer:
         parent = self.catalog.tables.get(table)
         for fk in self.catalog.referencing_keys(table):
             action = fk.on_delete if event == "delete" else fk.on_update
-            if action not in {"cascade", "set null", "set default"}:
+            if action not in _WRITING_ACTIONS:
                 continue
             # RI update actions run only for rows whose referenced key really changed.
             key_changes: Truth = True
@@ -1725,14 +1748,41 @@ class Tracer:
                 else:
                     continue
             parent_key = tuple(fk.ref_columns or (parent.primary_key if parent else ()))
+            label = f"ON {event.upper()} {action.upper()} ({', '.join(fk.columns)})"
+            # The chain comes back to a table it went through: rows referencing rows of
+            # the same kind (a reply tree, a category tree), as deep as the data goes.
+            looped = fk.table in frame.fk_path
+            if looped:
+                chain = (*frame.fk_path, table)
+                self._record_fk_loop(chain[len(chain) - 1 - chain[::-1].index(fk.table) :], fk)
+                # As for a trigger loop: the second round is followed (0..∞ times), the
+                # third is cut.
+                if frame.fk_path.count(fk.table) > 1:
+                    nodes.append(
+                        Node(
+                            "cycle",
+                            fk.table,
+                            f"{label}: the next level of the tree, counted above",
+                            fk.location,
+                            False,
+                        )
+                    )
+                    continue
+            loop = self._fk_loops.get(fk.table)
             # Only the parent this action is deleting for: keeping every ancestor would make
-            # each FK path a memo key of its own.
+            # each FK path a memo key of its own. Likewise the chain keeps only the tables
+            # it can come back to.
             child_frame = replace(
                 frame,
                 deleting=frozenset({(table, parent_key, tuple(fk.columns), fk.table)})
                 if event == "delete"
                 else frame.deleting,
                 copies=frozenset(),
+                fk_path=tuple(
+                    t
+                    for t in (*frame.fk_path, table)
+                    if loop is not None and self._fk_loops.get(t) == loop
+                ),
             )
             columns = frozenset(fk.columns)
             if event == "delete" and action == "cascade":
@@ -1751,21 +1801,38 @@ class Tracer:
                     ).tally
                 )
             rows = self.children_in.get(fk.table, self.children)
-            tally.add(child.tally, certain=key_changes is True, times=rows)
-            tally.add(statement, certain=False)
-            label = f"ON {event.upper()} {action.upper()} ({', '.join(fk.columns)})"
+            if looped:
+                # Whether a row of the tree has children, and how many levels lie below
+                # it, is data: none to any number. The level after this one is cut.
+                tally.add_between(child.tally, 0, UNBOUNDED)
+                tally.add_between(statement, 0, UNBOUNDED)
+                multiplicity = "0..∞ children, any depth"
+            else:
+                tally.add(child.tally, certain=key_changes is True, times=rows)
+                tally.add(statement, certain=False)
+                multiplicity = f"x{rows} children"
             nodes.append(
                 Node(
                     "fk",
                     fk.table,
                     label,
                     fk.location,
-                    key_changes is True,
-                    f"x{rows} children",
+                    key_changes is True and not looped,
+                    multiplicity,
                     child.nodes,
                 )
             )
         return _Result(tally, nodes)
+
+    def _record_fk_loop(self, tables: tuple[str, ...], fk: ForeignKey) -> None:
+        """The tables around a loop of FK actions, once per loop whichever starts it."""
+        canonical = min(tables[i:] + tables[:i] for i in range(len(tables)))
+        if canonical not in self.cycles:
+            self.cycles[canonical] = Cycle(
+                canonical,
+                ("the rows: each round reaches other rows, as deep as the data goes",),
+                fk.location,
+            )
 
 
 def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | None:

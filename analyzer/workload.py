@@ -724,7 +724,10 @@ class _Builder:
     def children_of(
         self, row: _Stored, event: str, changed: frozenset[str], path: tuple[str, ...]
     ) -> None:
-        """`children` rows in every table an FK action reaches from `row`, recursively."""
+        """`children` rows in every table an FK action reaches from `row`, recursively,
+        until the chain comes back to a table it went through before `row`'s: from there
+        on a tree is as deep as the data, and the trace counts it 0..∞ (a self-referencing
+        key gets one level of children)."""
         shape = self.shape(row.table)
         keys = sorted(
             shape.referenced_by,
@@ -732,7 +735,7 @@ class _Builder:
         )
         for fk in keys:
             action = fk.on_delete if event == "delete" else fk.on_update
-            if action not in _FK_ACTIONS or fk.table in path:
+            if action not in _FK_ACTIONS or fk.table in path[:-1]:
                 continue
             if event == "update" and not changed & set(fk.ref_columns):
                 continue
