@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from analyzer.builtins import relation_search_order, system_relation
 from analyzer.findings import Diagnostic, Location
 from analyzer.source import SourceFile
 
@@ -293,8 +294,8 @@ class Catalog:
         if len(names) > 1:
             return f"{names[-2]}.{names[-1]}"
         path = list(search_path or self.search_path)
-        for schema in path:
-            if f"{schema}.{names[-1]}" in self.tables:
+        for schema in relation_search_order(path):
+            if f"{schema}.{names[-1]}" in self.tables or system_relation(schema, names[-1]):
                 return f"{schema}.{names[-1]}"
         return f"{path[0] if path else 'public'}.{names[-1]}"
 

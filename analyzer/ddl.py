@@ -27,7 +27,12 @@ from typing import TypeVar
 from sqlglot import exp
 from sqlglot.errors import TokenError
 
-from analyzer.builtins import WELL_KNOWN_TABLES, is_builtin
+from analyzer.builtins import (
+    WELL_KNOWN_TABLES,
+    is_builtin,
+    relation_search_order,
+    system_relation,
+)
 from analyzer.catalog import (
     DEFAULT_SEARCH_PATH,
     PG_CATALOG_TRIGGER_FUNCTIONS,
@@ -390,8 +395,8 @@ class CatalogBuilder:
     def relation_name(self, parts: Sequence[str]) -> str:
         if len(parts) > 1:
             return f"{parts[-2]}.{parts[-1]}"
-        for schema in ["pg_temp", *self.schema_path()]:
-            if f"{schema}.{parts[-1]}" in self.state.tables:
+        for schema in relation_search_order(self.search_path):
+            if f"{schema}.{parts[-1]}" in self.state.tables or system_relation(schema, parts[-1]):
                 return f"{schema}.{parts[-1]}"
         path = self.schema_path()
         return f"{path[0] if path else 'public'}.{parts[-1]}"
