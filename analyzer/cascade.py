@@ -481,9 +481,11 @@ class Tracer:
                 function = self.model.trigger_function(trigger)
                 for written in self._tables_written_by(function) if function else ():
                     graph.add_edge(table, written)
-        for table in self.catalog.tables:
+        for table, known in self.catalog.tables.items():
             for fk in self.catalog.referencing_keys(table):
                 graph.add_edge(table, fk.table)
+            if known.view_update is not None and known.view_update.base is not None:
+                graph.add_edge(table, known.view_update.base)  # written through the view
         bit = {name: index for index, name in enumerate(sorted(graph))}
         condensed = nx.condensation(graph)
         below: dict[int, int] = {}
@@ -568,6 +570,7 @@ class Tracer:
         self.children_in = dict(entry.children_in)
         self._children_key = tuple(sorted(entry.children_in))
         table = entry.table
+        traced = entry  # the entry as the server runs it: on a view's base relation
         frame = _Frame(depth=1, stack=())
         statement = Tally()
         rows = Tally()
@@ -586,6 +589,20 @@ class Tracer:
                 "upsert": ("insert", "update") if not entry.do_nothing else ("insert",),
                 "merge": _actions_of(entry),
             }[operation]
+            through = self._through_view(table, events)
+            if through is not None:
+                base, mapping = through
+                mapped = tuple(mapping[c] for c in sorted(columns) if c in mapping)
+                root.children.append(
+                    Node("view", table, f"automatically updatable: the write goes to {base}")
+                )
+                table, columns = base, frozenset(mapped)
+                traced = replace(traced, table=base, columns=mapped)
+            refused = self._refused_by_view(table, events, None)
+            if refused is not None:
+                statement.add(refused.tally)
+                root.children.extend(refused.nodes)
+                events = ()
             # On the conflict path no row is inserted: the INSERT statement triggers still
             # fire, but their NEW TABLE transition relation is empty.
             empty = (
@@ -601,12 +618,17 @@ class Tracer:
             )
             statement.add(before.tally)
             statement.add(after.tally)
-            row = self._entry_row(entry, columns, frame)
-            rows.add(row.tally)
-            row_node = Node(
-                "row", table, "per source row", multiplicity=f"x{entry.rows}", children=row.nodes
-            )
-            root.children.extend([*before.nodes, row_node, *after.nodes])
+            if events:
+                row = self._entry_row(traced, columns, frame)
+                rows.add(row.tally)
+                row_node = Node(
+                    "row",
+                    table,
+                    "per source row",
+                    multiplicity=f"x{entry.rows}",
+                    children=row.nodes,
+                )
+                root.children.extend([*before.nodes, row_node, *after.nodes])
         return Cascade(
             entry,
             statement,
@@ -664,6 +686,58 @@ class Tracer:
         )
 
     # ---- statement-level triggers ------------------------------------------------------
+
+    def _through_view(self, table: str, events: Iterable[str]) -> tuple[str, dict[str, str]] | None:
+        """The relation PostgreSQL writes instead of `table` when it is an automatically
+        updatable view with no INSTEAD OF trigger or INSTEAD rule for `events` (through
+        views of views), and which of its columns are which columns there."""
+        wanted = set(events)
+        mapping: dict[str, str] | None = None
+        while True:
+            known = self.catalog.tables.get(table)
+            update = known.view_update if known is not None else None
+            if update is None or update.base is None or self._instead(table, wanted):
+                break
+            step = dict(update.columns)
+            mapping = (
+                step if mapping is None else {v: step[b] for v, b in mapping.items() if b in step}
+            )
+            table = update.base
+        return (table, mapping) if mapping is not None else None
+
+    def _instead(self, view: str, events: set[str]) -> bool:
+        """Whether an INSTEAD OF trigger or an INSTEAD rule handles `events` on `view`."""
+        return any(
+            t.timing == "instead of" and events & set(t.events) for t in self._active(view)
+        ) or any(
+            r.table == view and r.instead and r.event in events and r.enabled != "disabled"
+            for r in self.catalog.rules.values()
+        )
+
+    def _refused_by_view(
+        self, table: str, events: Iterable[str], location: Location | None
+    ) -> _Result | None:
+        """A write PostgreSQL refuses: to a view that is not automatically updatable and
+        has no INSTEAD OF trigger or INSTEAD rule for it."""
+        known = self.catalog.tables.get(table)
+        update = known.view_update if known is not None else None
+        wanted = set(events)
+        if update is None or update.base is not None or not wanted or self._instead(table, wanted):
+            return None
+        verb = (
+            "insert into"
+            if "insert" in wanted
+            else "update"
+            if "update" in wanted
+            else "delete from"
+        )
+        message = f'cannot {verb} view "{table.rsplit(".", 1)[-1]}"'
+        where = location or (known.location if known else None)
+        tally = Tally()
+        if where is not None:
+            tally.bump(_error_key("object_not_in_prerequisite_state", message, where))
+        node = Node("error", table, f"{message}: {update.reason}", where)
+        return _Result(tally, [node])
 
     def _statement_triggers(
         self,
@@ -1202,6 +1276,8 @@ class Tracer:
             lo = iterations.lo if counted else 0
             hi = UNBOUNDED if iterations.hi is None else iterations.hi
             if isinstance(effect, Write):
+                view = effect.table
+                effect = self._write_through_view(effect)
                 copies, same_row, writes_back = self._copies(effect, context, bindings, frame)
                 keyed = (effect.table, tuple(sorted(effect.key_values)))
                 exists = (
@@ -1218,6 +1294,8 @@ class Tracer:
                 result = self._write(
                     effect, frame, guard_text, exists, copies, writes_back, key_rows
                 )
+                if view != effect.table and result.nodes:
+                    result.nodes[0].detail += f" (written as {view}, a view of it)"
                 caught = self._add_result(body, effect, result, sink, nodes, (lo, hi))
                 if (
                     certain
@@ -1597,6 +1675,9 @@ class Tracer:
             self._unknown("write to a table known only at run time", write.text, write.location)
             return _Result(Tally(), [Node("unknown", "?", write.text, write.location, False)])
         table = write.table
+        refused = self._refused_by_view(table, write.row_kinds, write.location)
+        if refused is not None:
+            return refused
         certain_rows = write.keyed_by == "row" and exists
         if write.kind in {"update", "delete"} and any(
             table == gone and _keyed_by_referencing(write, key, referencing, child, frame, key_rows)
@@ -1706,6 +1787,35 @@ class Tracer:
             ref=write,
         )
         return _Result(tally, [node])
+
+    def _write_through_view(self, write: Write) -> Write:
+        """`write` as the server runs it when its target is an automatically updatable
+        view: on the base relation, view columns renamed to its columns."""
+        known = self.catalog.tables.get(write.table) if write.table else None
+        if known is None or known.view_update is None:
+            return write
+        through = self._through_view(known.name, write.row_kinds)
+        if through is None:
+            return write
+        base, mapping = through
+
+        def names(columns: Iterable[str]) -> tuple[str, ...]:
+            return tuple(mapping[c] for c in columns if c in mapping)
+
+        return replace(
+            write,
+            table=base,
+            columns=names(write.columns),
+            conflict_columns=names(write.conflict_columns),
+            accumulations=tuple(
+                replace(a, column=mapping[a.column])
+                for a in write.accumulations
+                if a.column in mapping
+            ),
+            deltas=names(write.deltas),
+            key_columns=names(write.key_columns),
+            key_values=tuple((mapping[c], v) for c, v in write.key_values if c in mapping),
+        )
 
     def _rows_written(self, write: Write, frame: _Frame) -> float:
         """The most rows one run of `write` can touch (UNBOUNDED when nothing bounds it)."""

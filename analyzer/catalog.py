@@ -69,6 +69,18 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class ViewUpdate:
+    """How PostgreSQL runs an INSERT, UPDATE or DELETE on a view that has no INSTEAD OF
+    trigger (CREATE VIEW, "Updatable Views"): a view of one table or view, without
+    DISTINCT, GROUP BY, aggregates and the like, is rewritten into the same write on that
+    relation, whose triggers fire (the view's statement triggers do not)."""
+
+    base: str | None  # the relation written; None when not automatically updatable
+    columns: tuple[tuple[str, str], ...] = ()  # view column -> base column, writable ones
+    reason: str = ""  # why not, as the server's DETAIL says
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
@@ -87,6 +99,7 @@ class Table:
     # Unique indexes on plain columns, without WHERE (CREATE UNIQUE INDEX, as Prisma and
     # pg_dump write unique keys): they bound a row's identity like a UNIQUE constraint.
     unique_indexes: tuple[tuple[str, ...], ...] = ()
+    view_update: ViewUpdate | None = None  # a view whose query was understood
 
     @property
     def unique_keys(self) -> tuple[tuple[str, ...], ...]:

@@ -131,7 +131,8 @@ def _count_difference(count: Count) -> Difference:
 @dataclass(frozen=True)
 class ServerError:
     sqlstate: str | None
-    message: str
+    message: str  # as shown: located in the workload file when it ran from one
+    primary: str = ""  # the server's own message, which predictions are matched against
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,7 @@ def _outcome(label: str, cascade: Cascade, error: ServerError | None) -> Differe
     if error is not None:
         if cascade.cycles and error.sqlstate == _STACK_DEPTH_EXCEEDED:
             return None
-        if any(predicted.matches(error.message) for predicted in cascade.errors):
+        if any(predicted.matches(error.primary or error.message) for predicted in cascade.errors):
             return None
         return Difference(
             "statement", label, "outcome", f"the statement fails: {error.message}, not predicted"
@@ -344,7 +345,7 @@ class _Run:
                 rows = run()
         except (psycopg.Error, SqlLoadError) as failure:
             if isinstance(failure, SqlLoadError):
-                error = ServerError(failure.sqlstate, str(failure))
+                error = ServerError(failure.sqlstate, str(failure), failure.message)
             else:
                 error = ServerError(failure.diag.sqlstate, failure.diag.message_primary or "")
         else:
