@@ -407,6 +407,9 @@ class _Frame:
     # has already deleted on the way here: the RI action runs after the parent row is gone,
     # so a write keyed by the child's referencing columns (OLD.fk) finds nothing.
     deleting: frozenset[tuple[str, tuple[str, ...], tuple[str, ...], str]] = frozenset()
+    # Tables an FK action further up the chain deletes a row of: a write keyed into one
+    # may find its row gone (a reply's trigger updating the post the DELETE removes).
+    doomed: frozenset[str] = frozenset()
     # Transition tables (REFERENCING … AS name) of this firing, and those known to be empty.
     transitions: frozenset[str] = frozenset()
     empty_relations: frozenset[str] = frozenset()
@@ -850,6 +853,10 @@ class Tracer:
             deleting = frozenset(gone for gone in frame.deleting if self._may_write(table, gone[0]))
             if deleting != frame.deleting:
                 frame = replace(frame, deleting=deleting)
+        if frame.doomed:
+            doomed = frozenset(t for t in frame.doomed if self._may_write(table, t))
+            if doomed != frame.doomed:
+                frame = replace(frame, doomed=doomed)
         key: tuple[object, ...] = (
             table,
             path,
@@ -859,6 +866,7 @@ class Tracer:
             min(frame.depth, self.depth_cap),
             write_kind,
             frame.deleting,
+            frame.doomed,
             self.children,
             self._children_key,
             conflict_guard,
@@ -1678,7 +1686,11 @@ class Tracer:
         refused = self._refused_by_view(table, write.row_kinds, write.location)
         if refused is not None:
             return refused
-        certain_rows = write.keyed_by == "row" and exists
+        certain_rows = (
+            write.keyed_by == "row"
+            and exists
+            and not (table in frame.doomed and write.kind in {"update", "delete"})
+        )
         if write.kind in {"update", "delete"} and any(
             table == gone and _keyed_by_referencing(write, key, referencing, child, frame, key_rows)
             for gone, key, referencing, child in frame.deleting
@@ -1887,6 +1899,9 @@ class Tracer:
                 deleting=frozenset({(table, parent_key, tuple(fk.columns), fk.table)})
                 if event == "delete"
                 else frame.deleting,
+                doomed=frame.doomed | {gone[0] for gone in frame.deleting}
+                if event == "delete"
+                else frame.doomed,
                 copies=frozenset(),
                 fk_path=tuple(
                     t

@@ -747,8 +747,20 @@ class _Builder:
             child_shape = self.shape(fk.table)
             where = self.condition(child_shape, reference)
             rows = self.select(child_shape, where)
+            made = dict(reference)
+            if fk.table == row.table:
+                # A reply belongs where what it answers belongs (the same post, the same
+                # account): its other references are its parent's, not new parents.
+                keyed = {c for key in child_shape.unique_keys for c in key}
+                made.update(
+                    (c, row.values[c])
+                    for other in child_shape.foreign_keys
+                    if other is not fk
+                    for c in other.columns
+                    if c not in keyed and c not in made and row.values.get(c) is not None
+                )
             while len(rows) < self.children:
-                new = self.insert_row(fk.table, reference, (*path, fk.table))
+                new = self.insert_row(fk.table, made, (*path, fk.table))
                 if new.where in {r.where for r in rows}:
                     self.notes.append(
                         f"{fk.table} holds at most {len(rows)} row(s) per {row.table} row"

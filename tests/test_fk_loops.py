@@ -200,3 +200,35 @@ def test_a_chain_that_does_not_come_back_stays_exact() -> None:
         "public.log_row": (6, 6),
     }
     assert cascade.cycles == []
+
+
+POSTS = """
+CREATE TABLE public.posts (id int PRIMARY KEY, comment_count int NOT NULL DEFAULT 0);
+CREATE TABLE public.comments (
+    id int PRIMARY KEY,
+    post_id int NOT NULL REFERENCES public.posts (id) ON DELETE CASCADE,
+    parent_id int REFERENCES public.comments (id) ON DELETE CASCADE
+);
+CREATE FUNCTION public.dec_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE public.posts SET comment_count = comment_count - 1 WHERE id = OLD.post_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER dec_count AFTER DELETE ON public.comments
+    FOR EACH ROW EXECUTE FUNCTION public.dec_count();
+"""
+
+
+def test_a_reply_may_belong_to_the_post_being_deleted() -> None:
+    cascade = tracer(POSTS, ()).trace(TraceEntry("public.posts", "delete"))
+    # The post's comment finds its post gone (its post_id is the deleted row); the reply
+    # to it may belong to the same post, or not: 0..1 counter updates, not a certain one.
+    assert bounds(cascade) == {
+        "public.posts delete": (1, 1),
+        "public.comments delete": (2, None),
+        "public.posts update": (0, None),
+        "public.dec_count": (2, None),
+    }
+    # Deleting a comment alone: its post stays, its counter is updated for sure.
+    single = tracer(POSTS, ()).trace(TraceEntry("public.comments", "delete", children=0))
+    assert bounds(single)["public.posts update"] == (1, 1)

@@ -891,3 +891,36 @@ def test_a_temporary_table_the_function_drops_is_not_compared(
         "public.top_log",
     ]
     assert measurement["differences"] == []
+
+
+POSTS_AND_REPLIES = """
+CREATE TABLE posts (id int PRIMARY KEY, comment_count int NOT NULL DEFAULT 0);
+CREATE TABLE comments (id int PRIMARY KEY, post_id int NOT NULL REFERENCES posts (id)
+    ON DELETE CASCADE, parent_id int REFERENCES comments (id) ON DELETE CASCADE);
+CREATE FUNCTION dec_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE posts SET comment_count = comment_count - 1 WHERE id = OLD.post_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER dec_count AFTER DELETE ON comments FOR EACH ROW EXECUTE FUNCTION dec_count();
+"""
+
+
+@pytest.mark.integration
+def test_replies_are_made_under_the_post_of_what_they_answer(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """A reply's NOT NULL post_id is its parent comment's (a new post would lead back to
+    the one being deleted); deleting the post deletes both, and neither finds a post to
+    update, as the trace allows (0..∞)."""
+    (tmp_path / "schema.sql").write_text(POSTS_AND_REPLIES, encoding="utf-8")
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", "posts", "--op", "delete",
+        "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    (measurement,) = json.loads(out)["measurements"]
+    assert measurement["server"]["row_writes"] == {
+        "public.comments": {"insert": 0, "update": 0, "delete": 2},
+        "public.posts": {"insert": 0, "update": 0, "delete": 1},
+    }
