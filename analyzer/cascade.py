@@ -696,16 +696,20 @@ class Tracer:
         views of views), and which of its columns are which columns there."""
         wanted = set(events)
         mapping: dict[str, str] | None = None
+        passed = {table}
         while True:
             known = self.catalog.tables.get(table)
             update = known.view_update if known is not None else None
-            if update is None or update.base is None or self._instead(table, wanted):
+            base = update.base if update is not None else None
+            # (A view cannot reach itself on the server; a catalog may, by OR REPLACE.)
+            if update is None or base is None or base in passed or self._instead(table, wanted):
                 break
+            passed.add(base)
             step = dict(update.columns)
             mapping = (
                 step if mapping is None else {v: step[b] for v, b in mapping.items() if b in step}
             )
-            table = update.base
+            table = base
         return (table, mapping) if mapping is not None else None
 
     def _instead(self, view: str, events: set[str]) -> bool:

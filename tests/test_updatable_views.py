@@ -188,6 +188,18 @@ def test_a_write_to_a_view_that_is_not_updatable_fails() -> None:
     assert bounds(cascade) == {}
 
 
+def test_views_that_reach_each_other_end_the_walk() -> None:
+    # Not possible on the server, but a catalog replaced view by view can hold it.
+    sql = (
+        "CREATE TABLE t (id int PRIMARY KEY);\n"
+        "CREATE VIEW a AS SELECT id FROM t;\n"
+        "CREATE VIEW b AS SELECT id FROM a;\n"
+        "CREATE OR REPLACE VIEW a AS SELECT id FROM b;\n"
+    )
+    cascade = trace(TraceEntry("public.a", "insert"), sql)
+    assert bounds(cascade) == {"public.b insert": (1, 1)}
+
+
 @pytest.mark.integration
 def test_the_server_writes_the_base_table_as_traced(empty_database: str, tmp_path: Path) -> None:
     (tmp_path / "schema.sql").write_text(SCHEMA, encoding="utf-8")
