@@ -407,8 +407,9 @@ class _Frame:
     # has already deleted on the way here: the RI action runs after the parent row is gone,
     # so a write keyed by the child's referencing columns (OLD.fk) finds nothing.
     deleting: frozenset[tuple[str, tuple[str, ...], tuple[str, ...], str]] = frozenset()
-    # Tables an FK action further up the chain deletes a row of: a write keyed into one
-    # may find its row gone (a reply's trigger updating the post the DELETE removes).
+    # Tables an FK action further up the chain deletes a row of, which this row references
+    # too: a write keyed into one may find its row gone (a reply's trigger updating the
+    # post the DELETE removes).
     doomed: frozenset[str] = frozenset()
     # Transition tables (REFERENCING … AS name) of this firing, and those known to be empty.
     transitions: frozenset[str] = frozenset()
@@ -858,7 +859,14 @@ class Tracer:
             if deleting != frame.deleting:
                 frame = replace(frame, deleting=deleting)
         if frame.doomed:
-            doomed = frozenset(t for t in frame.doomed if self._may_write(table, t))
+            # Only a row that references such a table can be keyed to the doomed row by
+            # its own values (a reply's post_id); forgetting the rest keeps memo entries
+            # shared down long FK chains.
+            known = self.catalog.tables.get(table)
+            referenced = {fk.ref_table for fk in known.foreign_keys} if known else set()
+            doomed = frozenset(
+                t for t in frame.doomed if t in referenced and self._may_write(table, t)
+            )
             if doomed != frame.doomed:
                 frame = replace(frame, doomed=doomed)
         key: tuple[object, ...] = (
