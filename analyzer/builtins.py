@@ -24,11 +24,14 @@ def _pg_catalog_names(listing: str) -> frozenset[str]:
 PG_CATALOG_RELATIONS = _pg_catalog_names("pg_catalog_relations.txt")
 
 
-def relation_search_order(search_path: Iterable[str]) -> list[str]:
+def relation_search_order(search_path: Iterable[str], *, session: bool = True) -> list[str]:
     """The schemas an unqualified relation name is looked up in, in order: pg_temp (the
-    session's temporary tables), then pg_catalog, each first unless the path lists it."""
+    session's temporary tables), then pg_catalog, each first unless the path lists it.
+    `session=False` for code that runs later, in another session: the temporary tables
+    a migration made are gone by then, unless the path names pg_temp."""
     path = [s for s in search_path if s and s != "$user"]
-    return [s for s in ("pg_temp", "pg_catalog") if s not in path] + path
+    implicit = ("pg_temp", "pg_catalog") if session else ("pg_catalog",)
+    return [s for s in implicit if s not in path] + path
 
 
 def system_relation(schema: str, name: str) -> bool:

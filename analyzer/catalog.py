@@ -307,7 +307,7 @@ class Catalog:
         if len(names) > 1:
             return f"{names[-2]}.{names[-1]}"
         path = list(search_path or self.search_path)
-        for schema in relation_search_order(path):
+        for schema in relation_search_order(path, session=False):
             if f"{schema}.{names[-1]}" in self.tables or system_relation(schema, names[-1]):
                 return f"{schema}.{names[-1]}"
         return f"{path[0] if path else 'public'}.{names[-1]}"

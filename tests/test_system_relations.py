@@ -73,11 +73,18 @@ def test_system_catalogs_are_no_unresolved_reference(tmp_path: Path) -> None:
     ]
 
 
-def test_a_session_temporary_table_comes_before_the_path() -> None:
+def test_a_migration_temporary_table_is_gone_when_functions_run() -> None:
+    # The migration's session sees its temporary table first (DDL on `scratch` is DDL
+    # on it); a function runs later, in a session of its own, where it does not exist.
     sql = (
         "CREATE TABLE public.scratch (id int);\n"
         "CREATE TEMPORARY TABLE scratch (id int);\n"
+        "ALTER TABLE scratch ADD COLUMN note text;\n"
         "CREATE FUNCTION public.snapshot() RETURNS void LANGUAGE sql AS "
         "$$ INSERT INTO scratch VALUES (1) $$;\n"
     )
-    assert tables_used(sql) == ["pg_temp.scratch"]
+    assert tables_used(sql) == ["public.scratch"]
+    catalog = build_catalog([SourceFile.from_text("s.sql", sql)])
+    assert [c.name for c in catalog.tables["pg_temp.scratch"].columns] == ["id", "note"]
+    assert [c.name for c in catalog.tables["public.scratch"].columns] == ["id"]
+    assert relation_search_order(["public"], session=False) == ["pg_catalog", "public"]
