@@ -730,7 +730,14 @@ class Tracer:
         known = self.catalog.tables.get(table)
         update = known.view_update if known is not None else None
         wanted = set(events)
-        if update is None or update.base is not None or not wanted or self._instead(table, wanted):
+        if not wanted or known is None or known.relkind != "view" or self._instead(table, wanted):
+            return None
+        if update is None:
+            # Its query was not understood: whether the server writes a base table through
+            # it, or refuses, is not known; the write is counted on the view.
+            self._unknown("write to a view whose query was not understood", table, location)
+            return None
+        if update.base is not None:
             return None
         verb = (
             "insert into"

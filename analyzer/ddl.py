@@ -1133,6 +1133,8 @@ def _view_update(
         tree = tree.unnest()
     if isinstance(tree, exp.SetOperation):
         return _not_updatable("containing UNION, INTERSECT, or EXCEPT"), ()
+    if isinstance(tree, exp.Values):
+        return _not_updatable("that do not select from a single table or view"), ()
     if not isinstance(tree, exp.Select):
         return None, ()
     for clause, what in (

@@ -188,6 +188,20 @@ def test_a_write_to_a_view_that_is_not_updatable_fails() -> None:
     assert bounds(cascade) == {}
 
 
+def test_a_view_whose_query_is_not_understood_is_unknown_ground() -> None:
+    sql = (
+        "CREATE TABLE t (id int PRIMARY KEY);\n"
+        "CREATE VIEW odd AS SELECT id FROM t WHERE id @@@ 1 !!! 2;\n"
+    )
+    cascade = trace(TraceEntry("public.odd", "insert"), sql)
+    assert [(u.reason, u.name) for u in cascade.unknowns] == [
+        ("write to a view whose query was not understood", "public.odd")
+    ]
+    assert bounds(cascade) == {"public.odd insert": (1, 1)}
+    values = trace(TraceEntry("public.vals", "insert"), "CREATE VIEW vals AS VALUES (1), (2);")
+    assert values.fails == "certainly"
+
+
 def test_views_that_reach_each_other_end_the_walk() -> None:
     # Not possible on the server, but a catalog replaced view by view can hold it.
     sql = (
