@@ -1822,6 +1822,9 @@ def _rename_table(builder: CatalogBuilder, old: str, new: str, offset: int) -> N
             partition_of=new if other.partition_of == old else other.partition_of,
             inherits=tuple(new if p == old else p for p in other.inherits),
         )
+        if other.view_update is not None and other.view_update.base == old:
+            # A view follows its base relation, as its stored query does.
+            changed = replace(changed, view_update=replace(other.view_update, base=new))
         if changed != other:
             builder.put(state.tables, name, changed)
     for key, trigger in list(state.triggers.items()):
@@ -1900,6 +1903,24 @@ def _rename_column(
                         for fk in state.tables[name].foreign_keys
                     ),
                 ),
+            )
+    for name in list(state.tables):
+        # Views keep writing the renamed column (a view's own column, or its base's).
+        update = state.tables[name].view_update
+        if update is None or table_name not in {name, update.base}:
+            continue
+        pairs = tuple(
+            (
+                new if name == table_name and v == old else v,
+                new if update.base == table_name and b == old else b,
+            )
+            for v, b in update.columns
+        )
+        if pairs != update.columns:
+            builder.put(
+                state.tables,
+                name,
+                replace(state.tables[name], view_update=replace(update, columns=pairs)),
             )
     for key, trigger in list(state.triggers.items()):
         if trigger.table == table_name and old in trigger.update_columns:

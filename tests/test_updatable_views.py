@@ -202,6 +202,28 @@ def test_a_view_whose_query_is_not_understood_is_unknown_ground() -> None:
     assert values.fails == "certainly"
 
 
+def test_a_view_follows_its_base_table_when_it_is_renamed() -> None:
+    sql = SCHEMA + "ALTER TABLE public.base RENAME TO accounts;\n"
+    update = catalog_of(sql).tables["public.v"].view_update
+    assert update is not None and update.base == "public.accounts"
+    cascade = trace(TraceEntry("public.v", "update", columns=("label",)), sql)
+    assert bounds(cascade)["public.accounts update"] == (1, 1)
+
+
+def test_renamed_columns_stay_mapped() -> None:
+    sql = SCHEMA + (
+        "ALTER TABLE public.base RENAME COLUMN hidden TO secret;\n"
+        "ALTER TABLE public.v RENAME COLUMN label TO caption;\n"
+    )
+    catalog = catalog_of(sql)
+    v, everything = catalog.tables["public.v"], catalog.tables["public.everything"]
+    assert v.view_update is not None and everything.view_update is not None
+    assert v.view_update.columns == (("id", "id"), ("caption", "name"))
+    assert ("hidden", "secret") in everything.view_update.columns
+    cascade = trace(TraceEntry("public.everything", "update", columns=("hidden",)), sql)
+    assert bounds(cascade)["public.base.base_hidden"] == (1, 1)
+
+
 def test_views_that_reach_each_other_end_the_walk() -> None:
     # Not possible on the server, but a catalog replaced view by view can hold it.
     sql = (
