@@ -3337,6 +3337,8 @@ def _evaluate(node: exp.Expr, env: dict[str, _Text]) -> bool | str | int | None:
             b = _as_int(b)
         if isinstance(b, int) and not isinstance(b, bool) and isinstance(a, str):
             a = _as_int(a)
+        if isinstance(a, bool) != isinstance(b, bool):  # flag = true: booleans compared
+            a, b = _as_bool(a), _as_bool(b)
         if type(a) is not type(b):
             raise _Undecided
         compare: Callable[[Any, Any], bool] = {

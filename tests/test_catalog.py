@@ -1428,6 +1428,26 @@ def test_if_conditions_over_known_arguments_choose_the_branch(
     assert messages(catalog) == []
 
 
+@pytest.mark.parametrize(("direction", "triggers"), [("true", ["public.t.watch"]), ("false", [])])
+def test_a_flag_compared_with_a_boolean_chooses_the_branch(
+    direction: str, triggers: list[str]
+) -> None:
+    catalog = build(
+        "CREATE TABLE t (id int);\n"
+        + TRIGGER_FUNCTION
+        + "CREATE FUNCTION watch(p_table text, p_on boolean) RETURNS void\n"
+        "LANGUAGE plpgsql AS $$\nDECLARE q text = '';\nBEGIN\n"
+        "  IF p_on = true THEN\n"
+        "    q = format('CREATE TRIGGER watch AFTER INSERT ON %I FOR EACH ROW "
+        "EXECUTE FUNCTION f()', p_table);\n"
+        "  ELSE\n    q = format('DROP TRIGGER IF EXISTS watch ON %I', p_table);\n  END IF;\n"
+        "  EXECUTE q;\nEND $$;\n"
+        f"SELECT watch('t', {direction});\n"
+    )
+    assert list(catalog.triggers) == triggers
+    assert messages(catalog) == []
+
+
 def test_an_undecided_condition_runs_every_branch() -> None:
     catalog = build(AUDIT_HELPER + "SELECT track('t', random() > 0.5, NULL);\n")
     assert list(catalog.triggers) == ["public.t.track_row"]
