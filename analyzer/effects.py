@@ -620,6 +620,9 @@ class SqlEffects:
     def __init__(self, scope: _Scope) -> None:
         self.scope = scope
         self.origin_of: Callable[[exp.Expr], Origins] = self.plain_origin
+        # A call argument as the callee's EXECUTE folding should see it (the walker puts
+        # constant locals back in); as written by default.
+        self.argument: Callable[[exp.Expr, Guard], exp.Expr] = lambda node, _: node
 
     def plain_origin(self, node: exp.Expr) -> Origins:
         """NEW.col, OLD.col or a parameter, as written (casts aside); else unknown."""
@@ -942,7 +945,7 @@ class SqlEffects:
                     parts,
                     location,
                     guard,
-                    tuple(node.expressions),
+                    tuple(self.argument(a, guard) for a in node.expressions),
                     tuple(_restricted(self.origin_of(a), guard) for a in node.expressions),
                 )
             )
@@ -1199,6 +1202,11 @@ def _assigned_names(statement: Statement) -> list[str]:
     return [n.strip().lower() for n in names]
 
 
+_FIRING_VARIABLES = frozenset(
+    {"TG_ARGV", "TG_OP", "TG_WHEN", "TG_LEVEL", "TG_NAME", "TG_TABLE_NAME", "TG_TABLE_SCHEMA"}
+)
+
+
 def _is_trigger_argument(value: exp.Expr) -> bool:
     while isinstance(value, (exp.Cast, exp.Paren)):
         value = value.this
@@ -1223,6 +1231,7 @@ class _Walker:
         self.scope = scope
         self.sql = SqlEffects(scope)
         self.sql.origin_of = self.origin_of
+        self.sql.argument = self.constant_argument
         self.effects: list[Effect] = []
         self.choices: list[Choice] = []
         self.diagnostics: list[Diagnostic] = []
@@ -1264,6 +1273,38 @@ class _Walker:
             return node
 
         return tree.transform(substitute)
+
+    def constant_argument(self, node: exp.Expr, live: Guard) -> exp.Expr:
+        """A call argument with each local whose value is fixed text (literals, TG_*
+        variables, TG_ARGV, other such locals) replaced by that value, so that a callee's
+        EXECUTE over its parameter folds (`t text := quote_ident(TG_ARGV[0])`, then
+        `PERFORM increment_counter(t, NEW.id)`). Other locals stay as written."""
+        fixed = self.fixed_text_constants()
+        if not fixed or not any(
+            isinstance(n, exp.Column) and not n.table and n.name.lower() in fixed
+            for n in node.walk()
+        ):
+            return node
+        return self.with_constants(node, live, frozenset(self.constants) - fixed)
+
+    def fixed_text_constants(self) -> frozenset[str]:
+        fixed: set[str] = set()
+        changed = True
+        while changed:  # a constant built from other such constants is one too
+            changed = False
+            for name, (value, _) in self.constants.items():
+                if name not in fixed and all(
+                    not isinstance(n, (exp.Column, exp.Query))
+                    or (
+                        isinstance(n, exp.Column)
+                        and not n.table
+                        and (n.name.lower() in fixed or n.name.upper() in _FIRING_VARIABLES)
+                    )
+                    for n in value.walk()
+                ):
+                    fixed.add(name)
+                    changed = True
+        return frozenset(fixed)
 
     def origin_of(self, node: exp.Expr) -> Origins:
         while isinstance(node, (exp.Cast, exp.Paren)):
