@@ -18,17 +18,23 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlglot import exp
 from sqlglot.errors import TokenError
 
-from analyzer.builtins import WELL_KNOWN_TABLES, is_builtin
+from analyzer.builtins import (
+    WELL_KNOWN_TABLES,
+    is_builtin,
+    relation_search_order,
+    system_relation,
+)
 from analyzer.catalog import (
     DEFAULT_SEARCH_PATH,
     PG_CATALOG_TRIGGER_FUNCTIONS,
@@ -42,6 +48,7 @@ from analyzer.catalog import (
     Rule,
     Table,
     Trigger,
+    ViewUpdate,
     freeze,
     with_table_renamed,
 )
@@ -393,8 +400,8 @@ class CatalogBuilder:
     def relation_name(self, parts: Sequence[str]) -> str:
         if len(parts) > 1:
             return f"{parts[-2]}.{parts[-1]}"
-        for schema in ["pg_temp", *self.schema_path()]:
-            if f"{schema}.{parts[-1]}" in self.state.tables:
+        for schema in relation_search_order(self.search_path):
+            if f"{schema}.{parts[-1]}" in self.state.tables or system_relation(schema, parts[-1]):
                 return f"{schema}.{parts[-1]}"
         path = self.schema_path()
         return f"{path[0] if path else 'public'}.{parts[-1]}"
@@ -1076,12 +1083,131 @@ def _create_view(builder: CatalogBuilder, statement: Statement, cursor: Cursor) 
     while cursor.peek_word("WITH") and not _is_view_tail(cursor):
         cursor.next()
         query = [*query, cursor.items[cursor.index - 1], *cursor.until("WITH", stop_puncts=(";",))]
-    columns = _query_columns(builder, statement, source_text(statement.file.text, query), names)
+    text = source_text(statement.file.text, query)
+    columns = _query_columns(builder, statement, text, names)
+    update, keys = (
+        _view_update(builder, text, [c.name for c in columns]) if relkind == "view" else (None, ())
+    )
     if existing is not None and replace_existing:
-        changed = replace(existing, columns=columns, location=statement.location)
+        changed = replace(
+            existing,
+            columns=columns,
+            location=statement.location,
+            view_update=update,
+            unique=keys,
+        )
         builder.put(builder.state.tables, name, changed)
         return
-    builder.put(builder.state.tables, name, Table(name, columns, statement.location, relkind))
+    view = Table(name, columns, statement.location, relkind, unique=keys, view_update=update)
+    builder.put(builder.state.tables, name, view)
+
+
+# Set-returning functions that a view's select list may call (then it is not updatable).
+_SET_RETURNING = frozenset(
+    {
+        "generate_series",
+        "generate_subscripts",
+        "unnest",
+        "json_array_elements",
+        "json_array_elements_text",
+        "jsonb_array_elements",
+        "jsonb_array_elements_text",
+        "json_each",
+        "json_each_text",
+        "jsonb_each",
+        "jsonb_each_text",
+        "json_object_keys",
+        "jsonb_object_keys",
+        "regexp_matches",
+        "regexp_split_to_table",
+        "string_to_table",
+    }
+)
+
+
+def _view_update(
+    builder: CatalogBuilder, query: str, names: Sequence[str]
+) -> tuple[ViewUpdate | None, tuple[tuple[str, ...], ...]]:
+    """Whether a view is automatically updatable, as PostgreSQL decides it (rewriteHandler's
+    view_query_is_auto_updatable), with its columns that are plain columns of the one
+    relation it selects from; and the unique keys of that relation the view shows whole
+    (its rows are that relation's rows). None when the query is not understood."""
+    tree = parse_expression(query)
+    if isinstance(tree, exp.Subquery):
+        tree = tree.unnest()
+    if isinstance(tree, exp.SetOperation):
+        return _not_updatable("containing UNION, INTERSECT, or EXCEPT"), ()
+    if isinstance(tree, exp.Values):
+        return _not_updatable("that do not select from a single table or view"), ()
+    if not isinstance(tree, exp.Select):
+        return None, ()
+    for clause, what in (
+        ("with_", "containing WITH"),
+        ("distinct", "containing DISTINCT"),
+        ("group", "containing GROUP BY"),
+        ("having", "containing HAVING"),
+        ("limit", "containing LIMIT or OFFSET"),
+        ("offset", "containing LIMIT or OFFSET"),
+        ("fetch", "containing LIMIT or OFFSET"),
+    ):
+        if tree.args.get(clause):
+            return _not_updatable(what), ()
+    for projection in tree.selects:
+        if projection.find(exp.Window):
+            return _not_updatable("that return window functions"), ()
+        if projection.find(exp.AggFunc):
+            return _not_updatable("that return aggregate functions"), ()
+        if projection.find(exp.GenerateSeries, exp.Explode, exp.Unnest) or any(
+            fold_identifier(f.name) in _SET_RETURNING for f in projection.find_all(exp.Anonymous)
+        ):
+            return _not_updatable("that return set-returning functions"), ()
+    source = tree.args.get("from_")
+    relation = source.this if isinstance(source, exp.From) else None
+    if (
+        not isinstance(relation, exp.Table)
+        or not isinstance(relation.this, exp.Identifier)
+        or tree.args.get("joins")
+        or relation.args.get("sample")
+    ):
+        return _not_updatable("that do not select from a single table or view"), ()
+    base = builder.relation_name(
+        [fold_identifier(p.name, quoted=bool(p.args.get("quoted"))) for p in relation.parts]
+    )
+    known = builder.state.tables.get(base)
+    if known is not None and known.relkind == "view":
+        if known.view_update is None:
+            return None, ()
+        if known.view_update.base is None:
+            return ViewUpdate(None, reason=known.view_update.reason), ()
+    elif known is not None and known.relkind not in {"table", "partitioned", "foreign"}:
+        return _not_updatable("that do not select from a single table or view"), ()
+    written: list[str | None] = []
+    for projection in tree.selects:
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(projection, exp.Star) or (
+            isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+        ):
+            if known is None:
+                return ViewUpdate(base), ()  # the columns * stands for are not known
+            written.extend(c.name for c in known.columns)
+        elif isinstance(inner, exp.Column) and inner.name:
+            written.append(_identifier_name(inner))
+        else:
+            written.append(None)
+    if len(written) != len(names):
+        return ViewUpdate(base), ()
+    columns = tuple((v, b) for v, b in zip(names, written, strict=True) if b is not None)
+    shown = {b: v for v, b in reversed(columns)}
+    keys = tuple(
+        tuple(shown[c] for c in key)
+        for key in (known.unique_keys if known is not None else ())
+        if all(c in shown for c in key)
+    )
+    return ViewUpdate(base, columns), keys
+
+
+def _not_updatable(what: str) -> ViewUpdate:
+    return ViewUpdate(None, reason=f"Views {what} are not automatically updatable.")
 
 
 def _is_view_tail(cursor: Cursor) -> bool:
@@ -1700,6 +1826,9 @@ def _rename_table(builder: CatalogBuilder, old: str, new: str, offset: int) -> N
             partition_of=new if other.partition_of == old else other.partition_of,
             inherits=tuple(new if p == old else p for p in other.inherits),
         )
+        if other.view_update is not None and other.view_update.base == old:
+            # A view follows its base relation, as its stored query does.
+            changed = replace(changed, view_update=replace(other.view_update, base=new))
         if changed != other:
             builder.put(state.tables, name, changed)
     for key, trigger in list(state.triggers.items()):
@@ -1778,6 +1907,24 @@ def _rename_column(
                         for fk in state.tables[name].foreign_keys
                     ),
                 ),
+            )
+    for name in list(state.tables):
+        # Views keep writing the renamed column (a view's own column, or its base's).
+        update = state.tables[name].view_update
+        if update is None or table_name not in {name, update.base}:
+            continue
+        pairs = tuple(
+            (
+                new if name == table_name and v == old else v,
+                new if update.base == table_name and b == old else b,
+            )
+            for v, b in update.columns
+        )
+        if pairs != update.columns:
+            builder.put(
+                state.tables,
+                name,
+                replace(state.tables[name], view_update=replace(update, columns=pairs)),
             )
     for key, trigger in list(state.triggers.items()):
         if trigger.table == table_name and old in trigger.update_columns:
@@ -3094,6 +3241,11 @@ class _Folder:
             return self.env.get(f"${number.text}", _UNKNOWN)
         if item.upper == "NULL":
             return _NULL
+        if item.kind == "word" and item.upper in {"TRUE", "FALSE"}:  # boolean's text form
+            word = item.upper.lower()
+            return _Text.of(word, (item.token.start,) * len(word))
+        if item.kind == "word" and item.upper == "ARRAY" and cursor.peek_punct("["):
+            return self.array(item)
         if item.kind not in {"word", "ident"}:
             raise SyntaxProblem("not a constant", item.token.start)
         following = cursor.peek()
@@ -3115,6 +3267,26 @@ class _Folder:
             return self.call(name, arguments)
         return self.env.get(name, _UNKNOWN)
 
+    def array(self, keyword: Item) -> _Text:
+        """ARRAY[a, b]: its text form, {a,b} (elements double-quoted where PostgreSQL's
+        array output quotes them)."""
+        cursor = self.cursor
+        cursor.next()  # [
+        depth, start = 1, cursor.index
+        while depth:
+            item = cursor.next()
+            if item.kind == "punct" and item.text == "[":
+                depth += 1
+            elif item.kind == "punct" and item.text == "]":
+                depth -= 1
+        inner = cursor.items[start : cursor.index - 1]
+        elements = [_Folder(self.text, part, self.env).fold() for part in split_top_level(inner)]
+        if not all(e.known or e.null for e in elements):
+            return _UNKNOWN
+        shown = ",".join("NULL" if e.null else _array_element(e.text) for e in elements)
+        text = "{" + shown + "}"
+        return _Text.of(text, (keyword.token.start,) * len(text))
+
     @staticmethod
     def call(name: str, arguments: list[_Text]) -> _Text:
         if name == "format":
@@ -3128,6 +3300,12 @@ class _Folder:
         if name in _TEXT_FUNCTIONS and len(arguments) == 1:
             return _mapped(arguments[0], name)
         return _UNKNOWN
+
+
+def _array_element(text: str) -> str:
+    if text and not re.search(r'[{},"\\\s]', text) and text.upper() != "NULL":
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def fold_constant(file: SourceFile, start: int, text: str, env: dict[str, _Text]) -> _Text:
@@ -3231,6 +3409,132 @@ def _run_body(
 
 
 _PLAIN_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_TRUE_WORDS = frozenset({"t", "true", "y", "yes", "on", "1"})
+_FALSE_WORDS = frozenset({"f", "false", "n", "no", "off", "0"})
+
+
+class _Undecided(Exception):
+    pass
+
+
+def _condition_truth(condition: Fragment, env: dict[str, _Text]) -> bool | None:
+    """Whether an IF condition holds, when it tests only variables whose text is known
+    (a routine's arguments, constants): `flag`, `NOT flag`, `x IS [NOT] NULL`,
+    comparisons, `array_length(a, 1) > 0`, AND/OR. None when it cannot be decided.
+    NULL is not true: PostgreSQL takes the next branch."""
+    if condition.tree is None:
+        return None
+    try:
+        value = _evaluate(condition.tree, env)
+    except _Undecided:
+        return None
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    return True if word in _TRUE_WORDS else False if word in _FALSE_WORDS else None
+
+
+def _evaluate(node: exp.Expr, env: dict[str, _Text]) -> bool | str | int | None:
+    """A small evaluator of constant conditions: three-valued (None is NULL); raises
+    _Undecided for anything it does not model."""
+    if isinstance(node, (exp.Paren, exp.Cast)):
+        return _evaluate(node.this, env)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return str(node.this)
+        try:
+            return int(str(node.this))
+        except ValueError:
+            raise _Undecided from None
+    if isinstance(node, exp.Column) and not node.table:
+        known = env.get(node.name.lower())
+        if known is None or not (known.known or known.null):
+            raise _Undecided
+        return None if known.null else known.text
+    if isinstance(node, exp.Not):
+        inner = _as_bool(_evaluate(node.this, env))
+        return None if inner is None else not inner
+    if isinstance(node, (exp.And, exp.Or)):
+        left = _as_bool(_evaluate(node.this, env))
+        right = _as_bool(_evaluate(node.expression, env))
+        if isinstance(node, exp.And):
+            if left is False or right is False:
+                return False
+            return None if left is None or right is None else True
+        if left or right:
+            return True
+        return None if left is None or right is None else False
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        return (_evaluate(node.this, env) is None) != bool(node.args.get("negate"))
+    if isinstance(node, exp.ArraySize):
+        array = _evaluate(node.this, env)
+        if array is None:
+            return None
+        count = _array_length(str(array))
+        return None if count == 0 else count  # array_length of an empty array is NULL
+    if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
+        a, b = _evaluate(node.this, env), _evaluate(node.expression, env)
+        if a is None or b is None:
+            return None
+        if isinstance(a, int) and not isinstance(a, bool) and isinstance(b, str):
+            b = _as_int(b)
+        if isinstance(b, int) and not isinstance(b, bool) and isinstance(a, str):
+            a = _as_int(a)
+        if isinstance(a, bool) != isinstance(b, bool):  # flag = true: booleans compared
+            a, b = _as_bool(a), _as_bool(b)
+        if type(a) is not type(b):
+            raise _Undecided
+        compare: Callable[[Any, Any], bool] = {
+            exp.EQ: operator.eq, exp.NEQ: operator.ne, exp.GT: operator.gt,
+            exp.GTE: operator.ge, exp.LT: operator.lt, exp.LTE: operator.le,
+        }[type(node)]  # fmt: skip
+        return bool(compare(a, b))
+    raise _Undecided
+
+
+def _as_bool(value: bool | str | int | None) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise _Undecided
+
+
+def _as_int(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise _Undecided from None
+
+
+def _array_length(text: str) -> int:
+    """Elements of a one-dimensional array in its text form ({a,"b c",NULL})."""
+    text = text.strip()
+    if not (text.startswith("{") and text.endswith("}")) or "{" in text[1:-1]:
+        raise _Undecided
+    inner = text[1:-1]
+    if not inner.strip():
+        return 0
+    count, quoted, escaped = 1, False, False
+    for char in inner:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            count += 1
+    return count
 
 
 def _run_statements(
@@ -3275,6 +3579,11 @@ def _run_statements(
         elif isinstance(inner, Perform) or (isinstance(inner, Call) and inner.is_call):
             fragment = inner.query if isinstance(inner, Perform) else inner.call
             _call_routine(builder, statement, space, fragment.offset, fragment.text, env)
+        if isinstance(inner, If):
+            taken = _taken_branch(inner, env)
+            if taken is not None:  # every condition up to it decided: that branch alone
+                _run_statements(builder, statement, space, taken, env)
+                continue
         if isinstance(inner, (If, Case, Loop)):
             changed = _assigned_names((inner,))  # a FOR loop's own variables too
             for body in inner.bodies():
@@ -3288,6 +3597,17 @@ def _run_statements(
         else:
             for name in _assigned_names((inner,)):
                 env.pop(name, None)
+
+
+def _taken_branch(statement: If, env: dict[str, _Text]) -> tuple[PlStatement, ...] | None:
+    """The body an IF runs when its conditions can be decided from known variables."""
+    for branch in statement.branches:
+        truth = _condition_truth(branch.condition, env)
+        if truth is None:
+            return None
+        if truth:
+            return branch.body
+    return statement.else_body or ()
 
 
 def _run_fragment_sql(builder: CatalogBuilder, space: SourceFile, fragment: Fragment) -> None:

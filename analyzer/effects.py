@@ -57,6 +57,7 @@ from analyzer.plpgsql import (
     ReturnQuery,
     Statement,
     While,
+    created_temporary_table,
     has_no_data_effect,
     parse_plpgsql,
     render,
@@ -348,13 +349,25 @@ class _Scope:
     search_path: tuple[str, ...]
     parameters: frozenset[str]
     path: str
+    # Temporary tables the body created before the statement being read: pg_temp comes
+    # first on the search path, so an unqualified name means them.
+    temporary: set[str] = field(default_factory=set)
 
     def table_name(self, node: exp.Table) -> str | None:
         if node.name == _DYNAMIC_IDENT or not node.name:
             return None
+        name = _fold(node.this)
+        if not node.args.get("db") and name in self.temporary:
+            return f"pg_temp.{name}"
         parts = [_fold(node.args["db"])] if node.args.get("db") else []
-        parts.append(_fold(node.this))
+        parts.append(name)
         return self.catalog.resolve_table(parts, self.search_path)
+
+    def note_created(self, text: str) -> None:
+        """Remember the temporary table a statement of the body creates."""
+        name = created_temporary_table(text)
+        if name is not None:
+            self.temporary.add(name)
 
     def table(self, name: str | None) -> Table | None:
         return self.catalog.tables.get(name) if name else None
@@ -617,6 +630,9 @@ class SqlEffects:
     def __init__(self, scope: _Scope) -> None:
         self.scope = scope
         self.origin_of: Callable[[exp.Expr], Origins] = self.plain_origin
+        # A call argument as the callee's EXECUTE folding should see it (the walker puts
+        # constant locals back in); as written by default.
+        self.argument: Callable[[exp.Expr, Guard], exp.Expr] = lambda node, _: node
 
     def plain_origin(self, node: exp.Expr) -> Origins:
         """NEW.col, OLD.col or a parameter, as written (casts aside); else unknown."""
@@ -939,7 +955,7 @@ class SqlEffects:
                     parts,
                     location,
                     guard,
-                    tuple(render(a) for a in node.expressions),
+                    tuple(render(self.argument(a, guard)) for a in node.expressions),
                     tuple(_restricted(self.origin_of(a), guard) for a in node.expressions),
                 )
             )
@@ -1196,6 +1212,11 @@ def _assigned_names(statement: Statement) -> list[str]:
     return [n.strip().lower() for n in names]
 
 
+_FIRING_VARIABLES = frozenset(
+    {"TG_ARGV", "TG_OP", "TG_WHEN", "TG_LEVEL", "TG_NAME", "TG_TABLE_NAME", "TG_TABLE_SCHEMA"}
+)
+
+
 def _is_trigger_argument(value: exp.Expr) -> bool:
     while isinstance(value, (exp.Cast, exp.Paren)):
         value = value.this
@@ -1220,6 +1241,7 @@ class _Walker:
         self.scope = scope
         self.sql = SqlEffects(scope)
         self.sql.origin_of = self.origin_of
+        self.sql.argument = self.constant_argument
         self.effects: list[Effect] = []
         self.choices: list[Choice] = []
         self.diagnostics: list[Diagnostic] = []
@@ -1261,6 +1283,38 @@ class _Walker:
             return node
 
         return tree.transform(substitute)
+
+    def constant_argument(self, node: exp.Expr, live: Guard) -> exp.Expr:
+        """A call argument with each local whose value is fixed text (literals, TG_*
+        variables, TG_ARGV, other such locals) replaced by that value, so that a callee's
+        EXECUTE over its parameter folds (`t text := quote_ident(TG_ARGV[0])`, then
+        `PERFORM increment_counter(t, NEW.id)`). Other locals stay as written."""
+        fixed = self.fixed_text_constants()
+        if not fixed or not any(
+            isinstance(n, exp.Column) and not n.table and n.name.lower() in fixed
+            for n in node.walk()
+        ):
+            return node
+        return self.with_constants(node, live, frozenset(self.constants) - fixed)
+
+    def fixed_text_constants(self) -> frozenset[str]:
+        fixed: set[str] = set()
+        changed = True
+        while changed:  # a constant built from other such constants is one too
+            changed = False
+            for name, (value, _) in self.constants.items():
+                if name not in fixed and all(
+                    not isinstance(n, (exp.Column, exp.Query))
+                    or (
+                        isinstance(n, exp.Column)
+                        and not n.table
+                        and (n.name.lower() in fixed or n.name.upper() in _FIRING_VARIABLES)
+                    )
+                    for n in value.walk()
+                ):
+                    fixed.add(name)
+                    changed = True
+        return frozenset(fixed)
 
     def origin_of(self, node: exp.Expr) -> Origins:
         while isinstance(node, (exp.Cast, exp.Paren)):
@@ -1446,6 +1500,7 @@ class _Walker:
         if isinstance(statement, (ExecSql, Perform)):
             fragment = statement.sql if isinstance(statement, ExecSql) else statement.query
             self.fragment(fragment, live, statement=True)
+            self.scope.note_created(fragment.text)
             if isinstance(statement, ExecSql) and statement.into is not None:
                 self.row_targets(statement.into.targets, statement.location, live)
                 values = _selected_values(fragment.tree, len(statement.into.targets))
@@ -1557,6 +1612,7 @@ class _Walker:
         bound = tuple(" ".join(u.text.split()) for u in using)
         inferred: list[Write] = []
         if text is not None:
+            self.scope.note_created(text)
             parsed = parse_expression(bind_parameters(text, bound) if exact else text)
             if parsed is not None:
                 found = self.sql.of(parsed, live, fragment.location, inferred=True)
