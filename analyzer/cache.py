@@ -72,15 +72,20 @@ class Cache:
                 os.utime(entry)  # recently used: the last to be pruned
         return payload
 
-    def put(self, kind: str, key: str, payload: bytes) -> None:
+    def put(self, kind: str, key: str, *payload: bytes) -> None:
+        """Store the concatenation of `payload`'s parts (written one by one: a large
+        report is not copied into one buffer with the rest)."""
         if self.problem is not None:
             return
         folder = self.directory / kind
-        digest = hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).hexdigest().encode()
+        hashed = hashlib.blake2b(digest_size=_DIGEST_SIZE)
+        for part in payload:
+            hashed.update(part)
+        digest = hashed.hexdigest().encode()
         try:
             self._prepare()
             folder.mkdir(exist_ok=True)
-            replace_atomically(folder / key, _HEADER + digest + b"\n" + payload)
+            replace_atomically(folder / key, _HEADER + digest + b"\n", *payload)
         except OSError as error:
             self.problem = f"{self.directory}: {error.strerror or type(error).__name__}"
             return
@@ -136,14 +141,16 @@ def _umask() -> int:
     return umask
 
 
-def replace_atomically(target: Path, data: bytes) -> None:
-    """Write through a temporary file in the same directory and rename it into place."""
+def replace_atomically(target: Path, *parts: bytes) -> None:
+    """Write `parts`, one after the other, through a temporary file in the same directory
+    and rename it into place."""
     import tempfile  # only here: a cache hit writes nothing (5 ms)
 
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            for part in parts:
+                stream.write(part)
         os.chmod(temporary, 0o666 & ~_umask())  # shareable like any file the user creates
         os.replace(temporary, target)
     except BaseException:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -51,17 +51,22 @@ class CheckOutcome:
     summary: str  # the standard error line after writing -o
     failed: bool  # findings at or above --fail-on
 
-    def encode(self) -> bytes:
-        return json.dumps(asdict(self)).encode("utf-8")
+    def encode(self) -> tuple[bytes, bytes]:
+        """A JSON line with everything but the report, then the report as it is: escaped
+        into the JSON, a large report cost two more copies of itself (scale-100k: the
+        peak of the whole run)."""
+        head = {"notices": list(self.notices), "summary": self.summary, "failed": self.failed}
+        return json.dumps(head).encode("utf-8") + b"\n", self.rendered.encode("utf-8")
 
     @classmethod
     def decode(cls, data: bytes | None) -> CheckOutcome | None:
         try:
-            fields = json.loads(data) if data is not None else None
-            if fields is None:
+            head, separator, rendered = (data or b"").partition(b"\n")
+            if not separator:
                 return None
+            fields = json.loads(head)
             return cls(
-                str(fields["rendered"]),
+                rendered.decode("utf-8"),
                 tuple(str(line) for line in fields["notices"]),
                 str(fields["summary"]),
                 bool(fields["failed"]),
@@ -295,7 +300,7 @@ def check(
     del outcome, report
     # Stored only if no input changed while it was analysed: the key was read before.
     if cache is not None and key is not None and run_key("check", paths, config, options) == key:
-        cache.put("check", key, finished.encode())
+        cache.put("check", key, *finished.encode())
         if cache.problem is not None:
             click.echo(
                 f"sqlripple: cache not written ({cache.problem}); going on without", err=True

@@ -140,3 +140,17 @@ def test_source_lines_are_split_when_asked_for() -> None:
     assert lines["b.sql"] == ("three",)
     assert lines["a.sql"] == ("one", "two")
     assert lines.get("c.sql") is None
+
+
+def test_a_cached_check_keeps_its_report_unescaped() -> None:
+    from analyzer.cli import CheckOutcome
+
+    rendered = '{\n  "message": "a\\nb é"\n}\n'
+    outcome = CheckOutcome(rendered, ("sqlripple: note",), "1 finding", True)
+    head, report = outcome.encode()
+    assert report == outcome.rendered.encode("utf-8")
+    assert head == b'{"notices": ["sqlripple: note"], "summary": "1 finding", "failed": true}\n'
+    assert CheckOutcome.decode(head + report) == outcome
+    before = b'{"rendered": "x", "notices": [], "summary": "", "failed": false}'
+    assert CheckOutcome.decode(before) is None
+    assert CheckOutcome.decode(None) is None
