@@ -550,7 +550,12 @@ class Tracer:
         frame = _Frame(depth=1, stack=())
         statement = Tally()
         rows = Tally()
-        root = Node("statement", table, _entry_label(entry))
+        label = _entry_label(entry)
+        if table not in self.catalog.tables:
+            # A platform's auth.users, another migration set's table: its own triggers,
+            # rules and keys are not known, only what this schema attaches to it.
+            label += "; the table is not defined in the input"
+        root = Node("statement", table, label)
         operation = entry.operation
         columns = self._set_columns(table, entry.columns, entry.generated_keys)
         if operation == "truncate":

@@ -69,7 +69,9 @@ class WriteAmplification(Rule):
             operations = ", ".join(f"{h[0].operation.upper()} {_count(h[2])}" for h in hits)
             loops = _loops_in(cascade.tree)
             message = (
-                f"one {point.operation.upper()} of a {table} row costs {_count(writes)}"
+                f"one {point.operation.upper()} of a {table} row"
+                + (" (a table not defined in the input)" if table not in ctx.catalog.tables else "")
+                + f" costs {_count(writes)}"
                 + " row writes per source row"
                 + (
                     ", counting one row where a count has no upper bound (a set-based write "

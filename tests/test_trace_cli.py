@@ -741,7 +741,8 @@ def test_table_option_rejects_what_names_no_relation(tmp_path: Path, table: str)
 
 def test_a_platform_table_with_triggers_is_traced_and_checked(tmp_path: Path) -> None:
     """Supabase's signup cascade: auth.users is created by the platform, not the schema,
-    yet its INSERT runs the schema's trigger. trace follows it; check makes it an entry."""
+    yet its INSERT runs the schema's trigger and its DELETE the schema's FK actions. trace
+    follows both; check makes them entries."""
     from analyzer.analysis import analyze
     from analyzer.config import Config
     from analyzer.rules import Context
@@ -755,5 +756,5 @@ def test_a_platform_table_with_triggers_is_traced_and_checked(tmp_path: Path) ->
     context = Context(result.catalog, result.model, Config())
     entries = {(e.table, e.operation) for e in context.entries}
     assert ("auth.users", "insert") in entries
-    # Its deletes are the platform's: the FK action alone makes no entry of it.
-    assert ("auth.users", "delete") not in entries
+    # Account deletion: the FK action on the platform's table makes its DELETE an entry.
+    assert ("auth.users", "delete") in entries
