@@ -28,7 +28,7 @@ import networkx as nx
 from sqlglot import exp
 
 from analyzer.builtins import is_builtin
-from analyzer.catalog import Catalog, Function, Trigger
+from analyzer.catalog import Catalog, ForeignKey, Function, Trigger
 from analyzer.effects import (
     ONCE,
     BodyEffects,
@@ -417,6 +417,10 @@ class _Frame:
     copies: frozenset[tuple[str, str, str]] = frozenset()
     # A trigger loop came round: this is its second round, and a third is cut.
     again: bool = False
+    # Tables an ON DELETE CASCADE chain this row is in may delete rows of, kept only where a
+    # child has two cascading keys into them (an FK diamond): the child row one key reaches
+    # may be the one the other already deleted, and PostgreSQL deletes a row once.
+    fk_closure: frozenset[str] = frozenset()
 
 
 class Tracer:
@@ -451,6 +455,7 @@ class Tracer:
         self._assigned: dict[tuple[str, str], frozenset[str] | None] = {}
         self._triggers: dict[str, list[Trigger]] = {}
         self._folded: dict[tuple[str, Location, str], list[Effect] | None] = {}
+        self._cascade_closures: dict[str, frozenset[str]] = {}
         # Bodies with an EXECUTE whose text may depend on the firing (see _executed).
         self._templated = {
             body.owner
@@ -773,6 +778,7 @@ class Tracer:
             self._children_key,
             conflict_guard,
             frame.copies,
+            frame.fk_closure,
             frame.again,
         )
         cached = self.memo.get(key)
@@ -1052,6 +1058,7 @@ class Tracer:
             empty_relations=empty,
             transition_rows=transition_rows,
             again=frame.again or repeated,
+            fk_closure=frozenset(),  # the trigger's own writes start chains of their own
         )
         run = self._run(function, context, inner, {}, {})
         tally.add(run.tally, certain=certain)
@@ -1702,6 +1709,45 @@ class Tracer:
 
     # ---- foreign key actions -------------------------------------------------------------
 
+    def _keys_of(self, table: str) -> tuple[ForeignKey, ...]:
+        known = self.catalog.tables.get(table)
+        return known.foreign_keys if known else ()
+
+    @cached_property
+    def _diamond_keys(self) -> frozenset[str]:
+        """Tables referenced by a key of a table with ON DELETE CASCADE keys to two or more
+        other tables: the only parents an FK diamond can join at. (Two keys to one table,
+        a transfer's sender and receiver, reach one row only when it references the same
+        parent twice: counted as two rows, as real data has them.)"""
+        found: set[str] = set()
+        for name, table in self.catalog.tables.items():
+            parents = {
+                fk.ref_table
+                for fk in table.foreign_keys
+                if fk.on_delete == "cascade" and fk.ref_table != name
+            }
+            if len(parents) > 1:
+                found |= parents
+        return frozenset(found)
+
+    def _diamond_parents(self, table: str) -> frozenset[str]:
+        """The diamond parents whose rows deleting a `table` row may delete through ON
+        DELETE CASCADE (itself included); empty when no diamond can close in there."""
+        if not self._diamond_keys:
+            return frozenset()
+        found = self._cascade_closures.get(table)
+        if found is None:
+            reached = {table}
+            todo = [table]
+            while todo:
+                for fk in self.catalog.referencing_keys(todo.pop()):
+                    if fk.on_delete == "cascade" and fk.table not in reached:
+                        reached.add(fk.table)
+                        todo.append(fk.table)
+            parents = frozenset(reached) & self._diamond_keys
+            found = self._cascade_closures[table] = parents if len(parents) > 1 else frozenset()
+        return found
+
     def _fk_actions(
         self,
         table: str,
@@ -1730,6 +1776,8 @@ class Tracer:
                 else:
                     continue
             parent_key = tuple(fk.ref_columns or (parent.primary_key if parent else ()))
+            deletes = event == "delete" and action == "cascade"
+            closure = (frame.fk_closure or self._diamond_parents(table)) if deletes else frozenset()
             # Only the parent this action is deleting for: keeping every ancestor would make
             # each FK path a memo key of its own.
             child_frame = replace(
@@ -1738,9 +1786,22 @@ class Tracer:
                 if event == "delete"
                 else frame.deleting,
                 copies=frozenset(),
+                fk_closure=closure,
+            )
+            # A child that another cascading key ties to a row of the same chain (comments
+            # -> posts -> users and comments -> users) may be a row that path deletes: it
+            # is deleted once. One key of the diamond (the first in key order) counts its
+            # rows as certain; the others' may all be the same rows (lower bound 0).
+            shared = any(
+                other is not fk
+                and other.on_delete == "cascade"
+                and other.ref_table not in {fk.table, fk.ref_table}
+                and other.ref_table in closure
+                and _fk_order(other) < _fk_order(fk)
+                for other in self._keys_of(fk.table)
             )
             columns = frozenset(fk.columns)
-            if event == "delete" and action == "cascade":
+            if deletes:
                 child = self._row(
                     fk.table, "delete", frozenset(), frozenset(), frozenset(), child_frame
                 )
@@ -1756,21 +1817,27 @@ class Tracer:
                     ).tally
                 )
             rows = self.children_in.get(fk.table, self.children)
-            tally.add(child.tally, certain=key_changes is True, times=rows)
+            tally.add(child.tally, certain=key_changes is True and not shared, times=rows)
             tally.add(statement, certain=False)
             label = f"ON {event.upper()} {action.upper()} ({', '.join(fk.columns)})"
+            if shared:
+                label += "; its rows may be ones another key of this cascade already deleted"
             nodes.append(
                 Node(
                     "fk",
                     fk.table,
                     label,
                     fk.location,
-                    key_changes is True,
+                    key_changes is True and not shared,
                     f"x{rows} children",
                     child.nodes,
                 )
             )
         return _Result(tally, nodes)
+
+
+def _fk_order(fk: ForeignKey) -> tuple[str, tuple[str, ...], str]:
+    return (fk.ref_table, fk.columns, fk.name or "")
 
 
 def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | None:
