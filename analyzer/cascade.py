@@ -251,6 +251,7 @@ class Unknown:
 
 NO_RETURN = "control reached end of trigger procedure without RETURN"
 NO_RETURN_CONDITION = "function_executed_no_return_statement"  # SQLSTATE 2F005
+TRUNCATE_REFERENCED = "cannot truncate a table referenced in a foreign key constraint"  # 0A000
 
 
 @dataclass(frozen=True)
@@ -378,6 +379,9 @@ class _Run:
     returns_null: Truth
     assigned: set[str]
     maybe_assigned: set[str]
+    # Per column assigned once, unconditionally: the NEW columns its value is a
+    # deterministic function of (None: anything else).
+    derived: dict[str, frozenset[str] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, order=True)
@@ -723,12 +727,43 @@ class Tracer:
             tables.extend(dict.fromkeys(more))
         tally = Tally()
         nodes: list[Node] = []
+        if not cascade:
+            # Without CASCADE, a table another (not truncated) table references cannot be
+            # truncated, however empty both are: checked before any trigger fires.
+            blocker = next(
+                (
+                    fk
+                    for name in tables
+                    for fk in self.catalog.referencing_keys(name)
+                    if fk.table not in tables
+                ),
+                None,
+            )
+            where = None
+            if blocker is not None:
+                where = blocker.location or self._table_location(blocker.table)
+            if blocker is not None and where is not None:
+                tally.bump(_error_key("feature_not_supported", TRUNCATE_REFERENCED, where))
+                nodes.append(
+                    Node(
+                        "error",
+                        blocker.table,
+                        f"{TRUNCATE_REFERENCED}: {blocker.table} ({', '.join(blocker.columns)})"
+                        f" references {blocker.ref_table}",
+                        where,
+                    )
+                )
+                return _Result(tally, nodes)
         for timing in ("before", "after"):
             for name in tables:
                 result = self._statement_triggers(name, ("truncate",), None, frame, timing)
                 tally.add(result.tally)
                 nodes.extend(result.nodes)
         return _Result(tally, nodes)
+
+    def _table_location(self, table: str) -> Location | None:
+        known = self.catalog.tables.get(table)
+        return known.location if known else None
 
     def _descendants(self, table: str) -> list[str]:
         """Partitions and inheritance children of `table` (one level)."""
@@ -879,7 +914,17 @@ class Tracer:
                     continue
                 if event == "update" or path == "insert":
                     for column in fired.run.assigned:
-                        changed_now.add(column)
+                        status = (
+                            _derived_status(trigger, fired.run, column, changed_now | maybe_now)
+                            if event == "update"
+                            else "changed"
+                        )
+                        changed_now.discard(column)
+                        maybe_now.discard(column)
+                        if status == "changed":
+                            changed_now.add(column)
+                        elif status == "maybe":
+                            maybe_now.add(column)
                     maybe_now |= fired.run.maybe_assigned - changed_now
                 if fired.certain and fired.run.returns_null is True:
                     alive = False
@@ -1151,6 +1196,7 @@ class Tracer:
         returns_null: Truth = False
         assigned: set[str] = set()
         maybe_assigned: set[str] = set()
+        derived: dict[str, frozenset[str] | None] = {}
         body = self.model.effects_of(function)
         if body is None:
             return _Run(tally, nodes, None, assigned, maybe_assigned)
@@ -1260,7 +1306,11 @@ class Tracer:
                 elif returns_null is False:
                     returns_null = None
             elif isinstance(effect, RowAssignment):
+                once = effect.column not in assigned | maybe_assigned
                 (assigned if certain else maybe_assigned).add(effect.column)
+                derived[effect.column] = (
+                    effect.derived_from if once and certain and effect.guard.is_always else None
+                )
         if layout is not None:
             tally.add(_fold(layout.sequence, parts, context))
         if (
@@ -1286,7 +1336,7 @@ class Tracer:
                         falls_off is True,
                     )
                 )
-        return _Run(tally, nodes, returns_null, assigned, maybe_assigned)
+        return _Run(tally, nodes, returns_null, assigned, maybe_assigned, derived)
 
     def _layout(self, body: BodyEffects) -> _Layout:
         found = self._layouts.get(body.owner)
@@ -1834,6 +1884,21 @@ class Tracer:
                 )
             )
         return _Result(tally, nodes)
+
+
+def _derived_status(trigger: Trigger, run: _Run, column: str, touched: set[str]) -> str:
+    """changed | maybe | unchanged: a column a BEFORE UPDATE trigger assigned, after it.
+
+    A deterministic function of other NEW columns (NEW.tags := parse(NEW.post)) that the
+    trigger also computes on INSERT is what the stored row holds for those columns: it
+    stays unchanged while they do, and may or may not change when they do (a post edit
+    that keeps the tags). Anything else (now(), a lookup) is taken as a change."""
+    sources = run.derived.get(column)
+    if sources is None or column in sources or "insert" not in trigger.events:
+        return "changed"
+    if "*" in touched or sources & (touched | run.assigned | run.maybe_assigned):
+        return "maybe"
+    return "unchanged"
 
 
 def _fk_order(fk: ForeignKey) -> tuple[str, tuple[str, ...], str]:

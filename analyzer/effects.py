@@ -22,7 +22,15 @@ from analyzer.builtins import SQL_SYNTAX_CALLS
 from analyzer.catalog import Catalog, Function, Table
 from analyzer.findings import Diagnostic, Location
 from analyzer.folding import UNKNOWN, Resolver, Value, fold, quote_ident
-from analyzer.guards import ErrorAtom, FiringContext, Guard, OpaqueAtom, OpAtom, guard_of
+from analyzer.guards import (
+    ErrorAtom,
+    FiringContext,
+    Guard,
+    OpaqueAtom,
+    OpAtom,
+    derived_columns,
+    guard_of,
+)
 from analyzer.parse import parse_expression, split_statements
 from analyzer.plpgsql import (
     Assert,
@@ -283,6 +291,9 @@ class RowAssignment:
     column: str
     location: Location
     guard: Guard
+    # The NEW columns the value is a deterministic function of (None: anything else, as
+    # now() or a lookup): equal to the stored value when they keep theirs.
+    derived_from: frozenset[str] | None = None
 
 
 Effect = Write | Read | CallEffect | ReturnEffect | DynamicEffect | RowAssignment | RaiseEffect
@@ -1399,7 +1410,12 @@ class _Walker:
         if isinstance(statement, Assign):
             self.fragment(statement.value, live)
             self.assigned(statement.target, statement.value, live)
-            self.row_targets((statement.target,), statement.location, live)
+            self.row_targets(
+                (statement.target,),
+                statement.location,
+                live,
+                derived_columns(statement.value.tree),
+            )
             self.assign(statement.target, statement.value.tree, live)
             return live
         if isinstance(statement, (ExecSql, Perform)):
@@ -1499,14 +1515,20 @@ class _Walker:
             return
         self.effects.append(RaiseEffect(message, condition, location, live))
 
-    def row_targets(self, targets: Iterable[str], location: Location, live: Guard) -> None:
+    def row_targets(
+        self,
+        targets: Iterable[str],
+        location: Location,
+        live: Guard,
+        derived_from: frozenset[str] | None = None,
+    ) -> None:
         """Assignments to NEW.column change the row a BEFORE trigger hands back."""
         for target in targets:
             compact = target.replace(" ", "")
             if compact.lower().startswith("new."):
                 column = compact[4:]
                 column = column.strip('"') if column.startswith('"') else column.lower()
-                self.effects.append(RowAssignment(column, location, live))
+                self.effects.append(RowAssignment(column, location, live, derived_from))
 
     def dynamic(self, fragment: Fragment, live: Guard, using: Sequence[Fragment] = ()) -> None:
         if live.is_never:

@@ -643,6 +643,68 @@ _DETERMINISTIC_CALLS = frozenset(
 )
 
 
+# More functions whose result depends only on their arguments (immutable, or stable with
+# nothing but the session's text search configuration): what a BEFORE trigger computes a
+# column from (a tsvector, a slug, tags parsed from a text).
+_DERIVING_CALLS = _DETERMINISTIC_CALLS | frozenset(
+    {
+        "regexp_match",
+        "regexp_split_to_array",
+        "string_to_array",
+        "split_part",
+        "replace",
+        "translate",
+        "initcap",
+        "lpad",
+        "rpad",
+        "reverse",
+        "to_tsvector",
+        "setweight",
+        "array_remove",
+        "jsonb_build_object",
+        "json_build_object",
+        "jsonb_strip_nulls",
+    }
+)
+_DERIVING = (
+    *_DETERMINISTIC,
+    exp.Substring,
+    exp.Concat,
+    exp.ConcatWs,
+    exp.RegexpReplace,
+    exp.Greatest,
+    exp.Least,
+    exp.Case,
+    exp.If,
+    exp.Is,
+    exp.EQ,
+    exp.NEQ,
+    exp.Not,
+    exp.And,
+    exp.Or,
+)
+
+
+def derived_columns(node: exp.Expr | None) -> frozenset[str] | None:
+    """The NEW columns `node` is a deterministic function of (constants and NEW.x only):
+    assigned to NEW.c by a BEFORE trigger, it gives the stored value again when those
+    columns keep theirs. None for anything else (now(), a lookup, a variable, OLD)."""
+    if node is None:
+        return None
+    columns: set[str] = set()
+    for part in node.walk():
+        if isinstance(part, exp.Anonymous):
+            if part.name.lower() not in _DERIVING_CALLS:
+                return None
+        elif isinstance(part, exp.Column):
+            if (part.table or "").lower() != "new" or isinstance(part.this, exp.Star):
+                return None
+            columns.add(part.name)
+        elif not isinstance(part, _DERIVING):
+            return None
+    return frozenset(columns)
+
+
 def _same_function_of_both_rows(left: exp.Expr, right: exp.Expr) -> tuple[str, ...] | None:
     """The NEW/OLD columns when `left` is `right` with OLD and NEW swapped, made only of
     deterministic parts; None otherwise (or when both are plain columns)."""

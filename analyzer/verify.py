@@ -132,6 +132,9 @@ def _count_difference(count: Count) -> Difference:
 class ServerError:
     sqlstate: str | None
     message: str
+    # The server's message alone (`message` may say where the statement is): what a
+    # predicted error's text is matched against.
+    primary: str = ""
 
 
 @dataclass(frozen=True)
@@ -243,7 +246,7 @@ def _outcome(label: str, cascade: Cascade, error: ServerError | None) -> Differe
     if error is not None:
         if cascade.cycles and error.sqlstate == _STACK_DEPTH_EXCEEDED:
             return None
-        if any(predicted.matches(error.message) for predicted in cascade.errors):
+        if any(predicted.matches(error.primary or error.message) for predicted in cascade.errors):
             return None
         return Difference(
             "statement", label, "outcome", f"the statement fails: {error.message}, not predicted"
@@ -340,7 +343,7 @@ class _Run:
                 rows = run()
         except (psycopg.Error, SqlLoadError) as failure:
             if isinstance(failure, SqlLoadError):
-                error = ServerError(failure.sqlstate, str(failure))
+                error = ServerError(failure.sqlstate, str(failure), failure.message)
             else:
                 error = ServerError(failure.diag.sqlstate, failure.diag.message_primary or "")
         else:
