@@ -618,8 +618,14 @@ class _Builder:
                     for name, ref_name in zip(fk.columns, fk.ref_columns, strict=True):
                         values[name] = anchor.values[ref_name]
                     continue
+                if required and anchor is not None and twice:
+                    raise WorkloadError(
+                        f"cannot make up a row of {table}: its NOT NULL foreign key "
+                        f"{fk.name} needs a second row of {fk.ref_table} besides the one its "
+                        "other key references; use --workload FILE"
+                    )
                 if required:
-                    chain = " -> ".join((*path, table))
+                    chain = " -> ".join(dict.fromkeys((*path, table)))
                     raise WorkloadError(
                         f"cannot make up a row of {table}: its NOT NULL foreign key "
                         f"{fk.name} needs a row of {fk.ref_table}, which the setup is "

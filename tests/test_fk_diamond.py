@@ -183,3 +183,28 @@ def test_a_real_cycle_of_not_null_keys_is_named_as_one(
         "cannot make up a row of public.b: its NOT NULL foreign key b_a_id_fkey needs a row of "
         "public.a, which the setup is making up on the way here (public.a -> public.b)"
     ) in err
+
+
+@pytest.mark.integration
+def test_a_second_key_into_the_parents_table_asks_for_a_workload(
+    pg_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    if find_pg_bindir() is None:
+        integration_unavailable("PostgreSQL server binaries not found")
+    (tmp_path / "schema.sql").write_text(
+        "CREATE TABLE accounts (id int PRIMARY KEY);\n"
+        "CREATE TABLE transfers (id int PRIMARY KEY,"
+        " sender int NOT NULL REFERENCES accounts ON DELETE CASCADE,"
+        " receiver int NOT NULL REFERENCES accounts ON DELETE CASCADE);\n",
+        encoding="utf-8",
+    )
+    code, _, err = _run(
+        "verify", str(tmp_path), "--table", "accounts", "--op", "delete",
+        "--dsn", pg_database("transfers"),
+    )  # fmt: skip
+    assert code == 2
+    assert (
+        "cannot make up a row of public.transfers: its NOT NULL foreign key "
+        "transfers_sender_fkey needs a second row of public.accounts besides the one its "
+        "other key references; use --workload FILE"
+    ) in err
