@@ -6,7 +6,7 @@ disables) over tokens with targeted grammar code; see `analyzer.ddl` for the gra
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
@@ -366,6 +366,16 @@ class Catalog:
             k: tuple(sorted(v, key=lambda fk: (fk.table, fk.name or "", fk.columns)))
             for k, v in grouped.items()
         }
+
+
+def unknown_column(table: str, names: Iterable[str], columns: Sequence[str]) -> str | None:
+    """The usage error for the first of `names` that is not one of the table's `columns`,
+    as PostgreSQL would reject the UPDATE: trace checks --columns against the analysed
+    schema, verify against the server's."""
+    for name in names:
+        if name not in columns:
+            return f"{table} has no column {name} (its columns: {', '.join(columns)})"
+    return None
 
 
 def split_identifier_path(text: str) -> list[tuple[str, bool]]:

@@ -397,7 +397,7 @@ def trace(
         set_columns = tuple(c.strip() for c in columns.split(",")) if columns else None
         known = catalog.tables.get(name)
         if set_columns is not None and known is not None:
-            from analyzer.workload import unknown_column
+            from analyzer.catalog import unknown_column
 
             problem = unknown_column(name, set_columns, [c.name for c in known.columns])
             if problem:

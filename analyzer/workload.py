@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from analyzer.catalog import unknown_column
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -110,16 +112,6 @@ class ForeignKeyShape:
     ref_columns: tuple[str, ...]
     on_update: str  # pg_constraint codes: a r c n d
     on_delete: str
-
-
-def unknown_column(table: str, names: Iterable[str], columns: Sequence[str]) -> str | None:
-    """The usage error for the first of `names` that is not one of the table's `columns`,
-    as PostgreSQL would reject the UPDATE: trace checks --columns against the analysed
-    schema, verify against the server's."""
-    for name in names:
-        if name not in columns:
-            return f"{table} has no column {name} (its columns: {', '.join(columns)})"
-    return None
 
 
 @dataclass(frozen=True)

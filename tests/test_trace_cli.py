@@ -767,6 +767,36 @@ def test_columns_option_rejects_a_column_the_table_does_not_have(tmp_path: Path)
     )
 
 
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("UPDATE users SET emial = 'x' WHERE id = 1", "public.users has no column emial"),
+        (
+            "INSERT INTO users VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET Emails = 'y'",
+            "public.users has no column emails",
+        ),
+        ('UPDATE users SET "Email" = 1', "public.users has no column Email"),
+    ],
+)
+def test_sql_option_rejects_a_set_column_the_table_does_not_have(
+    tmp_path: Path, sql: str, message: str
+) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(EMAIL_SYNC, encoding="utf-8")
+    result = invoke(str(schema), "--sql", sql)
+    assert result.exit_code == 2
+    assert result.stderr == f"sqlripple: --sql: {message} (its columns: id, email)\n"
+
+
+def test_sql_option_reads_set_columns_as_postgresql_does(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(
+        'CREATE TABLE "Post" (id int PRIMARY KEY, "Title" text, body text);\n', encoding="utf-8"
+    )
+    document = trace_json(str(schema), "--sql", "UPDATE \"Post\" SET \"Title\" = 'x', BODY = 'y'")
+    assert document["entry"]["columns"] == ["Title", "body"]
+
+
 def test_columns_option_takes_the_tables_columns(tmp_path: Path) -> None:
     schema = tmp_path / "schema.sql"
     schema.write_text(EMAIL_SYNC, encoding="utf-8")
