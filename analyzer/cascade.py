@@ -1688,12 +1688,11 @@ class Tracer:
         """The most rows one run of `write` can touch (UNBOUNDED when nothing bounds it)."""
         if write.keyed_by == "row":
             return 1
-        if write.max_rows is not None:
-            return write.max_rows
+        bound: float = UNBOUNDED if write.max_rows is None else write.max_rows
         if write.rows_from and write.rows_from in frame.transitions:
             # An aggregate without GROUP BY yields one row even from an empty relation.
-            return max(frame.transition_rows, 1)
-        return UNBOUNDED
+            bound = min(bound, max(frame.transition_rows, 1))
+        return bound
 
     # ---- foreign key actions -------------------------------------------------------------
 

@@ -52,6 +52,8 @@ from analyzer.plpgsql import (
     has_no_data_effect,
     parse_plpgsql,
 )
+from analyzer.row_bounds import UNKNOWN as UNKNOWN_ROWS
+from analyzer.row_bounds import RowBounds, Rows
 from analyzer.source import SourceFile
 
 AGGREGATES = frozenset(
@@ -606,6 +608,7 @@ class SqlEffects:
     def __init__(self, scope: _Scope) -> None:
         self.scope = scope
         self.origin_of: Callable[[exp.Expr], Origins] = self.plain_origin
+        self.bounds = RowBounds(scope.catalog, scope.search_path)
 
     def plain_origin(self, node: exp.Expr) -> Origins:
         """NEW.col, OLD.col or a parameter, as written (casts aside); else unknown."""
@@ -694,8 +697,10 @@ class SqlEffects:
         name, table, names = resolved
         source = node.expression
         single_row = isinstance(source, exp.Values) and len(source.expressions) == 1
-        if isinstance(source, exp.Select) and not source.args.get("from_"):
-            single_row = True
+        max_rows = len(source.expressions) if isinstance(source, exp.Values) else None
+        if isinstance(source, exp.Query):
+            rows = self.bounds.query(source, self._cte_rows(node, ctes))
+            single_row, max_rows = rows.exactly_one, rows.hi
         if source is None:  # INSERT … DEFAULT VALUES
             single_row = True
         if not columns and table:
@@ -718,7 +723,6 @@ class SqlEffects:
         keys = list(table.unique_keys) if table else []
         appends = kind == "insert" and not any(k and set(k) <= set(columns) for k in keys)
         key_values = _insert_key_values(node, columns, conflict, table) if single_row else []
-        max_rows = len(source.expressions) if isinstance(source, exp.Values) else None
         rows_from = _row_source(source) if isinstance(source, exp.Select) else ""
         return [
             Write(
@@ -804,6 +808,12 @@ class SqlEffects:
             relations = [joined.this] if isinstance(joined, exp.From) else list(joined)
             if len(relations) == 1:
                 rows_from = _row_source(relations[0])
+        max_rows = None
+        if joined and isinstance(node.this, exp.Table):
+            relations = [joined.this] if isinstance(joined, exp.From) else list(joined)
+            max_rows = self.bounds.target_rows(
+                node.this, relations, where, self._cte_rows(node, ctes)
+            )
         key_origins = tuple(
             (column, _restricted(self.origin_of(value), guard)) for column, value in key_expressions
         )
@@ -818,6 +828,7 @@ class SqlEffects:
             sources=_sources(node, ctes),
             key_columns=tuple(sorted(set(keys))),
             key_values=tuple(key_values),
+            max_rows=max_rows,
             rows_from=rows_from,
             key_origins=key_origins,
             where_is_key=where_is_key and not node.args.get(join_clause),
@@ -869,8 +880,14 @@ class SqlEffects:
                 text=_one_line(node),
                 sources=_sources(node, ctes),
                 merge_actions=merge_actions(node),
+                max_rows=self.bounds.merge_rows(node, self._cte_rows(node, ctes)),
             )
         ]
+
+    def _cte_rows(self, node: exp.Expr, ctes: set[str]) -> dict[str, Rows]:
+        """The rows of each WITH query `node` can read: those it declares, bounded; any
+        other of the statement, unknown."""
+        return {**dict.fromkeys(ctes, UNKNOWN_ROWS), **self.bounds.ctes_of(node)}
 
     def _select(
         self, node: exp.Select, guard: Guard, location: Location, ctes: set[str]
