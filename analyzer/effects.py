@@ -866,6 +866,7 @@ class SqlEffects:
                 columns.extend(found[0])
                 accumulations.extend(found[1])
                 deltas.extend(found[2])
+        rows = self.bounds.merge_rows(node, self._cte_rows(node, ctes))
         return [
             Write(
                 name,
@@ -875,12 +876,12 @@ class SqlEffects:
                 columns=tuple(columns),
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
-                keyed_by="set",
+                keyed_by="row" if rows.exactly_one else "set",
                 inferred=inferred,
                 text=_one_line(node),
                 sources=_sources(node, ctes),
                 merge_actions=merge_actions(node),
-                max_rows=self.bounds.merge_rows(node, self._cte_rows(node, ctes)),
+                max_rows=rows.hi,
             )
         ]
 

@@ -205,29 +205,33 @@ class RowBounds:
             join.conditions.extend((c, None) for c in conjuncts(where))
         return self._bound(join, relation)
 
-    def merge_rows(self, node: exp.Merge, ctes: dict[str, Rows] | None = None) -> int | None:
-        """The most row actions a MERGE takes: one per source row when the ON clause
-        pins a unique key of the target (a target row matched twice is an error); none
-        bounded when an arm acts on target rows no source row matches."""
+    def merge_rows(self, node: exp.Merge, ctes: dict[str, Rows] | None = None) -> Rows:
+        """The row actions a MERGE takes: at most one per source row when the ON clause
+        pins a unique key of the target (a target row matched twice is an error), and
+        exactly one when, besides, an arm without condition acts on a matched row and
+        another on an unmatched one, and no arm does nothing. Unbounded when an arm acts
+        on target rows no source row matches (WHEN NOT MATCHED BY SOURCE)."""
         ctes = ctes or {}
         whens = node.args.get("whens")
         if whens is None or any(w.args.get("source") for w in whens.expressions):
-            return None
+            return UNKNOWN
         target = node.this
         using = node.args.get("using")
         on = node.args.get("on")
         if not isinstance(target, exp.Table) or using is None or on is None:
-            return None
+            return UNKNOWN
         source = self._join_of([using], ctes)
         source_rows = self._bound(source)
-        if source_rows is None:
-            return None
         relation = self._relation(target, ctes)
         scope = [*source.relations, relation]
         conditions = [(c, relation) for c in conjuncts(on)]
-        if self._pinned(relation, source.relations, scope, conditions):
-            return source_rows
-        return None
+        if source_rows is None or not self._pinned(relation, source.relations, scope, conditions):
+            return UNKNOWN
+        lo = 0
+        if isinstance(using, (exp.Subquery, exp.Values)) and _every_row_acts(whens.expressions):
+            query = using.this if isinstance(using, exp.Subquery) else using
+            lo = self.query(query, ctes).lo
+        return Rows(lo, source_rows)
 
     # ---- joins ---------------------------------------------------------------------
 
@@ -285,7 +289,7 @@ class RowBounds:
         inheritance children add their rows (their keys are their own), unless ONLY."""
         if table.relkind not in {"table", "partitioned"}:
             return ()
-        if not only and any(table.name in t.inherits for t in self.catalog.tables.values()):
+        if not only and table.name in self.catalog.inherited_tables:
             return ()
         return table.unique_keys
 
@@ -412,6 +416,20 @@ def conjuncts(node: exp.Expr) -> list[exp.Expr]:
         else:
             found.append(current)
     return found
+
+
+def _every_row_acts(whens: Sequence[exp.Expr]) -> bool:
+    """An unconditional arm for matched rows and one for unmatched rows, none DO NOTHING."""
+    if any(not isinstance(w.args.get("then"), (exp.Insert, exp.Update, exp.Var)) for w in whens):
+        return False
+    if any(
+        str(w.args["then"].this).upper() != "DELETE"
+        for w in whens
+        if isinstance(w.args["then"], exp.Var)
+    ):
+        return False
+    unconditional = {bool(w.args.get("matched")) for w in whens if not w.args.get("condition")}
+    return unconditional == {True, False}
 
 
 def _flatten(items: Sequence[exp.Expr]) -> Iterator[exp.Expr]:

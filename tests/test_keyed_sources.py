@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.analysis import analyze
-from analyzer.cascade import UNBOUNDED, TraceEntry, Tracer
+from analyzer.cascade import ALL_WRITES, UNBOUNDED, TraceEntry, Tracer
 from analyzer.config import Config
 from analyzer.effects import Write, analyze_bodies
 from analyzer.graph import build_model
@@ -230,6 +230,55 @@ def test_a_lookalike_postgres_does_not_bound_stays_unbounded(
     tmp_path: Path, body: str, key: str
 ) -> None:
     assert write_counts(tmp_path, body)[key] == (0, UNBOUNDED)
+
+
+def total_writes(tmp_path: Path, body: str) -> tuple[int, float]:
+    """(lo, hi) row writes below the order's own insert."""
+    path = tmp_path / "schema.sql"
+    path.write_text(SCHEMA.replace("{body}", body), encoding="utf-8")
+    cascade = Tracer(build_model(load([str(path)]))).trace(TraceEntry("public.orders", "insert"))
+    lo, hi = cascade.totals().counts[ALL_WRITES]
+    return lo - 1, hi - 1
+
+
+@pytest.mark.parametrize(
+    ("arms", "expected"),
+    [
+        # One source row, both arms unconditional: one action, an insert or an update.
+        (
+            "WHEN MATCHED THEN UPDATE SET n = t.n + 1 "
+            "WHEN NOT MATCHED THEN INSERT (page, n) VALUES (s.page, 1)",
+            (1, 1),
+        ),
+        (
+            "WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT (page, n) VALUES (s.page, 1)",
+            (1, 1),
+        ),
+        # No arm for a matched row: the row may be left alone.
+        ("WHEN NOT MATCHED THEN INSERT (page, n) VALUES (s.page, 1)", (0, 1)),
+        # A conditional arm only, or a DO NOTHING arm that may be taken.
+        (
+            "WHEN MATCHED AND t.n < 10 THEN UPDATE SET n = t.n + 1 "
+            "WHEN NOT MATCHED THEN INSERT (page, n) VALUES (s.page, 1)",
+            (0, 1),
+        ),
+        (
+            "WHEN MATCHED AND t.n > 100 THEN DO NOTHING "
+            "WHEN MATCHED THEN UPDATE SET n = t.n + 1 "
+            "WHEN NOT MATCHED THEN INSERT (page, n) VALUES (s.page, 1)",
+            (0, 1),
+        ),
+    ],
+)
+def test_a_merge_from_one_source_row_acts_once_when_every_row_has_an_arm(
+    tmp_path: Path, arms: str, expected: tuple[int, float]
+) -> None:
+    body = (
+        "MERGE INTO page_totals t USING (SELECT NEW.page AS page) s ON t.page = s.page "
+        + arms
+        + ";"
+    )
+    assert total_writes(tmp_path, body) == expected
 
 
 def test_a_table_with_inheritance_children_is_not_pinned_by_its_key(tmp_path: Path) -> None:
