@@ -58,6 +58,7 @@ from analyzer.plpgsql import (
     Perform,
     has_no_data_effect,
     parse_plpgsql,
+    render,
 )
 from analyzer.plpgsql import Statement as PlStatement
 from analyzer.source import SourceFile
@@ -1140,7 +1141,7 @@ def _projection_columns(projection: exp.Expr, sources: dict[str, Table]) -> list
     name = _figure_column_name(projection)
     type_ = "unknown"
     if isinstance(inner, exp.Cast):
-        type_ = normalize_type(inner.to.sql(dialect="postgres"))
+        type_ = normalize_type(render(inner.to))
     elif isinstance(inner, exp.Column):
         qualifier = fold_identifier(inner.table) if inner.table else ""
         candidates = [sources[qualifier]] if qualifier in sources else list(sources.values())
@@ -1166,7 +1167,7 @@ def _figure_column_name(node: exp.Expr) -> str:
         return _identifier_name(node)
     if isinstance(node, exp.Cast):
         inner = _figure_column_name(node.this)
-        return inner if inner != "?column?" else normalize_type(node.to.sql(dialect="postgres"))
+        return inner if inner != "?column?" else normalize_type(render(node.to))
     if isinstance(node, exp.Case):
         return "case"
     if isinstance(node, exp.Anonymous):

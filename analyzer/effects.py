@@ -51,6 +51,7 @@ from analyzer.plpgsql import (
     While,
     has_no_data_effect,
     parse_plpgsql,
+    render,
 )
 from analyzer.row_bounds import UNKNOWN as UNKNOWN_ROWS
 from analyzer.row_bounds import RowBounds, Rows
@@ -421,7 +422,7 @@ def _as_new(node: exp.Expr) -> str:
     for column in copy.find_all(exp.Column):
         if (column.table or "").lower() in _ROW_VARIABLES:
             column.set("table", exp.to_identifier("new"))
-    return copy.sql(dialect="postgres")
+    return render(copy)
 
 
 def _cancels_when_unchanged(node: exp.Expr, column: str, names: set[str]) -> bool:
@@ -502,7 +503,7 @@ def _key_values(
 ) -> list[tuple[str, str]]:
     """(target column, value SQL) for each `col = <value not from the target>` conjunct."""
     return [
-        (column, " ".join(value.sql(dialect="postgres").split()))
+        (column, " ".join(render(value).split()))
         for column, value in _key_expressions(where, names, table)[0]
     ]
 
@@ -595,7 +596,7 @@ def _set_assignments(
                 column, assignment.expression, names, column_def.type if column_def else ""
             )
             if kind == "accumulation":
-                text = " ".join(assignment.sql(dialect="postgres").split())
+                text = " ".join(render(assignment).split())
                 accumulations.append(Accumulation(column, text))
             elif kind == "delta":
                 deltas.append(column)
@@ -795,8 +796,7 @@ class SqlEffects:
         where = node.args.get("where")
         key_expressions, where_is_key = _key_expressions(where, names, table)
         key_values = [
-            (column, " ".join(value.sql(dialect="postgres").split()))
-            for column, value in key_expressions
+            (column, " ".join(render(value).split())) for column, value in key_expressions
         ]
         keys = [column for column, _ in key_values]
         joined = node.args.get(join_clause)
@@ -1011,11 +1011,7 @@ def _insert_key_values(
     if not target and table:
         target = list(table.primary_key)
     by_column = dict(zip(columns, values, strict=True))
-    return [
-        (c, " ".join(by_column[c].sql(dialect="postgres").split()))
-        for c in target
-        if c in by_column
-    ]
+    return [(c, " ".join(render(by_column[c]).split())) for c in target if c in by_column]
 
 
 def _row_source(relation: exp.Expr) -> str:
@@ -1094,7 +1090,7 @@ def conflict_update_guard(where: exp.Expr | None, names: set[str], table: Table 
         return node
 
     rewritten = condition.copy().transform(rename)
-    return guard_of(rewritten, " ".join(condition.sql(dialect="postgres").split()))
+    return guard_of(rewritten, " ".join(render(condition).split()))
 
 
 def _quoted_name(node: exp.Anonymous) -> bool:
@@ -1113,7 +1109,7 @@ def _aggregates_in(node: exp.Expr) -> Iterator[str]:
 
 
 def _one_line(node: exp.Expr) -> str:
-    return " ".join(node.sql(dialect="postgres").split())
+    return " ".join(render(node).split())
 
 
 # ---- dynamic SQL --------------------------------------------------------------------------
@@ -1827,7 +1823,7 @@ def _row_value(node: exp.Expr) -> str | None:
     while isinstance(node, (exp.Cast, exp.Paren)):
         node = node.this
     if isinstance(node, exp.Column) and node.table.lower() in _ROW_VARIABLES:
-        return node.sql(dialect="postgres")
+        return render(node)
     return None
 
 
@@ -1847,7 +1843,7 @@ def _firing_resolver(context: FiringContext) -> Resolver:
         if isinstance(node, exp.Cast):
             return _regclass_text(node, context)
         if isinstance(node, exp.Bracket):
-            index = _TG_ARGV.fullmatch(node.sql(dialect="postgres"))
+            index = _TG_ARGV.fullmatch(render(node))
             arguments = context.trigger_arguments
             if index is None or arguments is None:
                 return UNKNOWN
@@ -1886,7 +1882,7 @@ def _regclass_text(node: exp.Cast, context: FiringContext) -> Value:
     is_relid = (
         isinstance(relid, exp.Column) and not relid.table and relid.name.upper() == "TG_RELID"
     )
-    if not is_relid or node.to.sql(dialect="postgres").lower() != "regclass":
+    if not is_relid or render(node.to).lower() != "regclass":
         return UNKNOWN
     if not context.table or "." not in context.table:
         return UNKNOWN

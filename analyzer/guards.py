@@ -17,6 +17,8 @@ from itertools import product
 
 from sqlglot import exp
 
+from analyzer.plpgsql import render
+
 OPS = frozenset({"INSERT", "UPDATE", "DELETE", "TRUNCATE"})
 MAX_ALTERNATIVES = 64
 
@@ -527,7 +529,7 @@ def _context_variable(node: exp.Expr) -> str | None:
         and node.this.name.upper() == "TG_ARGV"
     ):
         # sqlglot shifts subscripts to 0-based internally; PostgreSQL's text form is exact.
-        index = re.fullmatch(r"(?i)tg_argv\[(\d+)\]", node.sql(dialect="postgres"))
+        index = re.fullmatch(r"(?i)tg_argv\[(\d+)\]", render(node))
         return f"TG_ARGV[{index.group(1)}]" if index else None
     if isinstance(node, exp.Column) and not node.table:
         name = node.name.upper()
@@ -585,7 +587,7 @@ def _convert(node: exp.Expr, parameters: frozenset[str]) -> Guard:
     atom = _atom(node, parameters)
     if atom is not None:
         return Guard.of(atom)
-    opaque = Guard.of(OpaqueAtom(" ".join(node.sql(dialect="postgres").split())))
+    opaque = Guard.of(OpaqueAtom(" ".join(render(node).split())))
     if isinstance(node, (exp.LT, exp.GT)):
         # NEW.c > OLD.c holds only for two different non-NULL values: c changed.
         left, right = _single_column(node.this), _single_column(node.expression)
@@ -668,7 +670,7 @@ def _same_function_of_both_rows(left: exp.Expr, right: exp.Expr) -> tuple[str, .
     swapped = right.copy()
     for column in swapped.find_all(exp.Column):
         column.set("table", exp.to_identifier(sides[0]))
-    if swapped.sql(dialect="postgres").lower() != left.sql(dialect="postgres").lower():
+    if render(swapped).lower() != render(left).lower():
         return None
     return tuple(sorted(columns))
 
@@ -710,7 +712,7 @@ def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
                 except ValueError:
                     return None
     if parameters and _only_parameters(node, parameters):
-        return ParamAtom(" ".join(node.sql(dialect="postgres").split()), False, node)
+        return ParamAtom(" ".join(render(node).split()), False, node)
     return None
 
 
@@ -748,7 +750,7 @@ def _row_value(
     keys = [_constant_key(c) for c in constants]
     if not keys or any(k is None for k in keys):
         return None
-    texts = tuple(" ".join(c.sql(dialect="postgres").split()) for c in constants)
+    texts = tuple(" ".join(render(c).split()) for c in constants)
     known = tuple(k for k in keys if k is not None)
     return RowValueAtom(side_column[0], side_column[1], op, texts, null_passes, known)
 

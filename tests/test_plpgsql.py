@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from analyzer.findings import Diagnostic, Location
+from analyzer.loader import load
 from analyzer.plpgsql import (
     MAX_NESTING,
     Assert,
@@ -34,6 +37,7 @@ from analyzer.plpgsql import (
     ForEach,
     ForQuery,
     ForRange,
+    Fragment,
     GetDiagnostics,
     If,
     Loop,
@@ -48,6 +52,7 @@ from analyzer.plpgsql import (
     Statement,
     While,
     parse_plpgsql,
+    render,
     walk,
 )
 
@@ -981,3 +986,37 @@ def test_statements_that_touch_no_row_are_not_reported(statement: str) -> None:
     function = parse(f"BEGIN {statement}; END")
     assert function.diagnostics == ()
     assert not function.incomplete
+
+
+def _fragment_trees(value: object) -> Iterator[exp.Expr]:
+    """Every parsed fragment's tree inside a parsed body, depth first."""
+    if isinstance(value, Fragment):
+        if value.tree is not None:
+            yield value.tree
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _fragment_trees(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _fragment_trees(getattr(value, field.name))
+
+
+def test_render_writes_what_sqlglot_writes_and_leaves_every_fixture_tree_unchanged() -> None:
+    # `render` skips sqlglot's defensive deep copy; that is only right while rendering a
+    # tree read from PostgreSQL text never changes it, whatever node is rendered.
+    catalog = load(sorted(str(path) for path in Path("fixtures").iterdir() if path.is_dir()))
+    trees = nodes = 0
+    for function in catalog.functions.values():
+        if function.language.lower() != "plpgsql" or function.body is None:
+            continue
+        parsed = parse_plpgsql(function.body, path="f.sql", line=1, column=1)
+        for tree in _fragment_trees(parsed.block):
+            pristine = tree.copy()
+            expected = tree.sql(dialect="postgres")
+            for node in list(tree.walk()):
+                render(node)
+                nodes += 1
+            assert render(tree) == expected
+            assert tree == pristine, expected
+            trees += 1
+    assert trees >= 400 and nodes >= 4000, (trees, nodes)  # the fixtures hold 468 and 5,015
