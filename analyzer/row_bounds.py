@@ -182,9 +182,69 @@ class RowBounds:
         if node.args.get("where") is not None:
             join.conditions.extend((c, None) for c in conjuncts(node.args["where"].this))
         hi = self._bound(join)
+        if self._one_group(node, join):
+            hi = 1
         if limit is not None:
             hi = limit if hi is None else min(hi, limit)
         return Rows(0, hi)
+
+    def _one_group(self, node: exp.Select, join: _Join) -> bool:
+        """GROUP BY or DISTINCT ON expressions that each have one value in the whole
+        result (a fixed value, or a column the WHERE clause sets `=` to one): one group,
+        one row at most."""
+        group = node.args.get("group")
+        distinct = node.args.get("distinct")
+        on = distinct.args.get("on") if isinstance(distinct, exp.Distinct) else None
+        if group is not None and not group.args.get("grouping_sets"):
+            expressions = list(group.expressions)
+            if group.args.get("cube") or group.args.get("rollup") or group.args.get("totals"):
+                return False
+        elif isinstance(on, exp.Tuple):
+            expressions = list(on.expressions)
+        else:
+            return False
+        projections = [p.this if isinstance(p, exp.Alias) else p for p in node.expressions]
+        aliases = {
+            _fold(p.args["alias"]): p.this for p in node.expressions if isinstance(p, exp.Alias)
+        }
+        fixed_columns = {
+            (id(_owner(column, join.relations)), _fold(column.this))
+            for condition, only in join.conditions
+            if only is None and isinstance(condition, exp.EQ)
+            for column, value in (
+                (_unparen(condition.this), condition.expression),
+                (_unparen(condition.expression), condition.this),
+            )
+            if isinstance(column, exp.Column)
+            and _owner(column, join.relations) is not None
+            and self._fixed(value, [], join.relations)
+        }
+        for expression in expressions:
+            expression = _unparen(expression)
+            if isinstance(expression, exp.Literal) and str(expression.this).isdigit():
+                index = int(expression.this) - 1
+                if expression.is_string or not 0 <= index < len(projections):
+                    return False
+                expression = _unparen(projections[index])
+            elif (
+                isinstance(expression, exp.Column)
+                and not expression.table
+                and _owner(expression, join.relations) is None
+                and _fold(expression.this) in aliases
+            ):
+                # An output column's name, where no input column has it.
+                expression = _unparen(aliases[_fold(expression.this)])
+            if self._fixed(expression, [], join.relations):
+                continue
+            owner = (
+                _owner(expression, join.relations) if isinstance(expression, exp.Column) else None
+            )
+            column = expression if isinstance(expression, exp.Column) else None
+            if owner is None or column is None:
+                return False
+            if (id(owner), _fold(column.this)) not in fixed_columns:
+                return False
+        return bool(expressions)
 
     # ---- writes --------------------------------------------------------------------
 

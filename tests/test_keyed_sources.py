@@ -116,6 +116,29 @@ BOUNDED = [
         # only for a single row.
         {"public.invoices insert": (0, 2)},
     ),
+    # GROUP BY (or DISTINCT ON) a column the WHERE clause fixes: one group.
+    (
+        INVOICE + "SELECT c.customer_id, sum(c.total) FROM carts c "
+        "WHERE c.customer_id = NEW.id GROUP BY c.customer_id;",
+        {"public.invoices insert": (0, 1)},
+    ),
+    (
+        INVOICE
+        + "SELECT customer_id, sum(total) FROM carts WHERE customer_id = NEW.id GROUP BY 1;",
+        {"public.invoices insert": (0, 1)},
+    ),
+    (
+        INVOICE + "SELECT DISTINCT ON (c.customer_id) c.customer_id, c.total FROM carts c "
+        "WHERE c.customer_id = NEW.id ORDER BY c.customer_id, c.total DESC;",
+        {"public.invoices insert": (0, 1)},
+    ),
+    # … which makes a derived table of one row that pins the target.
+    (
+        "UPDATE customers u SET orders_count = s.n FROM (SELECT c.customer_id, count(*) AS n "
+        "FROM carts c WHERE c.customer_id = NEW.id GROUP BY c.customer_id) s "
+        "WHERE u.id = s.customer_id;",
+        {"public.customers update": (0, 1)},
+    ),
     # UPDATE … FROM: the join row is unique and pins the target's key.
     (
         "UPDATE customers u SET orders_count = u.orders_count + 1 FROM carts c "
@@ -179,6 +202,23 @@ UNBOUNDED_LOOKALIKES = [
     (
         INVOICE + "SELECT c.customer_id, sum(c.total) FROM carts c GROUP BY c.customer_id;",
         "public.invoices insert",
+    ),
+    # ROLLUP adds a grand total row to the group.
+    (
+        INVOICE + "SELECT c.customer_id, sum(c.total) FROM carts c "
+        "WHERE c.customer_id = NEW.id GROUP BY ROLLUP (c.customer_id);",
+        "public.invoices insert",
+    ),
+    # An output name for an expression of a column the WHERE clause does not fix.
+    (
+        INVOICE + "SELECT NEW.id, count(*) AS n FROM carts c "
+        "WHERE c.customer_id = NEW.id GROUP BY c.status;",
+        "public.invoices insert",
+    ),
+    (
+        "INSERT INTO page_totals (page, n) SELECT lower(c.status) AS page, count(*) "
+        "FROM carts c GROUP BY page;",
+        "public.page_totals insert",
     ),
     # A set-returning function turns one row into any number.
     (
