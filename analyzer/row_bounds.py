@@ -342,7 +342,13 @@ class RowBounds:
             return _Relation(
                 frozenset({alias_name}) - {""}, columns, rows=self.query(query, ctes).hi
             )
-        return _Relation(frozenset({alias_name}) - {""}, None)
+        function = node.this if isinstance(node, exp.Table) else node
+        names = frozenset({alias_name}) - {""}
+        rows = _literal_series_rows(function)
+        if rows is None or not names:
+            return _Relation(names, alias_columns, rows=rows)
+        # A series' one column is named after its alias, unless the alias lists it.
+        return _Relation(names, alias_columns or names, rows=rows)
 
     def _keys(self, table: Table, only: bool) -> tuple[tuple[str, ...], ...]:
         """Keys that identify one row of what a query reads from `table`: none when
@@ -476,6 +482,38 @@ def conjuncts(node: exp.Expr) -> list[exp.Expr]:
         else:
             found.append(current)
     return found
+
+
+def _literal_series_rows(node: exp.Expr) -> int | None:
+    """The rows of generate_series(a, b[, step]) over integer literals, or of unnest()
+    of an ARRAY[…] list; None for any other function."""
+    if isinstance(node, exp.GenerateSeries):
+        bounds = [node.args.get("start"), node.args.get("end"), node.args.get("step")]
+        if bounds[2] is None:
+            bounds[2] = exp.Literal.number(1)
+        values = [_integer(b) for b in bounds]
+        start, end, step = values
+        if start is None or end is None or not step:
+            return None
+        return max(0, (end - start) // step + 1)
+    if isinstance(node, exp.Unnest) and len(node.expressions) == 1:
+        array = node.expressions[0]
+        # unnest() flattens nested arrays; ARRAY(SELECT …) holds any number of elements.
+        nested = (exp.Array, exp.Query, exp.Subquery)
+        if isinstance(array, exp.Array) and not any(
+            isinstance(e, nested) for e in array.expressions
+        ):
+            return len(array.expressions)
+    return None
+
+
+def _integer(node: exp.Expr | None) -> int | None:
+    sign = 1
+    if isinstance(node, exp.Neg):
+        sign, node = -1, node.this
+    if isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit():
+        return sign * int(node.this)
+    return None
 
 
 def _every_row_acts(whens: Sequence[exp.Expr]) -> bool:

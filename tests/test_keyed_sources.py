@@ -139,6 +139,16 @@ BOUNDED = [
         "WHERE u.id = s.customer_id;",
         {"public.customers update": (0, 1)},
     ),
+    # A series over integer literals, an ARRAY[…] list: as many rows as they hold.
+    (
+        "INSERT INTO taggings (tag_id, item_id) SELECT g, NEW.id FROM generate_series(1, 3) AS g;",
+        {"public.taggings insert": (0, 3)},
+    ),
+    (
+        "INSERT INTO taggings (tag_id, item_id) SELECT t.id, NEW.id "
+        "FROM unnest(ARRAY['a', 'b']) AS u(name) JOIN tags t ON t.name = u.name;",
+        {"public.taggings insert": (0, 2)},
+    ),
     # UPDATE … FROM: the join row is unique and pins the target's key.
     (
         "UPDATE customers u SET orders_count = u.orders_count + 1 FROM carts c "
@@ -219,6 +229,22 @@ UNBOUNDED_LOOKALIKES = [
         "INSERT INTO page_totals (page, n) SELECT lower(c.status) AS page, count(*) "
         "FROM carts c GROUP BY page;",
         "public.page_totals insert",
+    ),
+    # A series whose length is data.
+    (
+        "INSERT INTO taggings (tag_id, item_id) SELECT g, NEW.id "
+        "FROM generate_series(1, NEW.id) g;",
+        "public.taggings insert",
+    ),
+    (
+        "INSERT INTO taggings (tag_id, item_id) SELECT 1, x::bigint "
+        "FROM unnest(ARRAY[ARRAY[1, 2], ARRAY[3, 4]]) AS x;",
+        "public.taggings insert",
+    ),
+    (
+        "INSERT INTO taggings (tag_id, item_id) SELECT t.id, NEW.id "
+        "FROM unnest(string_to_array(NEW.tag, ',')) AS u(name) JOIN tags t ON t.name = u.name;",
+        "public.taggings insert",
     ),
     # A set-returning function turns one row into any number.
     (
