@@ -699,9 +699,11 @@ class SqlEffects:
         source = node.expression
         single_row = isinstance(source, exp.Values) and len(source.expressions) == 1
         max_rows = len(source.expressions) if isinstance(source, exp.Values) else None
+        per_row_of = ""
         if isinstance(source, exp.Query):
             rows = self.bounds.query(source, self._cte_rows(node, ctes))
             single_row, max_rows = rows.exactly_one, rows.hi
+            per_row_of = rows.per_row_of
         if source is None:  # INSERT … DEFAULT VALUES
             single_row = True
         if not columns and table:
@@ -724,7 +726,7 @@ class SqlEffects:
         keys = list(table.unique_keys) if table else []
         appends = kind == "insert" and not any(k and set(k) <= set(columns) for k in keys)
         key_values = _insert_key_values(node, columns, conflict, table) if single_row else []
-        rows_from = _row_source(source) if isinstance(source, exp.Select) else ""
+        rows_from = (_row_source(source) if isinstance(source, exp.Select) else "") or per_row_of
         return [
             Write(
                 name,
@@ -811,9 +813,8 @@ class SqlEffects:
         max_rows = None
         if joined and isinstance(node.this, exp.Table):
             relations = [joined.this] if isinstance(joined, exp.From) else list(joined)
-            max_rows = self.bounds.target_rows(
-                node.this, relations, where, self._cte_rows(node, ctes)
-            )
+            rows = self.bounds.target_rows(node.this, relations, where, self._cte_rows(node, ctes))
+            max_rows, rows_from = rows.hi, rows_from or rows.per_row_of
         key_origins = tuple(
             (column, _restricted(self.origin_of(value), guard)) for column, value in key_expressions
         )
@@ -882,6 +883,7 @@ class SqlEffects:
                 sources=_sources(node, ctes),
                 merge_actions=merge_actions(node),
                 max_rows=rows.hi,
+                rows_from=rows.per_row_of,
             )
         ]
 

@@ -14,7 +14,10 @@ with LIMIT n, and no bound with a set-returning function in its select list. An 
 or DELETE touches each target row once however many join rows pick it, so its rows
 are bounded by the join up to and including the target. Whatever this module cannot
 read (RIGHT/FULL and LATERAL joins, functions in FROM, a column it cannot place)
-counts as unbounded: the bound is only ever an over-estimate.
+counts as unbounded: the bound is only ever an over-estimate. A relation the catalog
+does not hold (a transition table) has no bound of its own, but a join that yields at
+most one row per row of it says so (`Rows.per_row_of`): the cascade knows how many rows
+a transition table holds.
 """
 
 from __future__ import annotations
@@ -101,10 +104,13 @@ _FIXED_WHEN_OPERANDS_ARE = (
 
 @dataclass(frozen=True)
 class Rows:
-    """At least `lo` and at most `hi` rows (`hi` None: no upper bound)."""
+    """At least `lo` and at most `hi` rows (`hi` None: no upper bound). With no upper
+    bound, `per_row_of` may name a relation the catalog does not hold (a transition
+    table, as written) such that there is at most one row per row of it."""
 
     lo: int = 0
     hi: int | None = None
+    per_row_of: str = ""
 
     @property
     def exactly_one(self) -> bool:
@@ -120,6 +126,9 @@ class _Relation:
     columns: frozenset[str] | None  # None: not known
     keys: tuple[tuple[str, ...], ...] = ()  # unique keys that pin it to one row
     rows: int | None = None  # the most rows it yields on its own
+    # With no bound: a relation the catalog does not hold, of whose rows it yields at
+    # most one per row (itself, for a reference to it).
+    per_row_of: str = ""
 
 
 @dataclass
@@ -181,12 +190,13 @@ class RowBounds:
         join = self._join_of([node.args["from_"].this, *(node.args.get("joins") or [])], ctes)
         if node.args.get("where") is not None:
             join.conditions.extend((c, None) for c in conjuncts(node.args["where"].this))
-        hi = self._bound(join)
+        bound = self._bound(join)
+        hi = bound.hi
         if self._one_group(node, join):
             hi = 1
         if limit is not None:
             hi = limit if hi is None else min(hi, limit)
-        return Rows(0, hi)
+        return Rows(0, hi, bound.per_row_of if hi is None else "")
 
     def _one_group(self, node: exp.Select, join: _Join) -> bool:
         """GROUP BY or DISTINCT ON expressions that each have one value in the whole
@@ -254,9 +264,9 @@ class RowBounds:
         sources: Sequence[exp.Expr],
         where: exp.Expr | None,
         ctes: dict[str, Rows] | None = None,
-    ) -> int | None:
-        """The most rows an UPDATE … FROM or DELETE … USING touches: each target row
-        once, so at most the rows of the join taken up to and including the target."""
+    ) -> Rows:
+        """The rows an UPDATE … FROM or DELETE … USING touches: each target row once, so
+        at most the rows of the join taken up to and including the target."""
         ctes = ctes or {}
         relation = self._relation(target, ctes)
         join = self._join_of(sources, ctes)
@@ -285,13 +295,15 @@ class RowBounds:
         relation = self._relation(target, ctes)
         scope = [*source.relations, relation]
         conditions = [(c, relation) for c in conjuncts(on)]
-        if source_rows is None or not self._pinned(relation, source.relations, scope, conditions):
+        if not self._pinned(relation, source.relations, scope, conditions):
             return UNKNOWN
+        if source_rows.hi is None:
+            return Rows(0, None, source_rows.per_row_of)
         lo = 0
         if isinstance(using, (exp.Subquery, exp.Values)) and _every_row_acts(whens.expressions):
             query = using.this if isinstance(using, exp.Subquery) else using
             lo = self.query(query, ctes).lo
-        return Rows(lo, source_rows)
+        return Rows(lo, source_rows.hi)
 
     # ---- joins ---------------------------------------------------------------------
 
@@ -325,12 +337,14 @@ class RowBounds:
             name = _fold(node.this)
             names = frozenset({alias_name} if alias_name else {name})
             if not node.args.get("db") and name in ctes:
-                return _Relation(names, alias_columns or None, rows=ctes[name].hi)
+                rows = ctes[name]
+                return _Relation(names, alias_columns, rows=rows.hi, per_row_of=rows.per_row_of)
             parts = [_fold(node.args["db"]), name] if node.args.get("db") else [name]
             qualified = self.catalog.resolve_table(parts, self.search_path)
             table = self.catalog.tables.get(qualified)
-            if table is None:
-                return _Relation(names, None)
+            if table is None:  # a transition table, or a table the input does not create
+                written = f"{_fold(node.args['db'])}.{name}" if node.args.get("db") else name
+                return _Relation(names, None, per_row_of=written)
             return _Relation(
                 names if alias_name else names | {qualified},
                 frozenset(c.name for c in table.columns),
@@ -339,16 +353,16 @@ class RowBounds:
         if isinstance(node, (exp.Subquery, exp.Values)):
             query = node.this if isinstance(node, exp.Subquery) else node
             columns = alias_columns or _output_names(query)
-            return _Relation(
-                frozenset({alias_name}) - {""}, columns, rows=self.query(query, ctes).hi
-            )
+            rows = self.query(query, ctes)
+            names = frozenset({alias_name}) - {""}
+            return _Relation(names, columns, rows=rows.hi, per_row_of=rows.per_row_of)
         function = node.this if isinstance(node, exp.Table) else node
         names = frozenset({alias_name}) - {""}
-        rows = _literal_series_rows(function)
-        if rows is None or not names:
-            return _Relation(names, alias_columns, rows=rows)
+        series = _literal_series_rows(function)
+        if series is None or not names:
+            return _Relation(names, alias_columns, rows=series)
         # A series' one column is named after its alias, unless the alias lists it.
-        return _Relation(names, alias_columns or names, rows=rows)
+        return _Relation(names, alias_columns or names, rows=series)
 
     def _keys(self, table: Table, only: bool) -> tuple[tuple[str, ...], ...]:
         """Keys that identify one row of what a query reads from `table`: none when
@@ -359,21 +373,42 @@ class RowBounds:
             return ()
         return table.unique_keys
 
-    def _bound(self, join: _Join, stop: _Relation | None = None) -> int | None:
-        """The product of what each relation contributes, keyed relations first."""
+    def _bound(self, join: _Join, stop: _Relation | None = None) -> Rows:
+        """The product of what each relation contributes, keyed relations first; with no
+        bound, one row at most per row of a relation the catalog does not hold, if the
+        others contribute one row per row of it."""
         if not join.readable:
-            return None
+            return UNKNOWN
+        bound = self._product(join, stop)
+        if bound is not None:
+            return Rows(0, bound)
+        for relation in join.relations:
+            symbolic = relation.rows is None and relation.per_row_of
+            if symbolic and self._product(join, stop, first=relation) == 1:
+                return Rows(0, None, relation.per_row_of)
+        return UNKNOWN
+
+    def _product(
+        self, join: _Join, stop: _Relation | None, first: _Relation | None = None
+    ) -> int | None:
+        """What the relations up to `stop` contribute together (`first` taken first, as
+        one row)."""
         done: list[_Relation] = []
         counts: list[int | None] = []
         remaining = list(join.relations)
         while remaining:
-            keyed = [r for r in remaining if self._pinned(r, done, join.relations, join.conditions)]
             count: int | None = 1
-            if keyed:
-                chosen = keyed[0]
+            if first is not None and not done:
+                chosen = first
             else:
-                chosen = min(remaining, key=lambda r: (r.rows is None, r.rows or 0))
-                count = chosen.rows
+                keyed = [
+                    r for r in remaining if self._pinned(r, done, join.relations, join.conditions)
+                ]
+                if keyed:
+                    chosen = keyed[0]
+                else:
+                    chosen = min(remaining, key=lambda r: (r.rows is None, r.rows or 0))
+                    count = chosen.rows
             remaining.remove(chosen)
             done.append(chosen)
             counts.append(count)
