@@ -679,6 +679,23 @@ CASES = [
         )
         for name in ("first-hit-on-page", "repeat-hit-on-page")
     ),
+    # A statement-level trigger's UPDATE … FROM its transition table, joined to carts
+    # and customers by their primary keys: one customer at most per new line.
+    Case(
+        "sem-keyed-sources",
+        "lines-added-to-three-carts",
+        TraceEntry("public.cart_lines", "insert", rows=3),
+        totals(
+            {"public.cart_lines.cart_lines_mark_active": 1},
+            {"public.mark_customers_active": 1},
+            {"public.cart_lines": {"insert": 3}, "public.customers": {"update": 3}},
+        ),
+        totals(
+            {"public.cart_lines.cart_lines_mark_active": 1},
+            {"public.mark_customers_active": 1},
+            {"public.cart_lines": {"insert": 3}},
+        ),
+    ),
     # DELETE … USING a tag picked by its unique name: taggings.tag_id is no key, so
     # every tagging of the tag goes (three on the server); nothing bounds that.
     Case(
