@@ -609,7 +609,8 @@ class SqlEffects:
     def __init__(self, scope: _Scope) -> None:
         self.scope = scope
         self.origin_of: Callable[[exp.Expr], Origins] = self.plain_origin
-        self.bounds = RowBounds(scope.catalog, scope.search_path)
+        self.is_variable: Callable[[str], bool] = scope.parameters.__contains__
+        self.bounds = RowBounds(scope.catalog, scope.search_path, lambda n: self.is_variable(n))
 
     def plain_origin(self, node: exp.Expr) -> Origins:
         """NEW.col, OLD.col or a parameter, as written (casts aside); else unknown."""
@@ -1219,6 +1220,7 @@ class _Walker:
         self.scope = scope
         self.sql = SqlEffects(scope)
         self.sql.origin_of = self.origin_of
+        self.sql.is_variable = self.is_variable
         self.effects: list[Effect] = []
         self.choices: list[Choice] = []
         self.diagnostics: list[Diagnostic] = []
@@ -1260,6 +1262,10 @@ class _Walker:
             return node
 
         return tree.transform(substitute)
+
+    def is_variable(self, name: str) -> bool:
+        """A variable the body declares (or a loop sets), or a parameter."""
+        return name in self.variables or name in self.scope.parameters
 
     def origin_of(self, node: exp.Expr) -> Origins:
         while isinstance(node, (exp.Cast, exp.Paren)):

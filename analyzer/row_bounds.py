@@ -22,7 +22,7 @@ a transition table holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from math import prod
 
@@ -145,9 +145,13 @@ class _Join:
 class RowBounds:
     """Row bounds of the queries of one function body, resolved against the catalog."""
 
-    def __init__(self, catalog: Catalog, search_path: Sequence[str]) -> None:
+    def __init__(
+        self, catalog: Catalog, search_path: Sequence[str], is_variable: Callable[[str], bool]
+    ) -> None:
         self.catalog = catalog
         self.search_path = tuple(search_path)
+        # Whether an unqualified name is one of the body's variables or parameters.
+        self.is_variable = is_variable
 
     # ---- queries -------------------------------------------------------------------
 
@@ -457,9 +461,10 @@ class RowBounds:
             owners = [r for r in scope if r.columns is not None and name in r.columns]
             if owners:
                 return len(owners) == 1 and any(owners[0] is d for d in done)
-            # A variable or parameter, unless it may be a column of a relation whose
-            # columns are not known.
-            return all(r.columns is not None for r in scope)
+            # A variable or parameter the body declares, unless it may be a column of a
+            # relation whose columns are not known (a column the input does not show
+            # would vary along the rows).
+            return self.is_variable(name) and all(r.columns is not None for r in scope)
         if isinstance(node, exp.Anonymous):
             function = self.catalog.resolve_function(
                 [str(node.this).lower()], len(node.expressions), self.search_path

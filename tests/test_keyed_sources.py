@@ -93,6 +93,13 @@ BOUNDED = [
         INVOICE + "SELECT customer_id, total FROM carts WHERE id = NEW.cart_id::bigint;",
         {"public.invoices insert": (0, 1)},
     ),
+    # A variable the body declares is one value for the whole statement.
+    (
+        "DECLARE cart_ref bigint := NEW.cart_id; BEGIN "
+        + INVOICE
+        + "SELECT c.customer_id, c.total FROM carts c WHERE c.id = cart_ref; END;",
+        {"public.invoices insert": (0, 1)},
+    ),
     # An aggregate without GROUP BY yields exactly one row, matched or not.
     (
         INVOICE + "SELECT NEW.id, sum(i.qty) FROM cart_items i WHERE i.cart_id = NEW.cart_id;",
@@ -254,6 +261,12 @@ UNBOUNDED_LOOKALIKES = [
     (
         INVOICE + "SELECT c.customer_id, jsonb_array_elements_text('[1, 2]')::numeric "
         "FROM carts c WHERE c.id = NEW.cart_id;",
+        "public.invoices insert",
+    ),
+    # A name that is neither a variable nor a column the schema shows may be a column
+    # the input does not create, varying along the rows.
+    (
+        INVOICE + "SELECT c.customer_id, c.total FROM carts c WHERE c.id = cart_ref;",
         "public.invoices insert",
     ),
     # A volatile value is computed again for every row it is compared with.
