@@ -465,6 +465,8 @@ class RowBounds:
             # relation whose columns are not known (a column the input does not show
             # would vary along the rows).
             return self.is_variable(name) and all(r.columns is not None for r in scope)
+        if isinstance(node, exp.Subquery):
+            return isinstance(node.this, exp.Select) and self._uncorrelated(node.this, scope)
         if isinstance(node, exp.Anonymous):
             function = self.catalog.resolve_function(
                 [str(node.this).lower()], len(node.expressions), self.search_path
@@ -475,6 +477,30 @@ class RowBounds:
         if not isinstance(node, _FIXED_WHEN_OPERANDS_ARE):
             return False
         return all(self._fixed(child, done, scope) for child in node.iter_expressions())
+
+    def _uncorrelated(self, query: exp.Select, scope: Sequence[_Relation]) -> bool:
+        """A scalar subquery that reads nothing of the query around it: PostgreSQL runs
+        it once, so its one value is fixed. A name it shares with the outer query counts
+        as the subquery's own only where its own FROM list surely holds it."""
+        if any(r.columns is None for r in scope):
+            return False
+        outer_names = {name for r in scope for name in r.names}
+        outer_columns = {column for r in scope for column in r.columns or ()}
+        items = [query.args["from_"].this] if query.args.get("from_") else []
+        own = [
+            self._relation(item.this if isinstance(item, exp.Join) else item, {})
+            for item in _flatten([*items, *(query.args.get("joins") or [])])
+        ]
+        own_names = {name for r in own for name in r.names}
+        own_columns = {column for r in own for column in r.columns or ()}
+        for column in query.find_all(exp.Column):
+            if column.table:
+                qualifier = _fold(column.args["table"])
+                if qualifier in outer_names and qualifier not in own_names:
+                    return False
+            elif _fold(column.this) in outer_columns and _fold(column.this) not in own_columns:
+                return False
+        return True
 
     def _returns_set(self, node: exp.Expr) -> bool:
         """A set-returning function in a select-list item, outside any subquery."""

@@ -100,6 +100,17 @@ BOUNDED = [
         + "SELECT c.customer_id, c.total FROM carts c WHERE c.id = cart_ref; END;",
         {"public.invoices insert": (0, 1)},
     ),
+    # A scalar subquery that reads nothing of the outer query runs once: one value.
+    (
+        INVOICE + "SELECT c.customer_id, c.total FROM carts c "
+        "WHERE c.id = (SELECT o.cart_id FROM orders o WHERE o.id = NEW.id);",
+        {"public.invoices insert": (0, 1)},
+    ),
+    (
+        INVOICE + "SELECT c.customer_id, c.total FROM carts c "
+        "WHERE c.id = (SELECT cart_id FROM orders WHERE id = NEW.id);",
+        {"public.invoices insert": (0, 1)},
+    ),
     # An aggregate without GROUP BY yields exactly one row, matched or not.
     (
         INVOICE + "SELECT NEW.id, sum(i.qty) FROM cart_items i WHERE i.cart_id = NEW.cart_id;",
@@ -267,6 +278,17 @@ UNBOUNDED_LOOKALIKES = [
     # the input does not create, varying along the rows.
     (
         INVOICE + "SELECT c.customer_id, c.total FROM carts c WHERE c.id = cart_ref;",
+        "public.invoices insert",
+    ),
+    # A subquery that reads the outer row has a value per row.
+    (
+        INVOICE + "SELECT c.customer_id, c.total FROM carts c "
+        "WHERE c.id = (SELECT max(i.cart_id) FROM cart_items i WHERE i.sku = c.status);",
+        "public.invoices insert",
+    ),
+    (
+        INVOICE + "SELECT c.customer_id, c.total FROM carts c "
+        "WHERE c.id = (SELECT max(cart_id) FROM cart_items WHERE qty = total);",
         "public.invoices insert",
     ),
     # A volatile value is computed again for every row it is compared with.
