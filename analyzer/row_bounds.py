@@ -203,9 +203,9 @@ class RowBounds:
         return Rows(0, hi, bound.per_row_of if hi is None else "")
 
     def _one_group(self, node: exp.Select, join: _Join) -> bool:
-        """GROUP BY or DISTINCT ON expressions that each have one value in the whole
-        result (a fixed value, or a column the WHERE clause sets `=` to one): one group,
-        one row at most."""
+        """GROUP BY, DISTINCT ON or (plain DISTINCT) select-list expressions that each
+        have one value in the whole result (a fixed value, or a column the WHERE clause
+        sets `=` to one): one group, one row at most."""
         group = node.args.get("group")
         distinct = node.args.get("distinct")
         on = distinct.args.get("on") if isinstance(distinct, exp.Distinct) else None
@@ -215,6 +215,10 @@ class RowBounds:
                 return False
         elif isinstance(on, exp.Tuple):
             expressions = list(on.expressions)
+        elif isinstance(distinct, exp.Distinct) and on is None:
+            # The select list itself: its items, not output names or ordinals.
+            items = [p.this if isinstance(p, exp.Alias) else p for p in node.expressions]
+            return bool(items) and all(self._fixed(i, [], join.relations) for i in items)
         else:
             return False
         projections = [p.this if isinstance(p, exp.Alias) else p for p in node.expressions]

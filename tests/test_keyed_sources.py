@@ -150,6 +150,10 @@ BOUNDED = [
         "WHERE c.customer_id = NEW.id ORDER BY c.customer_id, c.total DESC;",
         {"public.invoices insert": (0, 1)},
     ),
+    (
+        INVOICE + "SELECT DISTINCT NEW.id, 0 FROM carts c WHERE c.status = 'open';",
+        {"public.invoices insert": (0, 1)},
+    ),
     # … which makes a derived table of one row that pins the target.
     (
         "UPDATE customers u SET orders_count = s.n FROM (SELECT c.customer_id, count(*) AS n "
@@ -263,6 +267,10 @@ UNBOUNDED_LOOKALIKES = [
         "INSERT INTO taggings (tag_id, item_id) SELECT t.id, NEW.id "
         "FROM unnest(string_to_array(NEW.tag, ',')) AS u(name) JOIN tags t ON t.name = u.name;",
         "public.taggings insert",
+    ),
+    (
+        INVOICE + "SELECT DISTINCT NEW.id, c.total FROM carts c WHERE c.status = 'open';",
+        "public.invoices insert",
     ),
     # A set-returning function turns one row into any number.
     (
