@@ -1184,6 +1184,9 @@ class Tracer:
                 exists = (
                     (same_row or keyed in made) and effect.where_is_key
                 ) or self._target_row_exists(effect, context, bindings)
+                if effect.source_key is not None:
+                    # INSERT … SELECT of the one row a key picks: there if the key's is.
+                    exists = self._keyed_row_exists(*effect.source_key, context, bindings)
                 key_rows = (
                     {
                         c: _row_values(o, context, bindings, self.catalog)
@@ -1377,10 +1380,23 @@ class Tracer:
         """
         if write.kind not in {"update", "delete"}:
             return True
-        if not write.where_is_key or write.table is None or not write.key_origins:
+        if not write.where_is_key or write.table is None:
+            return False
+        return self._keyed_row_exists(write.table, write.key_origins, context, bindings)
+
+    def _keyed_row_exists(
+        self,
+        table: str,
+        key_origins: tuple[tuple[str, Origins], ...],
+        context: FiringContext,
+        bindings: _Bindings,
+    ) -> bool:
+        """Whether `table` certainly has the row whose key columns take these values (see
+        `_target_row_exists`)."""
+        if not key_origins:
             return False
         sources: dict[tuple[str, str, str, str], dict[str, str]] = {}
-        for column, origins in write.key_origins:
+        for column, origins in key_origins:
             values = _row_values(origins, context, bindings, self.catalog)
             if not values:
                 return False
@@ -1388,9 +1404,9 @@ class Tracer:
                 source = sources.setdefault((value.table, value.event, value.timing, value.row), {})
                 if source.setdefault(column, value.column) != value.column:
                     return False
-        keys = {column for column, _ in write.key_origins}
+        keys = {column for column, _ in key_origins}
         return all(
-            set(columns) == keys and self._row_guaranteed(write.table, source, columns)
+            set(columns) == keys and self._row_guaranteed(table, source, columns)
             for source, columns in sources.items()
         )
 
@@ -1574,7 +1590,7 @@ class Tracer:
             self._unknown("write to a table known only at run time", write.text, write.location)
             return _Result(Tally(), [Node("unknown", "?", write.text, write.location, False)])
         table = write.table
-        certain_rows = write.keyed_by == "row" and exists
+        certain_rows = (write.keyed_by == "row" or write.source_key is not None) and exists
         if write.kind in {"update", "delete"} and any(
             table == gone and _keyed_by_referencing(write, key, referencing, child, frame, key_rows)
             for gone, key, referencing, child in frame.deleting

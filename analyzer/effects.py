@@ -199,6 +199,12 @@ class Write:
     where_is_key: bool = field(default=False, metadata=INTERNAL)
     # UPDATE: where each SET column's new value comes from.
     set_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
+    # INSERT … SELECT from one table whose WHERE clause tests nothing but one unique key
+    # (at most one row): that table, and where each key value comes from. It inserts a
+    # row whenever the table has one with those values.
+    source_key: tuple[str, tuple[tuple[str, Origins], ...]] | None = field(
+        default=None, metadata=INTERNAL
+    )
     # Runs per run of the body: more or fewer than once inside a loop.
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
@@ -748,8 +754,46 @@ class SqlEffects:
                 max_rows=max_rows,
                 rows_from=rows_from,
                 carries_new_row=single_row and _only_new_fields(source),
+                source_key=self._source_key(source, guard, ctes)
+                if max_rows == 1 and not single_row
+                else None,
             )
         ]
+
+    def _source_key(
+        self, source: exp.Expr | None, guard: Guard, ctes: set[str]
+    ) -> tuple[str, tuple[tuple[str, Origins], ...]] | None:
+        """The table and key values of a SELECT that picks one row of one table by a
+        unique key and tests nothing else (see `Write.source_key`)."""
+        if not isinstance(source, exp.Select) or any(
+            source.args.get(clause)
+            for clause in ("joins", "laterals", "group", "having", "distinct", "limit", "offset")
+        ):
+            return None
+        from_ = source.args.get("from_")
+        relation = from_.this if from_ is not None else None
+        if not isinstance(relation, exp.Table) or not isinstance(relation.this, exp.Identifier):
+            return None
+        if relation.args.get("joins") or (
+            not relation.args.get("db") and _fold(relation.this) in ctes
+        ):
+            return None
+        name = self.scope.table_name(relation)
+        table = self.scope.table(name)
+        if table is None or name is None:
+            return None
+        keys = self.bounds.keys_of(table, only=bool(relation.args.get("only")))
+        names = _alias_names(source, relation, name)
+        expressions, where_is_key = _key_expressions(source.args.get("where"), names, table)
+        columns = {column for column, _ in expressions}
+        if not where_is_key or len(columns) != len(expressions):
+            return None
+        if not any(set(key) == columns for key in keys):
+            return None
+        origins = tuple(
+            (column, _restricted(self.origin_of(value), guard)) for column, value in expressions
+        )
+        return table.name, origins
 
     def _update(
         self, node: exp.Update, guard: Guard, location: Location, ctes: set[str], inferred: bool

@@ -356,7 +356,7 @@ class RowBounds:
             return _Relation(
                 names if alias_name else names | {qualified},
                 frozenset(c.name for c in table.columns),
-                self._keys(table, only=bool(node.args.get("only"))),
+                self.keys_of(table, only=bool(node.args.get("only"))),
             )
         if isinstance(node, (exp.Subquery, exp.Values)):
             query = node.this if isinstance(node, exp.Subquery) else node
@@ -372,7 +372,7 @@ class RowBounds:
         # A series' one column is named after its alias, unless the alias lists it.
         return _Relation(names, alias_columns or names, rows=series)
 
-    def _keys(self, table: Table, only: bool) -> tuple[tuple[str, ...], ...]:
+    def keys_of(self, table: Table, only: bool) -> tuple[tuple[str, ...], ...]:
         """Keys that identify one row of what a query reads from `table`: none when
         inheritance children add their rows (their keys are their own), unless ONLY."""
         if table.relkind not in {"table", "partitioned"}:

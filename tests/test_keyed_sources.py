@@ -390,6 +390,51 @@ def test_a_merge_from_one_source_row_acts_once_when_every_row_has_an_arm(
     assert total_writes(tmp_path, body) == expected
 
 
+FK_SCHEMA = SCHEMA.replace(
+    "cart_id bigint NOT NULL, page text", "cart_id bigint NOT NULL REFERENCES carts, page text"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # orders.cart_id is a NOT NULL foreign key to carts.id: the cart is there.
+        (
+            INVOICE + "SELECT c.customer_id, c.total FROM carts c WHERE c.id = NEW.cart_id;",
+            (1, 1),
+        ),
+        (
+            "DECLARE cart_ref bigint := NEW.cart_id; BEGIN "
+            + INVOICE
+            + "SELECT c.customer_id, c.total FROM carts c WHERE c.id = cart_ref; END;",
+            (1, 1),
+        ),
+        # Another condition may drop the row.
+        (
+            INVOICE + "SELECT c.customer_id, c.total FROM carts c "
+            "WHERE c.id = NEW.cart_id AND c.status = 'open';",
+            (0, 1),
+        ),
+        # No foreign key says a cart has that id.
+        (
+            INVOICE + "SELECT c.customer_id, c.total FROM carts c WHERE c.id = NEW.id;",
+            (0, 1),
+        ),
+        # The customer is a second row away: not followed.
+        (
+            INVOICE + "SELECT u.id, c.total FROM carts c JOIN customers u "
+            "ON u.id = c.customer_id WHERE c.id = NEW.cart_id;",
+            (0, 1),
+        ),
+    ],
+)
+def test_a_row_a_foreign_key_guarantees_is_inserted_for_certain(
+    tmp_path: Path, body: str, expected: tuple[int, float]
+) -> None:
+    found = write_counts(tmp_path, body, FK_SCHEMA)
+    assert found["public.invoices insert"] == expected
+
+
 def test_a_table_with_inheritance_children_is_not_pinned_by_its_key(tmp_path: Path) -> None:
     """A child's rows are read with the parent's and are not covered by its key; with
     ONLY the parent's rows alone are read."""
