@@ -336,11 +336,9 @@ class RowBounds:
     def _relation(self, node: exp.Expr, ctes: dict[str, Rows]) -> _Relation:
         alias = node.args.get("alias")
         alias_name = _fold(alias.this) if isinstance(alias, exp.TableAlias) and alias.this else ""
-        alias_columns = (
-            frozenset(_fold(c) for c in alias.columns)
-            if isinstance(alias, exp.TableAlias)
-            else None
-        )
+        alias_columns = None
+        if isinstance(alias, exp.TableAlias) and alias.columns:
+            alias_columns = frozenset(_fold(c) for c in alias.columns)
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
             name = _fold(node.this)
             names = frozenset({alias_name} if alias_name else {name})
@@ -525,13 +523,17 @@ class RowBounds:
 
     def _ctes(self, node: exp.Expr | None, outer: dict[str, Rows]) -> dict[str, Rows]:
         with_ = node.args.get("with_") if node is not None else None
-        if with_ is None or with_.args.get("recursive"):
+        if with_ is None:
             return {}
         found: dict[str, Rows] = {}
         for cte in with_.expressions:
             alias = cte.args.get("alias")
             if alias is not None and alias.this is not None:
-                found[_fold(alias.this)] = self.query(cte.this, {**outer, **found})
+                name = _fold(alias.this)
+                if with_.args.get("recursive"):
+                    found[name] = UNKNOWN  # its rows grow with every round
+                else:
+                    found[name] = self.query(cte.this, {**outer, **found})
         return found
 
     def ctes_of(self, node: exp.Expr) -> dict[str, Rows]:
@@ -636,7 +638,8 @@ def _outside_subqueries(node: exp.Expr) -> Iterator[exp.Expr]:
 def _aggregates(node: exp.Expr) -> bool:
     """An aggregate call (not a window function) outside any subquery."""
     return any(
-        isinstance(found, exp.AggFunc) and not isinstance(found.parent, exp.Window)
+        isinstance(found, exp.AggFunc)
+        and not isinstance(found.find_ancestor(exp.Window, exp.Query), exp.Window)
         for found in _outside_subqueries(node)
     )
 

@@ -111,6 +111,13 @@ BOUNDED = [
         "WHERE c.id = (SELECT cart_id FROM orders WHERE id = NEW.id);",
         {"public.invoices insert": (0, 1)},
     ),
+    # A WITH query's rows, read by the statement.
+    (
+        "WITH picked AS (SELECT c.customer_id, c.total FROM carts c WHERE c.id = NEW.cart_id) "
+        + INVOICE
+        + "SELECT p.customer_id, p.total FROM picked p;",
+        {"public.invoices insert": (0, 1)},
+    ),
     # An aggregate without GROUP BY yields exactly one row, matched or not.
     (
         INVOICE + "SELECT NEW.id, sum(i.qty) FROM cart_items i WHERE i.cart_id = NEW.cart_id;",
@@ -272,6 +279,11 @@ UNBOUNDED_LOOKALIKES = [
         INVOICE + "SELECT DISTINCT NEW.id, c.total FROM carts c WHERE c.status = 'open';",
         "public.invoices insert",
     ),
+    # An aggregate over a window (FILTER or not) keeps every row.
+    (
+        INVOICE + "SELECT c.customer_id, count(*) FILTER (WHERE c.total > 0) OVER () FROM carts c;",
+        "public.invoices insert",
+    ),
     # A set-returning function turns one row into any number.
     (
         "INSERT INTO taggings (tag_id, item_id) SELECT unnest(ARRAY[1, 2, 3]), NEW.id;",
@@ -297,6 +309,14 @@ UNBOUNDED_LOOKALIKES = [
     (
         INVOICE + "SELECT c.customer_id, c.total FROM carts c "
         "WHERE c.id = (SELECT max(cart_id) FROM cart_items WHERE qty = total);",
+        "public.invoices insert",
+    ),
+    # A recursive WITH query named like a table hides it: its rows grow every round.
+    (
+        "WITH RECURSIVE carts AS (SELECT 1::bigint AS id UNION ALL "
+        "SELECT id + 1 FROM carts WHERE id < 5) "
+        + INVOICE
+        + "SELECT 1, 0 FROM carts c WHERE c.id = NEW.cart_id;",
         "public.invoices insert",
     ),
     # A volatile value is computed again for every row it is compared with.
