@@ -3,7 +3,7 @@
     python -m bench                      # every corpus; writes bench/results.json
     python -m bench --corpus migrations --corpus triggers-500
     python -m bench --ci                 # CI: the smallest corpora, once, no targets enforced
-    python -m bench --install-tools      # pgspot, squawk and sqlglotc in bench/corpus/ venvs
+    python -m bench --install-tools      # pgspot, squawk, pure sqlglot: bench/corpus/ venvs
     python -m bench --profile migrations # cProfile of `sqlripple check` (bench/profiling.py)
     python -m bench --show               # print bench/results.json again
 
@@ -45,7 +45,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 CORPUS_DIR = BENCH / "corpus"
 TOOLS_VENV = CORPUS_DIR / ".tools"
-SQLGLOTC_VENV = CORPUS_DIR / ".sqlglotc"
+PURE_SQLGLOT_VENV = CORPUS_DIR / ".sqlglot-pure"
 RESULTS = BENCH / "results.json"
 DEFAULT_CORPORA = (
     "migrations",
@@ -268,8 +268,25 @@ def measure_corpus(name: str, folder: Path, args: argparse.Namespace) -> dict[st
                 tools[tool] = summarise(
                     [measure([path, *files], args.timeout) for _ in range(args.repeat)]
                 )
-        if name == "migrations" and (SQLGLOTC_VENV / "bin" / "python").exists():
+        if name == "migrations" and (PURE_SQLGLOT_VENV / "bin" / "python").exists():
             tools["sqlglot_tokenizer"] = sqlglotc_comparison(folder, args.timeout)
+            log(f"{name}: sqlripple check on pure-Python sqlglot")
+            tools["check_pure_sqlglot"] = summarise(
+                [
+                    measure(
+                        [
+                            str(PURE_SQLGLOT_VENV / "bin" / "python"),
+                            "-m",
+                            "analyzer",
+                            *("check", str(folder), "--no-cache", "--format", "json"),
+                            *("-o", os.devnull),
+                        ],
+                        args.timeout,
+                        python_env(),
+                    )
+                    for _ in range(args.repeat)
+                ]
+            )
     result["tools"] = tools
     result["ratios"] = ratios(result)
     return result
@@ -299,17 +316,16 @@ def summarise(runs: list[Run]) -> dict[str, Any]:
 
 
 def sqlglotc_comparison(folder: Path, timeout: float) -> dict[str, Any]:
-    """sqlglot's tokenizer and parser on every statement, pure Python vs sqlglotc."""
+    """sqlglot's tokenizer and parser on every statement, pure Python vs sqlglotc (each
+    labelled by what the interpreter really has)."""
     found = {}
-    for label, python in (
-        ("python", sys.executable),
-        ("sqlglotc", str(SQLGLOTC_VENV / "bin" / "python")),
-    ):
+    for python in (sys.executable, str(PURE_SQLGLOT_VENV / "bin" / "python")):
         run = measure([python, "-m", "bench.tokenize_speed", str(folder)], timeout, python_env())
         try:
-            found[label] = json.loads(run.stdout)
+            measured = json.loads(run.stdout)
         except ValueError:
-            found[label] = {"error": run.stdout[-300:]}
+            measured = {"error": run.stdout[-300:]}
+        found["sqlglotc" if measured.get("sqlglotc") else "python"] = measured
     return found
 
 
@@ -631,22 +647,16 @@ def render(results: dict[str, Any]) -> str:
 
 
 def install_tools() -> int:
-    """pgspot and squawk-cli, and sqlglot with sqlglotc, each in a venv of its own: pgspot
-    pins an older pglast than the project's tests, and sqlglotc replaces sqlglot's modules
-    with compiled ones, so neither may enter the project's environment."""
+    """pgspot and squawk-cli in a venv of their own (pgspot pins an older pglast than the
+    project's tests), and sqlripple's dependencies with pure-Python sqlglot, without the
+    compiled sqlglotc the project installs, to measure what sqlglotc buys."""
     from importlib.metadata import version
 
     for venv, packages in (
         (TOOLS_VENV, ["pgspot", "squawk-cli"]),
         (
-            SQLGLOTC_VENV,
-            [
-                f"sqlglot=={version('sqlglot')}",
-                f"sqlglotc=={version('sqlglot')}",
-                "click",
-                "rich",
-                "networkx",
-            ],
+            PURE_SQLGLOT_VENV,
+            [f"sqlglot=={version('sqlglot')}", "click", "rich", "networkx", "psycopg[binary]"],
         ),
     ):
         if not (venv / "bin" / "python").exists():

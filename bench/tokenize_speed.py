@@ -3,9 +3,10 @@
     python -m bench.tokenize_speed CORPUS_DIR
 
 Prints JSON: statements, characters, tokenise and parse CPU seconds, and whether the
-compiled sqlglotc overlay is active. run.py runs it with the project's interpreter and,
-when bench/corpus/.sqlglotc exists (`python -m bench --install-tools`), with an
-interpreter that has sqlglotc, to measure what the compiled extension buys.
+compiled sqlglotc overlay is active. run.py runs it with the project's interpreter (which
+has sqlglotc) and, when bench/corpus/.sqlglot-pure exists (`python -m bench
+--install-tools`), with an interpreter that has pure-Python sqlglot only, to measure what
+the compiled extension buys.
 """
 
 from __future__ import annotations
