@@ -47,6 +47,7 @@ from analyzer.catalog import (
 from analyzer.findings import Diagnostic, Location
 from analyzer.parse import Statement, classify, parse_expression, split_statements, tokenize
 from analyzer.plpgsql import (
+    Assign,
     Block,
     Call,
     Case,
@@ -3174,18 +3175,6 @@ def _may_change_catalog(prefix: str) -> bool:
     return not rest or (rest[0] not in _NOT_CATALOG_NOUNS and kind == "other")
 
 
-def _executed(statements: Iterable[PlStatement]) -> Iterator[PlStatement]:
-    """Statements that run when nothing fails: every branch, loop bodies once, no
-    exception handlers."""
-    for statement in statements:
-        yield statement
-        if isinstance(statement, Block):
-            yield from _executed(statement.body)
-        else:
-            for body in statement.bodies():
-                yield from _executed(body)
-
-
 def _assigned_names(statements: Iterable[PlStatement]) -> set[str]:
     """Variables a body assigns anywhere (their value is not a constant)."""
     names: set[str] = set()
@@ -3234,23 +3223,68 @@ def _run_body(
         )
         if parsed.block is None:
             return
-    assigned = _assigned_names((parsed.block,))
-    env = {k: v for k, v in env.items() if k not in assigned}
     with builder.leniently():
-        for inner in _executed((parsed.block,)):
-            if isinstance(inner, Block):
-                for declaration in inner.declarations:
-                    name = declaration.name.lower()
-                    if declaration.default is not None and name not in assigned:
-                        fragment = declaration.default
-                        env[name] = fold_constant(space, fragment.offset, fragment.text, env)
-            elif isinstance(inner, ExecSql):
-                _run_fragment_sql(builder, space, inner.sql)
-            elif isinstance(inner, DynExecute):
-                _run_dynamic(builder, statement, space, inner.query, env)
-            elif isinstance(inner, Perform) or (isinstance(inner, Call) and inner.is_call):
-                fragment = inner.query if isinstance(inner, Perform) else inner.call
-                _call_routine(builder, statement, space, fragment.offset, fragment.text, env)
+        _run_statements(builder, statement, space, (parsed.block,), dict(env))
+
+
+_PLAIN_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def _run_statements(
+    builder: CatalogBuilder,
+    statement: Statement,
+    space: SourceFile,
+    statements: Iterable[PlStatement],
+    env: dict[str, _Text],
+) -> None:
+    """Run statements in order as if nothing fails: every branch, loop bodies once, no
+    exception handlers. `env` holds the variables whose text is known at this point and
+    follows assignments in order (`q := q || '…'` appends), so DDL assembled over several
+    statements is read as PostgreSQL runs it. A variable assigned inside a branch or a
+    loop is unknown after it (which branch ran, how often, is not known here), and
+    inside a loop from its start (a second iteration sees the first one's value)."""
+    for inner in statements:
+        if isinstance(inner, Block):
+            outer = {d.name.lower(): env.get(d.name.lower()) for d in inner.declarations}
+            for declaration in inner.declarations:
+                name = declaration.name.lower()
+                env.pop(name, None)
+                if declaration.default is not None:
+                    fragment = declaration.default
+                    env[name] = fold_constant(space, fragment.offset, fragment.text, env)
+            _run_statements(builder, statement, space, inner.body, env)
+            for name, before in outer.items():  # the block's own variables go out of scope
+                if before is None:
+                    env.pop(name, None)
+                else:
+                    env[name] = before
+            continue
+        if isinstance(inner, Assign):
+            target = inner.target.strip()
+            if _PLAIN_VARIABLE.fullmatch(target):
+                value = inner.value
+                env[target.lower()] = fold_constant(space, value.offset, value.text, env)
+                continue
+        elif isinstance(inner, ExecSql):
+            _run_fragment_sql(builder, space, inner.sql)
+        elif isinstance(inner, DynExecute):
+            _run_dynamic(builder, statement, space, inner.query, env)
+        elif isinstance(inner, Perform) or (isinstance(inner, Call) and inner.is_call):
+            fragment = inner.query if isinstance(inner, Perform) else inner.call
+            _call_routine(builder, statement, space, fragment.offset, fragment.text, env)
+        if isinstance(inner, (If, Case, Loop)):
+            changed = _assigned_names((inner,))  # a FOR loop's own variables too
+            for body in inner.bodies():
+                branch = dict(env)
+                if isinstance(inner, Loop):
+                    for name in changed:
+                        branch.pop(name, None)
+                _run_statements(builder, statement, space, body, branch)
+            for name in changed:
+                env.pop(name, None)
+        else:
+            for name in _assigned_names((inner,)):
+                env.pop(name, None)
 
 
 def _run_fragment_sql(builder: CatalogBuilder, space: SourceFile, fragment: Fragment) -> None:

@@ -1251,6 +1251,17 @@ def _assigned_names(statement: Statement) -> list[str]:
     return [n.strip().lower() for n in names]
 
 
+def _is_trigger_argument(value: exp.Expr) -> bool:
+    while isinstance(value, (exp.Cast, exp.Paren)):
+        value = value.this
+    return (
+        isinstance(value, exp.Bracket)
+        and isinstance(value.this, exp.Column)
+        and not value.this.table
+        and value.this.name.upper() == "TG_ARGV"
+    )
+
+
 def _assignment_counts(statements: Iterable[Statement], counts: dict[str, int]) -> None:
     for statement in statements:
         for name in _assigned_names(statement):
@@ -1334,8 +1345,28 @@ class _Walker:
             origins = _UNKNOWN_ORIGIN
         self.variables[name] = origins
 
-    def condition(self, fragment: Fragment) -> Guard:
-        return guard_of(fragment.tree, fragment.text, self.scope.parameters)
+    def condition(self, fragment: Fragment, live: Guard) -> Guard:
+        """The guard of an IF/WHILE/ASSERT condition. A local variable that holds one of
+        the trigger's arguments (`v text = TG_ARGV[0]`, assigned nowhere else) is read as
+        that argument, so the guard is decided per trigger like a test of TG_ARGV itself."""
+        tree = fragment.tree
+        if tree is not None and any(
+            isinstance(node, exp.Column) and not node.table and node.name.lower() in self.arguments
+            for node in tree.walk()
+        ):
+            tree = self.with_constants(tree, live, self.not_arguments)
+        return guard_of(tree, fragment.text, self.scope.parameters)
+
+    @property
+    def arguments(self) -> frozenset[str]:
+        """Constant locals whose value is a trigger argument (`TG_ARGV[n]`, maybe cast)."""
+        return frozenset(
+            name for name, (value, _) in self.constants.items() if _is_trigger_argument(value)
+        )
+
+    @property
+    def not_arguments(self) -> frozenset[str]:
+        return frozenset(self.constants) - self.arguments
 
     def fragment(self, fragment: Fragment | None, guard: Guard, statement: bool = False) -> None:
         if fragment is None or guard.is_never:
@@ -1411,7 +1442,7 @@ class _Walker:
             ends: list[int] = []
             for branch in statement.branches:
                 self.fragment(branch.condition, remaining)
-                condition = self.condition(branch.condition)
+                condition = self.condition(branch.condition, remaining)
                 after = after.or_(self.arm(branch.body, remaining.and_(condition), arms))
                 ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
@@ -1498,7 +1529,7 @@ class _Walker:
         if isinstance(statement, Assert):
             # With plpgsql.check_asserts on (the default), a false condition raises.
             self.fragment(statement.condition, live)
-            failing = live.and_(self.condition(statement.condition).negate())
+            failing = live.and_(self.condition(statement.condition, live).negate())
             message: str | None = "assertion failed"
             if statement.message is not None:
                 text, exact = constant_text(statement.message.tree)

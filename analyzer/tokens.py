@@ -51,7 +51,9 @@ def fold_identifier(text: str, *, quoted: bool = False) -> str:
     return truncate_identifier(text if quoted else text.translate(_ASCII_LOWER))
 
 
-@dataclass(frozen=True)
+@dataclass(
+    slots=True
+)  # not frozen: the catalog builds one per token, and frozen costs a setattr call per field
 class Item:
     """One word, quoted identifier, string, number or punctuation mark."""
 

@@ -1354,6 +1354,41 @@ def test_ddl_in_constant_execute_strings_applies(execute: str, trigger: str, col
     assert messages(catalog) == []
 
 
+def test_ddl_assembled_over_several_assignments_applies_in_order() -> None:
+    """`q := q || '…'` in straight-line code, then format(): the text PostgreSQL runs."""
+    catalog = build(
+        "CREATE TABLE t (id int);\n"
+        + TRIGGER_FUNCTION
+        + "CREATE FUNCTION observe(p_table text) RETURNS void LANGUAGE plpgsql AS $$\n"
+        "DECLARE\n  q text = '';\nBEGIN\n"
+        "  q = q || 'CREATE TRIGGER \"observe_%s\" ';\n"
+        "  q = q || 'AFTER INSERT ON %I ';\n"
+        "  q = q || 'FOR EACH ROW EXECUTE FUNCTION f()';\n"
+        "  q = format(q, p_table, p_table);\n"
+        "  EXECUTE q;\n"
+        "END $$;\n"
+        "SELECT observe('t');\n"
+    )
+    assert list(catalog.triggers) == ["public.t.observe_t"]
+    assert messages(catalog) == []
+
+
+def test_a_variable_assigned_in_a_branch_is_unknown_after_it() -> None:
+    catalog = build(
+        "CREATE TABLE t (id int);\n"
+        + TRIGGER_FUNCTION
+        + "DO $$\nDECLARE\n  events text = 'INSERT';\nBEGIN\n"
+        "  IF random() > 0.5 THEN\n    events = 'UPDATE';\n  END IF;\n"
+        "  EXECUTE 'CREATE TRIGGER x AFTER ' || events\n"
+        "    || ' ON t FOR EACH ROW EXECUTE FUNCTION f()';\n"
+        "END $$;\n"
+    )
+    assert list(catalog.triggers) == []
+    assert [m.split(": EXECUTE")[0] for m in messages(catalog)] == [
+        "m/1.sql:10:11: DDL in dynamic SQL not known statically"
+    ]
+
+
 @pytest.mark.parametrize(
     "execute",
     [
@@ -1368,8 +1403,8 @@ def test_ddl_in_dynamic_sql_that_does_not_fold_is_reported(execute: str) -> None
     catalog = build(
         "CREATE TABLE t (id int);\n"
         "DO $$\nDECLARE\n  v_sql text;\n  v_kind text;\n  v_changing text := 'a';\nBEGIN\n"
-        "  v_changing := v_changing || 'b';\n"
         "  FOR r IN SELECT tablename FROM pg_tables LOOP\n"
+        "    v_changing := v_changing || 'b';\n"  # 'ab', 'abb', …: unknown in the loop
         f"    {execute};\n"
         "  END LOOP;\nEND $$;\n"
     )
