@@ -617,6 +617,9 @@ class SqlEffects:
         self.origin_of: Callable[[exp.Expr], Origins] = self.plain_origin
         self.is_variable: Callable[[str], bool] = scope.parameters.__contains__
         self.bounds = RowBounds(scope.catalog, scope.search_path, lambda n: self.is_variable(n))
+        # A call argument as the callee's EXECUTE folding should see it (the walker puts
+        # constant locals back in); as written by default.
+        self.argument: Callable[[exp.Expr, Guard], exp.Expr] = lambda node, _: node
 
     def plain_origin(self, node: exp.Expr) -> Origins:
         """NEW.col, OLD.col or a parameter, as written (casts aside); else unknown."""
@@ -994,7 +997,7 @@ class SqlEffects:
                     parts,
                     location,
                     guard,
-                    tuple(node.expressions),
+                    tuple(self.argument(a, guard) for a in node.expressions),
                     tuple(_restricted(self.origin_of(a), guard) for a in node.expressions),
                 )
             )
@@ -1251,6 +1254,11 @@ def _assigned_names(statement: Statement) -> list[str]:
     return [n.strip().lower() for n in names]
 
 
+_FIRING_VARIABLES = frozenset(
+    {"TG_ARGV", "TG_OP", "TG_WHEN", "TG_LEVEL", "TG_NAME", "TG_TABLE_NAME", "TG_TABLE_SCHEMA"}
+)
+
+
 def _is_trigger_argument(value: exp.Expr) -> bool:
     while isinstance(value, (exp.Cast, exp.Paren)):
         value = value.this
@@ -1276,6 +1284,7 @@ class _Walker:
         self.sql = SqlEffects(scope)
         self.sql.origin_of = self.origin_of
         self.sql.is_variable = self.is_variable
+        self.sql.argument = self.constant_argument
         self.effects: list[Effect] = []
         self.choices: list[Choice] = []
         self.diagnostics: list[Diagnostic] = []
@@ -1321,6 +1330,38 @@ class _Walker:
     def is_variable(self, name: str) -> bool:
         """A variable the body declares (or a loop sets), or a parameter."""
         return name in self.variables or name in self.scope.parameters
+
+    def constant_argument(self, node: exp.Expr, live: Guard) -> exp.Expr:
+        """A call argument with each local whose value is fixed text (literals, TG_*
+        variables, TG_ARGV, other such locals) replaced by that value, so that a callee's
+        EXECUTE over its parameter folds (`t text := quote_ident(TG_ARGV[0])`, then
+        `PERFORM increment_counter(t, NEW.id)`). Other locals stay as written."""
+        fixed = self.fixed_text_constants()
+        if not fixed or not any(
+            isinstance(n, exp.Column) and not n.table and n.name.lower() in fixed
+            for n in node.walk()
+        ):
+            return node
+        return self.with_constants(node, live, frozenset(self.constants) - fixed)
+
+    def fixed_text_constants(self) -> frozenset[str]:
+        fixed: set[str] = set()
+        changed = True
+        while changed:  # a constant built from other such constants is one too
+            changed = False
+            for name, (value, _) in self.constants.items():
+                if name not in fixed and all(
+                    not isinstance(n, (exp.Column, exp.Query))
+                    or (
+                        isinstance(n, exp.Column)
+                        and not n.table
+                        and (n.name.lower() in fixed or n.name.upper() in _FIRING_VARIABLES)
+                    )
+                    for n in value.walk()
+                ):
+                    fixed.add(name)
+                    changed = True
+        return frozenset(fixed)
 
     def origin_of(self, node: exp.Expr) -> Origins:
         while isinstance(node, (exp.Cast, exp.Paren)):

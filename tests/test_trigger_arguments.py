@@ -140,3 +140,49 @@ def test_is_null_and_is_not_null_of_a_constant_argument(
 ) -> None:
     found = writes(tracer(HELPER.format(test=test, argument=argument)), "public.t")
     assert found.get("public.log insert") == inserts
+
+
+COUNTER_CACHE = """
+CREATE TABLE public.users (id int PRIMARY KEY, followers integer NOT NULL DEFAULT 0);
+CREATE TABLE public.follows (
+    user_id int NOT NULL REFERENCES public.users, follower_id int NOT NULL,
+    PRIMARY KEY (user_id, follower_id)
+);
+CREATE FUNCTION public.increment_counter(table_name text, pk int) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE 'UPDATE ' || table_name || ' SET followers = followers + 1 WHERE id = $1'
+        USING pk;
+END;
+$$;
+CREATE FUNCTION public.on_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    t text := {value};
+BEGIN
+    {reassign}
+    PERFORM public.increment_counter(t, NEW.user_id);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER follows_count AFTER INSERT ON public.follows
+    FOR EACH ROW EXECUTE FUNCTION public.on_follow('users');
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "reassign", "updates", "unknown"),
+    [
+        ("'users'", "", (1, 1), False),
+        ("quote_ident(TG_ARGV[0])", "", (1, 1), False),
+        ("'public.' || quote_ident(TG_ARGV[0])", "", (1, 1), False),
+        # assigned twice: which text reaches the call is not a constant here
+        ("'users'", "t := t || '_archive';", None, True),
+    ],
+)
+def test_a_local_holding_fixed_text_reaches_the_callees_execute(
+    value: str, reassign: str, updates: tuple[int, int] | None, unknown: bool
+) -> None:
+    t = tracer(COUNTER_CACHE.format(value=value, reassign=reassign))
+    assert writes(t, "public.follows").get("public.users update") == updates
+    cascade = t.trace(TraceEntry("public.follows", "insert"))
+    assert [u.reason for u in cascade.unknowns] == (["dynamic SQL"] if unknown else [])
