@@ -12,6 +12,7 @@ unconditionally.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -1305,6 +1306,12 @@ class _Walker:
         # under which that assignment ran: their value is known wherever that guard holds.
         self.counts = assignment_counts
         self.constants: dict[str, tuple[exp.Expr, Guard]] = {}
+        # The latest assignment walked to each variable or record field (`rec.f`), with
+        # the guard it ran under; None for a value not read (INTO, loop targets), or one
+        # made inside a loop. Read where the same guard holds: in straight-line code of
+        # one branch, that assignment is the one in force.
+        self.latest: dict[str, tuple[exp.Expr | None, Guard, int]] = {}
+        self.latest_order: list[str] = []
         # Conditions caught by the EXCEPTION handlers of the blocks around the statement
         # being walked (innermost last), and what each protected statement is covered by.
         self.catching: list[frozenset[str]] = []
@@ -1318,22 +1325,55 @@ class _Walker:
         key = name.strip().lower()
         if self.counts.get(key) == 1 and value is not None and value.tree is not None:
             self.constants[key] = (value.tree, live)
+        tree = value.tree if value is not None and not self.loops else None
+        self.set_latest(key, tree, live)
+
+    def set_latest(self, key: str, tree: exp.Expr | None, live: Guard) -> None:
+        prefix = key + "."  # a whole record assigned: its fields' values go with it
+        for field_key in [k for k in self.latest if k.startswith(prefix)]:
+            del self.latest[field_key]
+        self.latest[key] = (tree, live, len(self.latest_order))
+        self.latest_order.append(key)
+
+    def latest_value(self, key: str, live: Guard, before: int) -> tuple[exp.Expr, int] | None:
+        """The value of the assignment in force, if it ran under `live` and before the
+        assignment whose value is being read (`x := y; y := 5`: x is not 5)."""
+        found = self.latest.get(key)
+        if found is None or found[0] is None or self.loops or found[1] != live:
+            return None
+        return (found[0], found[2]) if found[2] < before else None
 
     def with_constants(
-        self, tree: exp.Expr, live: Guard, inside: frozenset[str] = frozenset()
+        self,
+        tree: exp.Expr,
+        live: Guard,
+        inside: frozenset[str] = frozenset(),
+        before: int = sys.maxsize,
     ) -> exp.Expr:
         """`tree` with each constant local variable replaced by the value assigned to it;
         a parameter the body assigns otherwise is unknown (not the argument passed)."""
 
         def substitute(node: exp.Expr) -> exp.Expr:
-            if not isinstance(node, exp.Column) or node.table:
+            if not isinstance(node, exp.Column) or node.args.get("db"):
                 return node
             name = node.name.lower()
+            if node.table:  # a record field assigned in this branch (`rec.f := …`)
+                record = node.table.lower()
+                key = f"{record}.{name}"
+                if record in _ROW_VARIABLES or key in inside:
+                    return node  # NEW/OLD fields: the walker follows them as row values
+                field_value = self.latest_value(key, live, before)
+                if field_value is None:
+                    return node
+                return self.with_constants(field_value[0], live, inside | {key}, field_value[1])
             if name in inside or not _LOCAL_NAME.fullmatch(name):
                 return node  # in its own value (`p := lower(p)`): the value before
             known = self.constants.get(name)
             if known is not None and (known[1].is_always or known[1] == live):
                 return self.with_constants(known[0], live, inside | {name})
+            latest = self.latest_value(name, live, before)
+            if latest is not None:
+                return self.with_constants(latest[0], live, inside | {name}, latest[1])
             if name in self.scope.parameters and self.counts.get(name):
                 return exp.column(_CHANGED_PARAMETER)
             return node
@@ -1402,13 +1442,22 @@ class _Walker:
     def condition(self, fragment: Fragment, live: Guard) -> Guard:
         """The guard of an IF/WHILE/ASSERT condition. A local variable that holds one of
         the trigger's arguments (`v text = TG_ARGV[0]`, assigned nowhere else) is read as
-        that argument, so the guard is decided per trigger like a test of TG_ARGV itself."""
+        that argument, so the guard is decided per trigger like a test of TG_ARGV itself;
+        a record field is read as the value assigned to it in the same branch."""
         tree = fragment.tree
         if tree is not None and any(
-            isinstance(node, exp.Column) and not node.table and node.name.lower() in self.arguments
+            isinstance(node, exp.Column)
+            and (
+                node.name.lower() in self.arguments
+                if not node.table
+                else f"{node.table.lower()}.{node.name.lower()}" in self.latest
+            )
             for node in tree.walk()
         ):
-            tree = self.with_constants(tree, live, self.not_arguments)
+            # Record fields assigned in this branch are read as their values too
+            # (`rec.changed := hstore(NEW.*) - rec.before; IF rec.changed = '' …`).
+            plain = {key for key in (*self.constants, *self.latest) if "." not in key}
+            tree = self.with_constants(tree, live, frozenset(plain) - self.arguments)
         return guard_of(tree, fragment.text, self.scope.parameters)
 
     @property
@@ -1460,6 +1509,9 @@ class _Walker:
     def statement(self, statement: Statement, live: Guard) -> Guard:
         start = len(self.effects)
         after = self.walk(statement, live)
+        if not isinstance(statement, (Assign, Block)):  # those record their values
+            for name in _assigned_names(statement):
+                self.set_latest(name, None, live)
         if self.catching:
             covered = frozenset[str]().union(*self.catching)
             for effect in self.effects[start:]:
