@@ -33,6 +33,7 @@ from analyzer.plpgsql import (
     DynExecute,
     ExecSql,
     Exit,
+    Fetch,
     ForCursor,
     ForDynamic,
     ForEach,
@@ -1214,6 +1215,14 @@ class _Walker:
         # `v := NEW.session_id` is keyed by NEW.session_id.
         self.variables: dict[str, Origins] = {}
         self.loops: list[_LoopFrame] = []
+        # The statement FOUND was last set by on this path (see FoundAtom; None: not
+        # known), the one just walked when it set the row count GET DIAGNOSTICS reads,
+        # and the variables holding such a ROW_COUNT.
+        self.found: int | None = None
+        self.just_counted: int | None = None
+        self.row_counts: dict[str, int] = {}
+        self.unfollowed_setters = 0
+        self.found_shadowed = False
 
     def assigned(self, name: str, value: Fragment | None, live: Guard) -> None:
         key = name.strip().lower()
@@ -1265,7 +1274,45 @@ class _Walker:
         self.variables[name] = origins
 
     def condition(self, fragment: Fragment) -> Guard:
-        return guard_of(fragment.tree, fragment.text, self.scope.parameters)
+        return guard_of(fragment.tree, fragment.text, self.scope.parameters, self.found_tests())
+
+    def found_tests(self) -> dict[str, int]:
+        """What FOUND and the ROW_COUNT variables stand for here (see FoundAtom)."""
+        tests = dict(self.row_counts)
+        if self.found is not None and not self.found_shadowed:
+            tests["found"] = self.found
+        return tests
+
+    def unfollowed_setter(self) -> int:
+        self.unfollowed_setters += 1
+        return -self.unfollowed_setters
+
+    def set_found(self, statement: Statement, start: int) -> None:
+        """FOUND after `statement` (its effects are self.effects[start:]), as PL/pgSQL sets
+        it: INSERT/UPDATE/DELETE/MERGE and SELECT INTO by the rows they processed, PERFORM,
+        FETCH/MOVE and RETURN QUERY by the rows they produced; EXECUTE, assignments and
+        utility statements leave it alone."""
+        self.just_counted = None
+        if isinstance(statement, ExecSql):
+            tree = statement.sql.tree
+            if tree is None:
+                self.found = None
+                return
+            modifies = isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge))
+            if not modifies and statement.into is None:
+                return
+            writes = [
+                index
+                for index in range(start, len(self.effects))
+                if isinstance(self.effects[index], Write)
+            ]
+            followed = modifies and len(writes) == 1
+            self.found = writes[0] if followed else self.unfollowed_setter()
+            self.just_counted = self.found
+        elif isinstance(statement, Perform):
+            self.found = self.just_counted = self.unfollowed_setter()
+        elif isinstance(statement, (Fetch, ReturnQuery)):
+            self.found = self.unfollowed_setter()
 
     def fragment(self, fragment: Fragment | None, guard: Guard, statement: bool = False) -> None:
         if fragment is None or guard.is_never:
@@ -1285,10 +1332,27 @@ class _Walker:
                 )
             )
 
-    def arm(self, body: Sequence[Statement], guard: Guard, arms: list[tuple[Guard, int]]) -> Guard:
-        """Run one arm of an IF/CASE, noting where its effects start."""
+    def arm(
+        self,
+        body: Sequence[Statement],
+        guard: Guard,
+        arms: list[tuple[Guard, int]],
+        found: list[int | None] | None = None,
+    ) -> Guard:
+        """Run one arm of an IF/CASE, noting where its effects start; `found` collects
+        what FOUND stands for where the arm ends (when control goes on after it)."""
         arms.append((guard, len(self.effects)))
-        return self.run(body, guard)
+        before = self.found
+        after = self.run(body, guard)
+        if found is not None:
+            if not after.is_never:
+                found.append(self.found)
+            self.found = before
+        return after
+
+    def merge_found(self, found: list[int | None]) -> None:
+        """FOUND after a statement whose paths end with `found`: known when they agree."""
+        self.found = found[0] if found and all(f == found[0] for f in found) else None
 
     def choice(self, arms: list[tuple[Guard, int]], ends: list[int], falls: Guard) -> None:
         spans = tuple((start, end) for (_, start), end in zip(arms, ends, strict=True))
@@ -1305,6 +1369,7 @@ class _Walker:
     def statement(self, statement: Statement, live: Guard) -> Guard:
         start = len(self.effects)
         after = self.walk(statement, live)
+        self.set_found(statement, start)
         if self.catching:
             covered = frozenset[str]().union(*self.catching)
             for effect in self.effects[start:]:
@@ -1322,6 +1387,8 @@ class _Walker:
                     default = exp.column(declaration.alias_for)
                 self.variables.pop(declaration.name.lower(), None)
                 self.assign(declaration.name, default, Guard.always())
+            if any(d.name.strip().lower() == "found" for d in statement.declarations):
+                self.found_shadowed = True  # a variable of its own, not PL/pgSQL's FOUND
             caught = frozenset(c for h in statement.handlers for c in h.conditions)
             if caught:
                 self.catching.append(caught)
@@ -1330,27 +1397,37 @@ class _Walker:
             finally:
                 if caught:
                     self.catching.pop()
+            found_after: list[int | None] = [self.found] if not after.is_never else []
             for handler in statement.handlers:
                 on_error = live.and_(Guard.of(ErrorAtom(" OR ".join(handler.conditions))))
-                after = after.or_(self.run(handler.body, on_error))
+                self.found = None  # as the statement that raised left it
+                handled = self.run(handler.body, on_error)
+                if not handled.is_never:
+                    found_after.append(self.found)
+                after = after.or_(handled)
+            if statement.handlers:
+                self.merge_found(found_after)
             return after
         if isinstance(statement, If):
             remaining = live
             after = Guard.never()
             arms: list[tuple[Guard, int]] = []
             ends: list[int] = []
+            found: list[int | None] = []  # FOUND where each arm ends
             for branch in statement.branches:
                 self.fragment(branch.condition, remaining)
                 condition = self.condition(branch.condition)
-                after = after.or_(self.arm(branch.body, remaining.and_(condition), arms))
+                after = after.or_(self.arm(branch.body, remaining.and_(condition), arms, found))
                 ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
             if statement.else_body is not None:
-                after = after.or_(self.arm(statement.else_body, remaining, arms))
+                after = after.or_(self.arm(statement.else_body, remaining, arms, found))
                 ends.append(len(self.effects))
                 self.choice(arms, ends, Guard.never())
+                self.merge_found(found)
                 return after
             self.choice(arms, ends, remaining)
+            self.merge_found([*found, self.found] if not remaining.is_never else found)
             return after.or_(remaining)
         if isinstance(statement, Case):
             self.fragment(statement.subject, live)
@@ -1358,15 +1435,19 @@ class _Walker:
             after = Guard.never()
             arms = []
             ends = []
+            found_after = []
             for when in statement.whens:
-                condition = guard_of(when.condition, when.values.text, self.scope.parameters)
-                after = after.or_(self.arm(when.body, remaining.and_(condition), arms))
+                condition = guard_of(
+                    when.condition, when.values.text, self.scope.parameters, self.found_tests()
+                )
+                after = after.or_(self.arm(when.body, remaining.and_(condition), arms, found_after))
                 ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
             if statement.else_body is not None:
-                after = after.or_(self.arm(statement.else_body, remaining, arms))
+                after = after.or_(self.arm(statement.else_body, remaining, arms, found_after))
                 ends.append(len(self.effects))
             self.choice(arms, ends, Guard.never())
+            self.merge_found(found_after)
             return after  # no ELSE: CASE_NOT_FOUND is raised, nothing falls through
         if isinstance(statement, Loop):
             return self.loop(statement, live)
@@ -1438,6 +1519,15 @@ class _Walker:
         if isinstance(statement, Call):
             self.call_statement(statement.call, live)
             return live
+        if isinstance(statement, GetDiagnostics) and not statement.stacked:
+            for item in statement.items:
+                name = item.target.strip().lower()
+                counted = self.just_counted
+                if item.item == "ROW_COUNT" and counted is not None and self.counts.get(name) == 1:
+                    self.row_counts[name] = counted
+                else:
+                    self.row_counts.pop(name, None)
+            return live
         for nested in statement.bodies():
             self.run(nested, live)
         return live
@@ -1467,8 +1557,15 @@ class _Walker:
         frame = _LoopFrame(loop.label.lower() if loop.label else None)
         self.loops.append(frame)
         start = len(self.effects)
+        # A round sees FOUND as the round before it (or the statement before the loop) left it.
+        self.found = None
         self.run(loop.body, live)
         self.loops.pop()
+        # FOR and FOREACH set FOUND to whether they went round; after WHILE or LOOP it is
+        # whatever set it last, in whichever round.
+        self.found = (
+            None if isinstance(loop, While) or type(loop) is Loop else self.unfollowed_setter()
+        )
         iterations = _iterations(loop)
         left = len(self.effects) if frame.left_at is None else frame.left_at
         if frame.may_end:  # an EXIT, RETURN or RAISE may end the loop in its first round

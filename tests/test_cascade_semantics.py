@@ -121,6 +121,27 @@ PREFERENCE_FORM = ("notify_by_email", "signature")
 LOOP_POSTS = "public.posts"
 ORDERS = "public.orders"
 
+PAGE_VIEWS = "public.page_views"
+
+
+def _page_view(bound: int) -> dict[str, Any]:
+    """sem-found: the page view, with each counter's insert and update counted 0..1."""
+    either = {"insert": bound, "update": bound}
+    counters = ("public.daily_visits", "public.page_stats", "public.visitors") if bound else ()
+    return totals(
+        {
+            "public.page_views.page_views_count": 1,
+            "public.page_views.page_views_count_daily": 1,
+            "public.page_views.page_views_remember_visitor": 1,
+        },
+        {"public.count_page_view": 1, "public.count_daily_visit": 1, "public.remember_visitor": 1},
+        {
+            PAGE_VIEWS: {"insert": 1},
+            **dict.fromkeys(counters, either),
+        },
+    )
+
+
 CASES = [
     # 1. UPDATE OF col: fires when col is in the SET list, changed or not; not otherwise.
     Case(
@@ -622,6 +643,19 @@ CASES = [
             scans=1,
         ),
     ),
+    # 12. FOUND (and a ROW_COUNT read right after the write) tells whether the UPDATE
+    # before it touched a row: UPDATE; IF NOT FOUND THEN INSERT runs one of the two, never
+    # both. Each table gets one write of either kind; the page view costs exactly 4.
+    *(
+        Case(
+            "sem-found",
+            name,
+            TraceEntry(PAGE_VIEWS, "insert"),
+            {**_page_view(1), "total_row_writes": 4},
+            {**_page_view(0), "total_row_writes": 4},
+        )
+        for name in ("first-view-of-a-new-page", "repeat-view-of-a-known-page")
+    ),
 ]
 
 
@@ -641,7 +675,7 @@ def _params(which: str) -> list[Any]:
 def test_every_measured_entry_has_a_case() -> None:
     measured = {f"{folder}:{name}" for folder in SEM_FOLDERS for name in trace_entries(folder)}
     assert measured == {case.id for case in CASES}
-    assert len(SEM_FOLDERS) == 11
+    assert len(SEM_FOLDERS) == 12
 
 
 @pytest.mark.parametrize("folder", SEM_FOLDERS)
