@@ -37,6 +37,12 @@ class TriggerRecursion(Rule):
     Fix: break the loop with a WHEN clause or an UPDATE OF list that the inner write does
     not match, a change test, or `IF pg_trigger_depth() < 2`; better, restructure so one
     side owns the derived data.
+
+    A DELETE that leads back to an AFTER DELETE row trigger of its own table (delete the
+    later rows, the descendants in the same table) runs out of rows: a row is deleted
+    once, the nested DELETE no longer sees the rows deleted before it, and a DELETE that
+    matches nothing fires no row trigger. Unless something on the loop inserts rows into
+    that table again, such a loop ends by itself and is reported as a note.
     """
 
     code = "RP201"
@@ -50,6 +56,10 @@ class TriggerRecursion(Rule):
         # WHEN clause tests a change or the depth); the reasons are kept for the message.
         unbroken: set[tuple[str, str]] = set()
         reasons: dict[tuple[str, str], set[str]] = {}
+        # Edges made by a DELETE reaching an AFTER DELETE row trigger: the table it deletes
+        # from. And the tables each trigger's cascade adds rows to.
+        deleting: dict[tuple[str, str], set[str]] = {}
+        adds_rows: dict[str, set[str]] = {}
         for trigger in ctx.catalog.triggers.values():
             if trigger.enabled == "disabled":
                 continue
@@ -62,6 +72,8 @@ class TriggerRecursion(Rule):
                 for effect in body.effects if body else ():
                     if not isinstance(effect, Write) or effect.table is None:
                         continue
+                    if set(effect.row_kinds) & {"insert"}:
+                        adds_rows.setdefault(trigger.key, set()).add(effect.table)
                     for target in ctx.catalog.triggers_on(effect.table):
                         if target.enabled == "disabled" or not _fires(target, effect):
                             continue
@@ -69,12 +81,26 @@ class TriggerRecursion(Rule):
                         graph.add_edge(*edge)
                         guards = _write_guards(effect, reached.name) + _when_guards(target)
                         reasons.setdefault(edge, set()).update(guards)
-                        if not guards:
+                        if guards:
+                            continue
+                        if _runs_out_of_rows(ctx, effect, target):
+                            deleting.setdefault(edge, set()).add(effect.table)
+                        else:
                             unbroken.add(edge)
         for component in sorted(nx.strongly_connected_components(graph), key=sorted):
             members = sorted(component)
             if len(members) == 1 and not graph.has_edge(members[0], members[0]):
                 continue
+            added = {table for key in component for table in adds_rows.get(key, ())}
+            inside = [e for e in deleting if e[0] in component and e[1] in component]
+            for edge in inside:
+                if deleting[edge] & added:
+                    unbroken.add(edge)  # the loop brings rows back for the DELETE to find
+                else:
+                    reasons.setdefault(edge, set()).update(
+                        f"DELETE FROM {table} runs out of rows (nothing on the loop adds any)"
+                        for table in deleting[edge]
+                    )
             loose = nx.DiGraph([e for e in unbroken if e[0] in component and e[1] in component])
             open_loop = _a_cycle(loose, members)
             if open_loop is not None:
@@ -146,6 +172,20 @@ def _when_guards(trigger: Trigger) -> list[str]:
     if any(isinstance(a, (ChangeAtom, DepthAtom)) for a in guard.atoms()):
         return [f"WHEN ({trigger.when}) on {trigger.key}"]
     return []
+
+
+def _runs_out_of_rows(ctx: Context, write: Write, target: Trigger) -> bool:
+    """A DELETE reaching an AFTER DELETE row trigger: that trigger fires once per row the
+    DELETE removed, and a removed row is not there for the next DELETE to find. (A BEFORE
+    trigger runs while its row still exists; a statement trigger fires for 0 rows.)"""
+    table = ctx.catalog.tables.get(write.table or "")
+    return (
+        write.kind == "delete"
+        and target.timing == "after"
+        and target.level == "row"
+        and table is not None
+        and table.relkind in {"table", "partitioned"}
+    )
 
 
 def _fires(trigger: Trigger, write: Write) -> bool:
