@@ -698,6 +698,12 @@ class SqlEffects:
         single_row = isinstance(source, exp.Values) and len(source.expressions) == 1
         if isinstance(source, exp.Select) and not source.args.get("from_"):
             single_row = True
+            # SELECT … WHERE NOT EXISTS (…): the one row is there only when WHERE holds.
+            for clause in ("where", "having"):
+                condition = source.args.get(clause)
+                if condition is not None:
+                    text = " ".join(render(condition.this).split())
+                    guard = guard.and_(guard_of(condition.this, text, self.scope.parameters))
         if source is None:  # INSERT … DEFAULT VALUES
             single_row = True
         if not columns and table:

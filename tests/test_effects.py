@@ -850,3 +850,27 @@ def test_bodies_survive_pickling_for_jobs_workers(tmp_path: Path) -> None:
     assert copy.handled == body.handled
     (copied,) = [e for e in copy.effects if isinstance(e, DynamicEffect)]
     assert copied.template == dynamic.template
+
+
+def test_insert_select_where_not_exists_may_insert_nothing(tmp_path: Path) -> None:
+    body = body_effects(
+        tmp_path,
+        trigger_body(
+            "INSERT INTO daily (day, account_id) SELECT current_date, NEW.account_id\n"
+            "WHERE NOT EXISTS (SELECT 1 FROM daily WHERE account_id = NEW.account_id);"
+        ),
+    )
+    (write,) = writes(body)
+    assert (write.kind, write.keyed_by) == ("insert", "row")
+    assert str(write.guard) == (
+        "NOT (EXISTS(SELECT 1 FROM daily WHERE account_id = NEW.account_id))"
+    )
+
+
+def test_insert_select_without_where_is_one_certain_row(tmp_path: Path) -> None:
+    body = body_effects(
+        tmp_path,
+        trigger_body("INSERT INTO daily (day, account_id) SELECT current_date, NEW.account_id;"),
+    )
+    (write,) = writes(body)
+    assert (write.keyed_by, write.guard) == ("row", Guard.always())
