@@ -47,6 +47,7 @@ from analyzer.effects import (
     executed_effects,
     firing_constant,
     fold_dynamic,
+    index_probe,
     repeated,
 )
 from analyzer.findings import Location
@@ -1245,9 +1246,16 @@ class Tracer:
                 ):
                     made.add(keyed)
             elif isinstance(effect, Read):
-                # Aggregating a transition table reads only the statement's own rows.
+                # Aggregating a transition table reads only the statement's own rows; a
+                # MIN/MAX a btree index answers is one probe.
                 transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
-                if effect.aggregates and effect.keyed_by != "row" and not transition and hi:
+                if (
+                    effect.aggregates
+                    and effect.keyed_by != "row"
+                    and not transition
+                    and hi
+                    and not index_probe(effect, self.catalog.tables.get(effect.table))
+                ):
                     sink.bump(("scan", effect.table), lo, hi)
                     sink.bump(ALL_SCANS, lo, hi)
                     nodes.extend(_repeated([_read_node(effect, certain, guard_text)], iterations))

@@ -219,7 +219,34 @@ class Read:
     aggregates: tuple[str, ...] = ()
     keyed_by: str = "set"  # row | set | table
     key_columns: tuple[str, ...] = ()  # columns the WHERE clause fixes by equality
+    # The columns a read of nothing but MIN/MAX of plain columns takes the extreme of,
+    # from one table, without GROUP BY, where WHERE tests only key_columns = value: the
+    # planner answers each from a btree index that leads with those (see index_probe).
+    extremes: tuple[str, ...] = field(default=(), metadata=INTERNAL)
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
+
+
+def probe_index(read: Read, extreme: str) -> tuple[str, ...]:
+    """The btree index that answers MIN/MAX(extreme) of `read` with one probe."""
+    return (*sorted(read.key_columns), extreme)
+
+
+def index_probe(read: Read, table: Table | None) -> bool:
+    """Whether PostgreSQL answers each MIN/MAX of the read with one index probe (planagg:
+    LIMIT 1 over a btree index whose leading columns the WHERE fixes by equality, then
+    the column), not a scan of the matching rows."""
+    if not read.extremes or table is None:
+        return False
+    pinned = set(read.key_columns)
+    return all(
+        any(
+            len(index) > len(pinned)
+            and set(index[: len(pinned)]) == pinned
+            and index[len(pinned)] == extreme
+            for index in table.btree_indexes
+        )
+        for extreme in read.extremes
+    )
 
 
 @dataclass(frozen=True)
@@ -545,6 +572,39 @@ def _key_expressions(
                 keys.append((name, other))
                 break
     return keys, len(keys) == len(conjuncts)
+
+
+def _extremes(
+    node: exp.Select, names: set[str], table: Table | None, where: exp.Expr | None
+) -> tuple[str, ...]:
+    """The columns of `SELECT … min(c) / max(c) … FROM t [WHERE k = v AND …]` when those are
+    its only aggregates, of plain columns of t, with no GROUP BY and no other test."""
+    if table is None or node.args.get("group") or node.args.get("having"):
+        return ()
+    if where is not None and not _key_expressions(where, names, table)[1]:
+        return ()
+    extremes: set[str] = set()
+    for expression in node.expressions:
+        for sub in expression.walk():
+            if isinstance(sub, exp.Select):
+                return ()
+            if isinstance(sub, exp.Window):
+                return ()
+            if isinstance(sub, (exp.Min, exp.Max)):
+                column = sub.this
+                if sub.expressions or not isinstance(column, exp.Column):
+                    return ()
+                qualifier = column.table.lower() if column.table else ""
+                if (qualifier and qualifier not in names) or table.column(
+                    _fold(column.this)
+                ) is None:
+                    return ()
+                extremes.add(_fold(column.this))
+            elif _AGGREGATE_NODES.get(type(sub)) or (
+                isinstance(sub, exp.Anonymous) and str(sub.this).lower() in AGGREGATES
+            ):
+                return ()
+    return tuple(sorted(extremes))
 
 
 def _keyed_by(keys: Iterable[str], where: exp.Expr | None, table: Table | None) -> str:
@@ -907,6 +967,7 @@ class SqlEffects:
             table = self.scope.table(name)
             names = _alias_names(node, table_node, name)
             keys = _key_columns(where, names, table) if len(sources) == 1 else []
+            extremes = _extremes(node, names, table, where) if len(sources) == 1 else ()
             effects.append(
                 Read(
                     name,
@@ -915,6 +976,7 @@ class SqlEffects:
                     aggregates=tuple(aggregates),
                     keyed_by=_keyed_by(keys, where, table),
                     key_columns=tuple(sorted(set(keys))),
+                    extremes=extremes,
                 )
             )
         return effects
