@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import operator
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlglot import exp
 from sqlglot.errors import TokenError
@@ -47,6 +48,7 @@ from analyzer.catalog import (
 from analyzer.findings import Diagnostic, Location
 from analyzer.parse import Statement, classify, parse_expression, split_statements, tokenize
 from analyzer.plpgsql import (
+    Assign,
     Block,
     Call,
     Case,
@@ -3112,6 +3114,11 @@ class _Folder:
             return self.env.get(f"${number.text}", _UNKNOWN)
         if item.upper == "NULL":
             return _NULL
+        if item.kind == "word" and item.upper in {"TRUE", "FALSE"}:  # boolean's text form
+            word = item.upper.lower()
+            return _Text.of(word, (item.token.start,) * len(word))
+        if item.kind == "word" and item.upper == "ARRAY" and cursor.peek_punct("["):
+            return self.array(item)
         if item.kind not in {"word", "ident"}:
             raise SyntaxProblem("not a constant", item.token.start)
         following = cursor.peek()
@@ -3133,6 +3140,26 @@ class _Folder:
             return self.call(name, arguments)
         return self.env.get(name, _UNKNOWN)
 
+    def array(self, keyword: Item) -> _Text:
+        """ARRAY[a, b]: its text form, {a,b} (elements double-quoted where PostgreSQL's
+        array output quotes them)."""
+        cursor = self.cursor
+        cursor.next()  # [
+        depth, start = 1, cursor.index
+        while depth:
+            item = cursor.next()
+            if item.kind == "punct" and item.text == "[":
+                depth += 1
+            elif item.kind == "punct" and item.text == "]":
+                depth -= 1
+        inner = cursor.items[start : cursor.index - 1]
+        elements = [_Folder(self.text, part, self.env).fold() for part in split_top_level(inner)]
+        if not all(e.known or e.null for e in elements):
+            return _UNKNOWN
+        shown = ",".join("NULL" if e.null else _array_element(e.text) for e in elements)
+        text = "{" + shown + "}"
+        return _Text.of(text, (keyword.token.start,) * len(text))
+
     @staticmethod
     def call(name: str, arguments: list[_Text]) -> _Text:
         if name == "format":
@@ -3146,6 +3173,12 @@ class _Folder:
         if name in _TEXT_FUNCTIONS and len(arguments) == 1:
             return _mapped(arguments[0], name)
         return _UNKNOWN
+
+
+def _array_element(text: str) -> str:
+    if text and not re.search(r'[{},"\\\s]', text) and text.upper() != "NULL":
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def fold_constant(file: SourceFile, start: int, text: str, env: dict[str, _Text]) -> _Text:
@@ -3196,18 +3229,6 @@ def _may_change_catalog(prefix: str) -> bool:
     return not rest or (rest[0] not in _NOT_CATALOG_NOUNS and kind == "other")
 
 
-def _executed(statements: Iterable[PlStatement]) -> Iterator[PlStatement]:
-    """Statements that run when nothing fails: every branch, loop bodies once, no
-    exception handlers."""
-    for statement in statements:
-        yield statement
-        if isinstance(statement, Block):
-            yield from _executed(statement.body)
-        else:
-            for body in statement.bodies():
-                yield from _executed(body)
-
-
 def _assigned_names(statements: Iterable[PlStatement]) -> set[str]:
     """Variables a body assigns anywhere (their value is not a constant)."""
     names: set[str] = set()
@@ -3256,23 +3277,210 @@ def _run_body(
         )
         if parsed.block is None:
             return
-    assigned = _assigned_names((parsed.block,))
-    env = {k: v for k, v in env.items() if k not in assigned}
     with builder.leniently():
-        for inner in _executed((parsed.block,)):
-            if isinstance(inner, Block):
-                for declaration in inner.declarations:
-                    name = declaration.name.lower()
-                    if declaration.default is not None and name not in assigned:
-                        fragment = declaration.default
-                        env[name] = fold_constant(space, fragment.offset, fragment.text, env)
-            elif isinstance(inner, ExecSql):
-                _run_fragment_sql(builder, space, inner.sql)
-            elif isinstance(inner, DynExecute):
-                _run_dynamic(builder, statement, space, inner.query, env)
-            elif isinstance(inner, Perform) or (isinstance(inner, Call) and inner.is_call):
-                fragment = inner.query if isinstance(inner, Perform) else inner.call
-                _call_routine(builder, statement, space, fragment.offset, fragment.text, env)
+        _run_statements(builder, statement, space, (parsed.block,), dict(env))
+
+
+_PLAIN_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_TRUE_WORDS = frozenset({"t", "true", "y", "yes", "on", "1"})
+_FALSE_WORDS = frozenset({"f", "false", "n", "no", "off", "0"})
+
+
+class _Undecided(Exception):
+    pass
+
+
+def _condition_truth(condition: Fragment, env: dict[str, _Text]) -> bool | None:
+    """Whether an IF condition holds, when it tests only variables whose text is known
+    (a routine's arguments, constants): `flag`, `NOT flag`, `x IS [NOT] NULL`,
+    comparisons, `array_length(a, 1) > 0`, AND/OR. None when it cannot be decided.
+    NULL is not true: PostgreSQL takes the next branch."""
+    if condition.tree is None:
+        return None
+    try:
+        value = _evaluate(condition.tree, env)
+    except _Undecided:
+        return None
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    return True if word in _TRUE_WORDS else False if word in _FALSE_WORDS else None
+
+
+def _evaluate(node: exp.Expr, env: dict[str, _Text]) -> bool | str | int | None:
+    """A small evaluator of constant conditions: three-valued (None is NULL); raises
+    _Undecided for anything it does not model."""
+    if isinstance(node, (exp.Paren, exp.Cast)):
+        return _evaluate(node.this, env)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Null):
+        return None
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return str(node.this)
+        try:
+            return int(str(node.this))
+        except ValueError:
+            raise _Undecided from None
+    if isinstance(node, exp.Column) and not node.table:
+        known = env.get(node.name.lower())
+        if known is None or not (known.known or known.null):
+            raise _Undecided
+        return None if known.null else known.text
+    if isinstance(node, exp.Not):
+        inner = _as_bool(_evaluate(node.this, env))
+        return None if inner is None else not inner
+    if isinstance(node, (exp.And, exp.Or)):
+        left = _as_bool(_evaluate(node.this, env))
+        right = _as_bool(_evaluate(node.expression, env))
+        if isinstance(node, exp.And):
+            if left is False or right is False:
+                return False
+            return None if left is None or right is None else True
+        if left or right:
+            return True
+        return None if left is None or right is None else False
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        return (_evaluate(node.this, env) is None) != bool(node.args.get("negate"))
+    if isinstance(node, exp.ArraySize):
+        array = _evaluate(node.this, env)
+        if array is None:
+            return None
+        count = _array_length(str(array))
+        return None if count == 0 else count  # array_length of an empty array is NULL
+    if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
+        a, b = _evaluate(node.this, env), _evaluate(node.expression, env)
+        if a is None or b is None:
+            return None
+        if isinstance(a, int) and not isinstance(a, bool) and isinstance(b, str):
+            b = _as_int(b)
+        if isinstance(b, int) and not isinstance(b, bool) and isinstance(a, str):
+            a = _as_int(a)
+        if isinstance(a, bool) != isinstance(b, bool):  # flag = true: booleans compared
+            a, b = _as_bool(a), _as_bool(b)
+        if type(a) is not type(b):
+            raise _Undecided
+        compare: Callable[[Any, Any], bool] = {
+            exp.EQ: operator.eq, exp.NEQ: operator.ne, exp.GT: operator.gt,
+            exp.GTE: operator.ge, exp.LT: operator.lt, exp.LTE: operator.le,
+        }[type(node)]  # fmt: skip
+        return bool(compare(a, b))
+    raise _Undecided
+
+
+def _as_bool(value: bool | str | int | None) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise _Undecided
+
+
+def _as_int(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise _Undecided from None
+
+
+def _array_length(text: str) -> int:
+    """Elements of a one-dimensional array in its text form ({a,"b c",NULL})."""
+    text = text.strip()
+    if not (text.startswith("{") and text.endswith("}")) or "{" in text[1:-1]:
+        raise _Undecided
+    inner = text[1:-1]
+    if not inner.strip():
+        return 0
+    count, quoted, escaped = 1, False, False
+    for char in inner:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            count += 1
+    return count
+
+
+def _run_statements(
+    builder: CatalogBuilder,
+    statement: Statement,
+    space: SourceFile,
+    statements: Iterable[PlStatement],
+    env: dict[str, _Text],
+) -> None:
+    """Run statements in order as if nothing fails: every branch, loop bodies once, no
+    exception handlers. `env` holds the variables whose text is known at this point and
+    follows assignments in order (`q := q || '…'` appends), so DDL assembled over several
+    statements is read as PostgreSQL runs it. A variable assigned inside a branch or a
+    loop is unknown after it (which branch ran, how often, is not known here), and
+    inside a loop from its start (a second iteration sees the first one's value)."""
+    for inner in statements:
+        if isinstance(inner, Block):
+            outer = {d.name.lower(): env.get(d.name.lower()) for d in inner.declarations}
+            for declaration in inner.declarations:
+                name = declaration.name.lower()
+                env.pop(name, None)
+                if declaration.default is not None:
+                    fragment = declaration.default
+                    env[name] = fold_constant(space, fragment.offset, fragment.text, env)
+            _run_statements(builder, statement, space, inner.body, env)
+            for name, before in outer.items():  # the block's own variables go out of scope
+                if before is None:
+                    env.pop(name, None)
+                else:
+                    env[name] = before
+            continue
+        if isinstance(inner, Assign):
+            target = inner.target.strip()
+            if _PLAIN_VARIABLE.fullmatch(target):
+                value = inner.value
+                env[target.lower()] = fold_constant(space, value.offset, value.text, env)
+                continue
+        elif isinstance(inner, ExecSql):
+            _run_fragment_sql(builder, space, inner.sql)
+        elif isinstance(inner, DynExecute):
+            _run_dynamic(builder, statement, space, inner.query, env)
+        elif isinstance(inner, Perform) or (isinstance(inner, Call) and inner.is_call):
+            fragment = inner.query if isinstance(inner, Perform) else inner.call
+            _call_routine(builder, statement, space, fragment.offset, fragment.text, env)
+        if isinstance(inner, If):
+            taken = _taken_branch(inner, env)
+            if taken is not None:  # every condition up to it decided: that branch alone
+                _run_statements(builder, statement, space, taken, env)
+                continue
+        if isinstance(inner, (If, Case, Loop)):
+            changed = _assigned_names((inner,))  # a FOR loop's own variables too
+            for body in inner.bodies():
+                branch = dict(env)
+                if isinstance(inner, Loop):
+                    for name in changed:
+                        branch.pop(name, None)
+                _run_statements(builder, statement, space, body, branch)
+            for name in changed:
+                env.pop(name, None)
+        else:
+            for name in _assigned_names((inner,)):
+                env.pop(name, None)
+
+
+def _taken_branch(statement: If, env: dict[str, _Text]) -> tuple[PlStatement, ...] | None:
+    """The body an IF runs when its conditions can be decided from known variables."""
+    for branch in statement.branches:
+        truth = _condition_truth(branch.condition, env)
+        if truth is None:
+            return None
+        if truth:
+            return branch.body
+    return statement.else_body or ()
 
 
 def _run_fragment_sql(builder: CatalogBuilder, space: SourceFile, fragment: Fragment) -> None:

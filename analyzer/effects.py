@@ -668,6 +668,9 @@ class SqlEffects:
     def __init__(self, scope: _Scope) -> None:
         self.scope = scope
         self.origin_of: Callable[[exp.Expr], Origins] = self.plain_origin
+        # A call argument as the callee's EXECUTE folding should see it (the walker puts
+        # constant locals back in); as written by default.
+        self.argument: Callable[[exp.Expr, Guard], exp.Expr] = lambda node, _: node
 
     def plain_origin(self, node: exp.Expr) -> Origins:
         """NEW.col, OLD.col or a parameter, as written (casts aside); else unknown."""
@@ -998,7 +1001,7 @@ class SqlEffects:
                     parts,
                     location,
                     guard,
-                    tuple(node.expressions),
+                    tuple(self.argument(a, guard) for a in node.expressions),
                     tuple(_restricted(self.origin_of(a), guard) for a in node.expressions),
                 )
             )
@@ -1255,6 +1258,22 @@ def _assigned_names(statement: Statement) -> list[str]:
     return [n.strip().lower() for n in names]
 
 
+_FIRING_VARIABLES = frozenset(
+    {"TG_ARGV", "TG_OP", "TG_WHEN", "TG_LEVEL", "TG_NAME", "TG_TABLE_NAME", "TG_TABLE_SCHEMA"}
+)
+
+
+def _is_trigger_argument(value: exp.Expr) -> bool:
+    while isinstance(value, (exp.Cast, exp.Paren)):
+        value = value.this
+    return (
+        isinstance(value, exp.Bracket)
+        and isinstance(value.this, exp.Column)
+        and not value.this.table
+        and value.this.name.upper() == "TG_ARGV"
+    )
+
+
 def _assignment_counts(statements: Iterable[Statement], counts: dict[str, int]) -> None:
     for statement in statements:
         for name in _assigned_names(statement):
@@ -1268,6 +1287,7 @@ class _Walker:
         self.scope = scope
         self.sql = SqlEffects(scope)
         self.sql.origin_of = self.origin_of
+        self.sql.argument = self.constant_argument
         self.effects: list[Effect] = []
         self.choices: list[Choice] = []
         self.diagnostics: list[Diagnostic] = []
@@ -1318,6 +1338,38 @@ class _Walker:
 
         return tree.transform(substitute)
 
+    def constant_argument(self, node: exp.Expr, live: Guard) -> exp.Expr:
+        """A call argument with each local whose value is fixed text (literals, TG_*
+        variables, TG_ARGV, other such locals) replaced by that value, so that a callee's
+        EXECUTE over its parameter folds (`t text := quote_ident(TG_ARGV[0])`, then
+        `PERFORM increment_counter(t, NEW.id)`). Other locals stay as written."""
+        fixed = self.fixed_text_constants()
+        if not fixed or not any(
+            isinstance(n, exp.Column) and not n.table and n.name.lower() in fixed
+            for n in node.walk()
+        ):
+            return node
+        return self.with_constants(node, live, frozenset(self.constants) - fixed)
+
+    def fixed_text_constants(self) -> frozenset[str]:
+        fixed: set[str] = set()
+        changed = True
+        while changed:  # a constant built from other such constants is one too
+            changed = False
+            for name, (value, _) in self.constants.items():
+                if name not in fixed and all(
+                    not isinstance(n, (exp.Column, exp.Query))
+                    or (
+                        isinstance(n, exp.Column)
+                        and not n.table
+                        and (n.name.lower() in fixed or n.name.upper() in _FIRING_VARIABLES)
+                    )
+                    for n in value.walk()
+                ):
+                    fixed.add(name)
+                    changed = True
+        return frozenset(fixed)
+
     def origin_of(self, node: exp.Expr) -> Origins:
         while isinstance(node, (exp.Cast, exp.Paren)):
             node = node.this
@@ -1341,8 +1393,28 @@ class _Walker:
             origins = _UNKNOWN_ORIGIN
         self.variables[name] = origins
 
-    def condition(self, fragment: Fragment) -> Guard:
-        return guard_of(fragment.tree, fragment.text, self.scope.parameters, self.found_tests())
+    def condition(self, fragment: Fragment, live: Guard) -> Guard:
+        """The guard of an IF/WHILE/ASSERT condition. A local variable that holds one of
+        the trigger's arguments (`v text = TG_ARGV[0]`, assigned nowhere else) is read as
+        that argument, so the guard is decided per trigger like a test of TG_ARGV itself."""
+        tree = fragment.tree
+        if tree is not None and any(
+            isinstance(node, exp.Column) and not node.table and node.name.lower() in self.arguments
+            for node in tree.walk()
+        ):
+            tree = self.with_constants(tree, live, self.not_arguments)
+        return guard_of(tree, fragment.text, self.scope.parameters, self.found_tests())
+
+    @property
+    def arguments(self) -> frozenset[str]:
+        """Constant locals whose value is a trigger argument (`TG_ARGV[n]`, maybe cast)."""
+        return frozenset(
+            name for name, (value, _) in self.constants.items() if _is_trigger_argument(value)
+        )
+
+    @property
+    def not_arguments(self) -> frozenset[str]:
+        return frozenset(self.constants) - self.arguments
 
     def found_tests(self) -> dict[str, int]:
         """What FOUND and the ROW_COUNT variables stand for here (see FoundAtom)."""
@@ -1484,7 +1556,7 @@ class _Walker:
             found: list[int | None] = []  # FOUND where each arm ends
             for branch in statement.branches:
                 self.fragment(branch.condition, remaining)
-                condition = self.condition(branch.condition)
+                condition = self.condition(branch.condition, remaining)
                 after = after.or_(self.arm(branch.body, remaining.and_(condition), arms, found))
                 ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
@@ -1577,7 +1649,7 @@ class _Walker:
         if isinstance(statement, Assert):
             # With plpgsql.check_asserts on (the default), a false condition raises.
             self.fragment(statement.condition, live)
-            failing = live.and_(self.condition(statement.condition).negate())
+            failing = live.and_(self.condition(statement.condition, live).negate())
             message: str | None = "assertion failed"
             if statement.message is not None:
                 text, exact = constant_text(statement.message.tree)

@@ -160,6 +160,20 @@ class ContextAtom:
 
 
 @dataclass(frozen=True, order=True)
+class ArgumentNullAtom:
+    """TG_ARGV[n] IS NULL: the trigger was created with at most n arguments."""
+
+    index: int
+    negated: bool = False
+
+    def negate(self) -> Atom:
+        return ArgumentNullAtom(self.index, not self.negated)
+
+    def __str__(self) -> str:
+        return f"TG_ARGV[{self.index}] IS {'NOT ' if self.negated else ''}NULL"
+
+
+@dataclass(frozen=True, order=True)
 class ParamAtom:
     """A condition that only involves the function's parameters and constants."""
 
@@ -225,6 +239,7 @@ Atom = (
     | RowValueAtom
     | DepthAtom
     | ContextAtom
+    | ArgumentNullAtom
     | ParamAtom
     | FoundAtom
     | ErrorAtom
@@ -745,6 +760,10 @@ def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
     row_value = _row_value_atom(node)
     if row_value is not None:
         return row_value
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        variable = _context_variable(node.this)
+        if variable and variable.startswith("TG_ARGV["):  # `IS NOT NULL`: negate=True
+            return ArgumentNullAtom(int(variable[8:-1]), bool(node.args.get("negate")))
     if isinstance(node, (exp.EQ, exp.NEQ)):
         for variable_side, value_side in (
             (node.this, node.expression),
@@ -929,6 +948,10 @@ class FiringContext:
             return _COMPARE[atom.op](self.depth, atom.value)
         if isinstance(atom, ContextAtom):
             return self._decide_context(atom)
+        if isinstance(atom, ArgumentNullAtom):
+            if self.trigger_arguments is None:
+                return None
+            return (atom.index >= len(self.trigger_arguments)) != atom.negated
         if isinstance(atom, ParamAtom):
             return self._decide_parameter(atom)
         return None
@@ -999,10 +1022,11 @@ def _constant_truth(node: exp.Expr) -> Truth:
             return True
         return False if left is False and right is False else None
     if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        negated = bool(node.args.get("negate"))  # sqlglot reads IS NOT NULL as negate=True
         if isinstance(node.this, exp.Null):
-            return True
+            return not negated
         if isinstance(node.this, (exp.Literal, exp.Boolean)):
-            return False
+            return negated
     if isinstance(node, (exp.EQ, exp.NEQ)):
         left, right = node.this, node.expression
         if isinstance(left, (exp.Literal, exp.Boolean)) and isinstance(

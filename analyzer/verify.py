@@ -18,11 +18,15 @@ This module returns data; `cli.py` and `report/verify.py` print it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import sqlglot
+from sqlglot import exp
 
 from analyzer.cascade import (
     Cascade,
@@ -34,7 +38,7 @@ from analyzer.cascade import (
     totals_document,
     trace_call,
 )
-from analyzer.catalog import Catalog
+from analyzer.catalog import Catalog, Function
 from analyzer.config import Config
 from analyzer.ddl import build_catalog
 from analyzer.entry_sql import CallEntry, EntryError, entry_from_sql
@@ -61,6 +65,24 @@ if TYPE_CHECKING:
 
 _MARKER = re.compile(r"--[ \t]*sqlripple:[ \t]*measure\b([^\n]*)", re.I)
 _AUTH_REFERENCE = re.compile(r"\bauth\s*\.\s*\w", re.I)
+
+
+@functools.cache
+def _supabase_object_names() -> re.Pattern[str]:
+    """The schemas, roles and publications the Supabase prelude creates, as a server error
+    names them
+    (`schema "extensions" does not exist`, `function auth.uid() does not exist`)."""
+    text = prelude_path("supabase").read_text(encoding="utf-8")
+    created = r"(?i)\bcreate\s+(?:schema|role|publication)\s+(?:if\s+not\s+exists\s+)?(\w+)"
+    names = set(re.findall(created, text))
+    alternatives = "|".join(sorted(map(re.escape, names)))
+    return re.compile(rf'"(?:{alternatives})"|\b(?:{alternatives})\.\w', re.I)
+
+
+def _names_supabase_objects(message: str) -> bool:
+    return _supabase_object_names().search(message) is not None
+
+
 _STACK_DEPTH_EXCEEDED = "54001"
 _SAVEPOINT = "sqlripple_measure"
 
@@ -182,13 +204,18 @@ def _as_counts(document: Mapping[str, object], key: str) -> Mapping[str, Any]:
 
 
 def compare(
-    cascade: Cascade, stats: XactStats, known_functions: frozenset[str]
+    cascade: Cascade,
+    stats: XactStats,
+    known_functions: frozenset[str],
+    inlinable: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Count, ...], tuple[str, ...]]:
     """The side-by-side counts for one statement, and the server's calls left out.
 
     A table the trace writes with kind `upsert` (existence of the target row unknown) is
     compared on insert + update. Functions the server called that the schema does not
     define (an extension's C functions) are left out of the comparison and listed.
+    Calls of `inlinable` functions may count 0: the planner inlines them into the calling
+    query, and no call of an inlined function is counted.
     """
     totals = cascade.totals()
     high, low = totals_document(totals, 1), totals_document(totals, 0)
@@ -201,7 +228,7 @@ def compare(
             "function",
             name,
             "calls",
-            low_calls.get(name, 0),
+            0 if name in inlinable else low_calls.get(name, 0),
             high_calls.get(name, 0),
             stats.function_calls.get(name, 0),
         )
@@ -231,6 +258,48 @@ def compare(
         )
     not_compared = tuple(sorted(set(stats.function_calls) - functions))
     return tuple(counts), not_compared
+
+
+_NOT_INLINED_CLAUSES = (
+    *("from_", "joins", "laterals", "where", "group", "having", "qualify", "windows"),
+    *("order", "limit", "offset", "distinct", "with_", "locks"),
+)
+
+
+def may_be_inlined(function: Function) -> bool:
+    """Whether PostgreSQL's planner may inline a call of `function` into the query that
+    makes it (`inline_function` in optimizer/util/clauses.c), so that statistics count no
+    call: a LANGUAGE sql function, not SECURITY DEFINER, without SET clauses, returning one
+    value, whose body is one SELECT of one expression with no FROM, WHERE, GROUP BY,
+    aggregate, window function, set operation or sub-query. The planner may still decline
+    at run time (strictness, volatility): "may".
+    """
+    if (
+        function.language.lower() != "sql"
+        or function.security_definer
+        or function.search_path is not None
+        or function.is_procedure
+        or function.returns.lower().startswith(("setof ", "table"))
+        or function.returns_table
+        or function.body is None
+    ):
+        return False
+    body = function.body.strip().rstrip(";").strip()
+    if re.match(r"(?i)return\s", body):  # a standard-SQL body: RETURN expression
+        body = "SELECT " + body[len("return") :]
+    try:
+        trees = sqlglot.parse(body, read="postgres")
+    except (sqlglot.errors.SqlglotError, RecursionError):
+        return False
+    if len(trees) != 1 or not isinstance(trees[0], exp.Select):
+        return False
+    select = trees[0]
+    if len(select.expressions) != 1 or any(select.args.get(c) for c in _NOT_INLINED_CLAUSES):
+        return False
+    return not any(
+        isinstance(node, (exp.Subquery, exp.Query, exp.AggFunc, exp.Window, exp.Exists))
+        for node in select.expressions[0].walk()
+    )
 
 
 def _outcome(label: str, cascade: Cascade, error: ServerError | None) -> Difference | None:
@@ -297,9 +366,12 @@ class _Run:
     model: Model
     server_schema: ServerSchema
     known_functions: frozenset[str] = field(init=False)
+    inlinable_functions: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.known_functions = frozenset(f.name for f in self.catalog.functions.values())
+        functions = self.catalog.functions.values()
+        self.known_functions = frozenset(f.name for f in functions)
+        self.inlinable_functions = frozenset(f.name for f in functions if may_be_inlined(f))
 
     def tracer(self) -> Tracer:
         # One tracer per prediction: a tracer's memo outlives trace(), and a memoized
@@ -346,7 +418,17 @@ class _Run:
         else:
             stats = snapshots[1] - snapshots[0]
         cascade = predict(max(rows or 0, 1))
-        counts, not_compared = ((), ()) if error else compare(cascade, stats, self.known_functions)
+        counts, not_compared = (
+            ((), ())
+            if error
+            else compare(cascade, stats, self.known_functions, self.inlinable_functions)
+        )
+        inlined = [
+            f"PostgreSQL may inline the SQL function {count.name} into the query that calls "
+            "it, and then counts no call: its calls are compared from 0"
+            for count in counts
+            if count.subject == "function" and count.name in self.inlinable_functions
+        ]
         return Measurement(
             label=label,
             sql=sql.strip(),
@@ -358,7 +440,7 @@ class _Run:
             counts=counts,
             not_compared=not_compared,
             outcome=_outcome(label, cascade, error),
-            notes=(*notes, *_notes(cascade, error)),
+            notes=(*notes, *inlined, *_notes(cascade, error)),
         )
 
     def entry(self, spec: EntrySpec) -> Measurement:
@@ -618,7 +700,11 @@ class Verifier:
                 load_source(conn, source, single_transaction=single_transaction)
             except SqlLoadError as error:
                 message = f"the server rejected the schema: {error}"
-                if self.prelude is None and any(_AUTH_REFERENCE.search(f.text) for f in self.files):
+                if (
+                    self.prelude is None
+                    and _names_supabase_objects(error.message)
+                    and any(_AUTH_REFERENCE.search(f.text) for f in self.files)
+                ):
                     message += (
                         "\nhint: the schema uses Supabase's auth schema (auth.users,"
                         " auth.uid()); add --prelude supabase"

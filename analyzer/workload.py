@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -876,19 +876,70 @@ class _Builder:
         changed = frozenset() if spec.unchanged else frozenset(set_columns)
         self.children_of(row, "update", changed, (spec.table,))
         if spec.operation == "update":
-            assignments = ", ".join(
-                f"{self.ident(c)} = {self.literal(shape.column(c), v)}" for c, v in new.items()
-            )
-            return self.finish(f"UPDATE {table} SET {assignments} WHERE {row.where}", set_columns)
-        proposed = {
-            c.name: new.get(c.name, row.values[c.name])
-            for c in shape.columns
-            if c.name in new
-            or c.name in shape.primary_key
-            or (c.writable and row.values[c.name] is not None)
+
+            def update(values: Mapping[str, str | None]) -> str:
+                assignments = ", ".join(
+                    f"{self.ident(c)} = {self.literal(shape.column(c), v)}"
+                    for c, v in values.items()
+                )
+                return f"UPDATE {table} SET {assignments} WHERE {row.where}"
+
+            new = self.accepted_change(shape, row, new, update)
+            return self.finish(update(new), set_columns)
+
+        def upsert(values: Mapping[str, str | None]) -> str:
+            proposed = {
+                c.name: values.get(c.name, row.values[c.name])
+                for c in shape.columns
+                if c.name in values
+                or c.name in shape.primary_key
+                or (c.writable and row.values[c.name] is not None)
+            }
+            return self.insert_sql(shape, proposed) + self.conflict_clause(shape, set_columns)
+
+        new = self.accepted_change(shape, row, new, upsert)
+        return self.finish(upsert(new), set_columns)
+
+    def accepted_change(
+        self,
+        shape: TableShape,
+        row: _Stored,
+        new: dict[str, str | None],
+        statement: Callable[[Mapping[str, str | None]], str],
+    ) -> dict[str, str | None]:
+        """The new values of an UPDATE (or upsert) that the table's CHECK constraints
+        accept: `new`, or the same change with every nullable column that holds a value
+        set to NULL instead, still a change (a CHECK such as `(personal AND slug IS NULL)
+        OR (NOT personal AND slug IS NOT NULL)` wants one when the flag flips); refused
+        with a clear error otherwise, so that a workload the server rejects is never
+        reported as a wrong prediction. Tried in a savepoint only for a table with CHECK
+        constraints."""
+        if not shape.checks:
+            return new
+        problem = self.rejection(statement(new))
+
+        def nullable(name: str) -> bool:
+            return not shape.column(name).not_null
+
+        if problem is None or problem[0] != _CHECK_VIOLATION:
+            return new
+        cleared = {
+            c: None if v is not None and row.values[c] is not None and nullable(c) else v
+            for c, v in new.items()
         }
-        sql = self.insert_sql(shape, proposed) + self.conflict_clause(shape, set_columns)
-        return self.finish(sql, set_columns)
+        if cleared != new:
+            retried = self.rejection(statement(cleared))
+            if retried is None or retried[0] != _CHECK_VIOLATION:
+                self.notes.append(
+                    "set to NULL so that the CHECK constraints accept the change: "
+                    + ", ".join(c for c in new if cleared[c] != new[c])
+                )
+                return cleared
+            problem = retried
+        raise WorkloadError(
+            f"cannot make up new values for {', '.join(new)} of {shape.name} that its CHECK "
+            f"constraints accept ({problem[1]}); use --workload FILE"
+        )
 
     def conflict_clause(self, shape: TableShape, columns: Sequence[str]) -> str:
         target = ", ".join(self.ident(c) for c in shape.primary_key)

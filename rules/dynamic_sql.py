@@ -81,7 +81,8 @@ class DynamicSql(Rule):
 
 
 def _folds_in_every_firing(ctx: Context, trigger: Trigger, effect: DynamicEffect) -> bool:
-    """Whether the EXECUTE's text is known, and parses, for every event `trigger` fires on."""
+    """Whether the EXECUTE's text is known, and parses, for every event `trigger` fires on
+    where it runs at all (its guard, over TG_OP and TG_ARGV, may rule it out)."""
     function = ctx.trigger_function(trigger)
     if function is None or not trigger.events:
         return False
@@ -102,6 +103,8 @@ def _folded_effects(
         trigger_arguments=tuple(a.strip("'") for a in trigger.arguments),
         trigger_name=trigger.name,
     )
+    if effect.guard.evaluate(context.decide) is False:
+        return ()  # never runs in this firing: nothing unknown
     text = fold_dynamic(effect, context)
     return None if text is None else executed_effects(ctx.catalog, function, effect, text)
 

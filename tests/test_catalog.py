@@ -18,7 +18,7 @@ from analyzer.catalog import (
     Table,
     Trigger,
 )
-from analyzer.ddl import build_catalog
+from analyzer.ddl import build_catalog, fold_constant
 from analyzer.findings import Location
 from analyzer.source import SourceFile
 
@@ -1354,6 +1354,124 @@ def test_ddl_in_constant_execute_strings_applies(execute: str, trigger: str, col
     assert messages(catalog) == []
 
 
+def test_ddl_assembled_over_several_assignments_applies_in_order() -> None:
+    """`q := q || '…'` in straight-line code, then format(): the text PostgreSQL runs."""
+    catalog = build(
+        "CREATE TABLE t (id int);\n"
+        + TRIGGER_FUNCTION
+        + "CREATE FUNCTION observe(p_table text) RETURNS void LANGUAGE plpgsql AS $$\n"
+        "DECLARE\n  q text = '';\nBEGIN\n"
+        "  q = q || 'CREATE TRIGGER \"observe_%s\" ';\n"
+        "  q = q || 'AFTER INSERT ON %I ';\n"
+        "  q = q || 'FOR EACH ROW EXECUTE FUNCTION f()';\n"
+        "  q = format(q, p_table, p_table);\n"
+        "  EXECUTE q;\n"
+        "END $$;\n"
+        "SELECT observe('t');\n"
+    )
+    assert list(catalog.triggers) == ["public.t.observe_t"]
+    assert messages(catalog) == []
+
+
+AUDIT_HELPER = (
+    "CREATE TABLE t (id int);\n"
+    + TRIGGER_FUNCTION
+    + "CREATE FUNCTION track(target regclass, rows_too boolean, skipped text[])\n"
+    "RETURNS void LANGUAGE plpgsql AS $$\n"
+    "DECLARE\n  events text = 'INSERT OR UPDATE OR DELETE OR TRUNCATE';\n"
+    "  snip text = '';\nBEGIN\n"
+    "  IF rows_too THEN\n"
+    "    IF array_length(skipped, 1) > 0 THEN\n"
+    "      snip = ', ' || quote_literal(skipped);\n"
+    "    END IF;\n"
+    "    EXECUTE 'CREATE TRIGGER track_row AFTER INSERT OR UPDATE OR DELETE ON ' || target\n"
+    "      || ' FOR EACH ROW EXECUTE FUNCTION f(' || quote_literal('x') || snip || ')';\n"
+    "    events = 'TRUNCATE';\n"
+    "  END IF;\n"
+    "  EXECUTE 'CREATE TRIGGER track_stm AFTER ' || events || ' ON ' || target\n"
+    "    || ' FOR EACH STATEMENT EXECUTE FUNCTION f()';\n"
+    "END $$;\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("call", "triggers"),
+    [
+        # the branches the arguments choose, as PostgreSQL runs them
+        (
+            "SELECT track('t', BOOLEAN 't', ARRAY[]::text[]);",
+            {"public.t.track_row": ("f", ("x",)), "public.t.track_stm": ("f", ())},
+        ),
+        (
+            "SELECT track('t', true, ARRAY['note', 'seen at']);",
+            {
+                "public.t.track_row": ("f", ("x", '{note,"seen at"}')),
+                "public.t.track_stm": ("f", ()),
+            },
+        ),
+        ("SELECT track('t', false, NULL);", {"public.t.track_stm": ("f", ())}),
+    ],
+)
+def test_if_conditions_over_known_arguments_choose_the_branch(
+    call: str, triggers: dict[str, tuple[str, tuple[str, ...]]]
+) -> None:
+    catalog = build(AUDIT_HELPER + call + "\n")
+    assert {
+        key: (t.function.split(".")[-1], tuple(a.strip("'") for a in t.arguments))
+        for key, t in catalog.triggers.items()
+    } == triggers
+    events = {key: t.events for key, t in catalog.triggers.items()}
+    rows_too = "public.t.track_row" in triggers
+    assert events["public.t.track_stm"] == (
+        ("truncate",) if rows_too else ("insert", "update", "delete", "truncate")
+    )
+    assert messages(catalog) == []
+
+
+@pytest.mark.parametrize(("direction", "triggers"), [("true", ["public.t.watch"]), ("false", [])])
+def test_a_flag_compared_with_a_boolean_chooses_the_branch(
+    direction: str, triggers: list[str]
+) -> None:
+    catalog = build(
+        "CREATE TABLE t (id int);\n"
+        + TRIGGER_FUNCTION
+        + "CREATE FUNCTION watch(p_table text, p_on boolean) RETURNS void\n"
+        "LANGUAGE plpgsql AS $$\nDECLARE q text = '';\nBEGIN\n"
+        "  IF p_on = true THEN\n"
+        "    q = format('CREATE TRIGGER watch AFTER INSERT ON %I FOR EACH ROW "
+        "EXECUTE FUNCTION f()', p_table);\n"
+        "  ELSE\n    q = format('DROP TRIGGER IF EXISTS watch ON %I', p_table);\n  END IF;\n"
+        "  EXECUTE q;\nEND $$;\n"
+        f"SELECT watch('t', {direction});\n"
+    )
+    assert list(catalog.triggers) == triggers
+    assert messages(catalog) == []
+
+
+def test_an_undecided_condition_runs_every_branch() -> None:
+    catalog = build(AUDIT_HELPER + "SELECT track('t', random() > 0.5, NULL);\n")
+    assert list(catalog.triggers) == ["public.t.track_row"]
+    assert [m.split(": EXECUTE")[0] for m in messages(catalog)] == [
+        "m/1.sql:17:11: DDL in dynamic SQL not known statically"
+    ]
+
+
+def test_a_variable_assigned_in_a_branch_is_unknown_after_it() -> None:
+    catalog = build(
+        "CREATE TABLE t (id int);\n"
+        + TRIGGER_FUNCTION
+        + "DO $$\nDECLARE\n  events text = 'INSERT';\nBEGIN\n"
+        "  IF random() > 0.5 THEN\n    events = 'UPDATE';\n  END IF;\n"
+        "  EXECUTE 'CREATE TRIGGER x AFTER ' || events\n"
+        "    || ' ON t FOR EACH ROW EXECUTE FUNCTION f()';\n"
+        "END $$;\n"
+    )
+    assert list(catalog.triggers) == []
+    assert [m.split(": EXECUTE")[0] for m in messages(catalog)] == [
+        "m/1.sql:10:11: DDL in dynamic SQL not known statically"
+    ]
+
+
 @pytest.mark.parametrize(
     "execute",
     [
@@ -1368,8 +1486,8 @@ def test_ddl_in_dynamic_sql_that_does_not_fold_is_reported(execute: str) -> None
     catalog = build(
         "CREATE TABLE t (id int);\n"
         "DO $$\nDECLARE\n  v_sql text;\n  v_kind text;\n  v_changing text := 'a';\nBEGIN\n"
-        "  v_changing := v_changing || 'b';\n"
         "  FOR r IN SELECT tablename FROM pg_tables LOOP\n"
+        "    v_changing := v_changing || 'b';\n"  # 'ab', 'abb', …: unknown in the loop
         f"    {execute};\n"
         "  END LOOP;\nEND $$;\n"
     )
@@ -1585,3 +1703,17 @@ def test_drop_column_takes_its_constraints_and_needs_cascade_for_outside_users()
     p = dropped.tables["public.p"]
     assert ([c.name for c in p.columns], p.primary_key, p.checks) == (["id"], (), ())
     assert (dropped.tables["public.c"].foreign_keys, dict(dropped.triggers)) == ((), {})
+
+
+@pytest.mark.parametrize(
+    ("expression", "text"),
+    [
+        ("ARRAY[]::text[]", "{}"),
+        ("ARRAY['a', 'b c', NULL]", '{a,"b c",NULL}'),
+        ("quote_literal(ARRAY['updated_at'])", "'{updated_at}'"),
+        ("'on: ' || true", "on: true"),
+    ],
+)
+def test_arrays_and_booleans_fold_to_their_text_form(expression: str, text: str) -> None:
+    value = fold_constant(SourceFile.from_text("x.sql", expression), 0, expression, {})
+    assert (value.known, value.text) == (True, text)

@@ -23,7 +23,9 @@ from click.testing import CliRunner
 from conftest import integration_unavailable
 
 from analyzer.cascade import Cascade, Cycle, Node, Tally, TraceEntry, Tracer
+from analyzer.catalog import Function
 from analyzer.cli import cli
+from analyzer.ddl import build_catalog
 from analyzer.pgserver import RowWrites, XactStats, find_pg_bindir
 from analyzer.source import SourceFile
 from analyzer.verify import (
@@ -34,6 +36,7 @@ from analyzer.verify import (
     _marked_statements,
     _outcome,
     compare,
+    may_be_inlined,
     verify,
 )
 from analyzer.workload import ColumnShape, WorkloadError, _check_facts, value_text
@@ -521,6 +524,27 @@ def test_a_supabase_schema_without_prelude_gets_a_hint(empty_database: str) -> N
     )
 
 
+@pytest.mark.integration
+def test_no_supabase_hint_when_the_error_is_about_something_else(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """The schema mentions auth.uid(), but the server rejects it for a missing extension
+    function: the hint would send the user the wrong way."""
+    (tmp_path / "schema.sql").write_text(
+        "DO $$ BEGIN IF to_regproc('auth.uid') IS NULL THEN RAISE NOTICE 'none'; END IF; END $$;\n"
+        "CREATE TABLE t (id uuid PRIMARY KEY DEFAULT uuid_generate_v4());\n",
+        encoding="utf-8",
+    )
+    code, _, err = run(
+        "verify", str(tmp_path), "--table", "t", "--op", "insert", "--dsn", empty_database
+    )
+    assert code == 2
+    assert err == (
+        f"sqlripple: the server rejected the schema: {tmp_path}/schema.sql:2:45: "
+        "function uuid_generate_v4() does not exist [42883]\n"
+    )
+
+
 SHOP = """\
 CREATE TABLE orders (id bigint PRIMARY KEY, total integer NOT NULL CHECK (total >= 0));
 CREATE TABLE order_log (order_id bigint NOT NULL, what text NOT NULL);
@@ -786,6 +810,66 @@ def test_a_row_no_value_can_satisfy_is_refused_not_a_difference(
     assert "cannot make up a row of public.odd that its CHECK constraints accept" in err
 
 
+ACCOUNTS = """
+CREATE TABLE accounts (
+    id serial PRIMARY KEY,
+    personal boolean NOT NULL DEFAULT false,
+    slug text,
+    touched_at timestamptz,
+    CONSTRAINT slug_only_for_teams
+        CHECK ((personal AND slug IS NULL) OR (NOT personal AND slug IS NOT NULL))
+);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.touched_at := now(); RETURN NEW; END $$;
+CREATE TRIGGER touch BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUNCTION touch();
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("operation", ["update", "upsert"])
+def test_a_change_the_check_rejects_is_retried_with_nulls_not_reported_as_a_difference(
+    empty_database: str, tmp_path: Path, operation: str
+) -> None:
+    """Flipping `personal` with a new slug breaks the CHECK; the same change with the
+    slug set to NULL (from a value: still a change) is what a real application writes."""
+    (tmp_path / "schema.sql").write_text(ACCOUNTS, encoding="utf-8")
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", "accounts", "--op", operation,
+        "--columns", "personal,slug", "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    (measurement,) = json.loads(out)["measurements"]
+    assert measurement["server"]["row_writes"]["public.accounts"]["update"] == 1
+    assert measurement["server"]["function_calls"] == {"public.touch": 1}
+    assert (
+        "set to NULL so that the CHECK constraints accept the change: slug"
+        in (measurement["notes"])
+    )
+
+
+@pytest.mark.integration
+def test_a_change_no_value_can_satisfy_is_refused_not_a_difference(
+    empty_database: str, tmp_path: Path
+) -> None:
+    (tmp_path / "schema.sql").write_text(
+        "CREATE TABLE frozen (id int PRIMARY KEY, open boolean NOT NULL CHECK (NOT open));\n"
+        "CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN RETURN NEW; END $$;\n"
+        "CREATE TRIGGER keep BEFORE UPDATE ON frozen FOR EACH ROW EXECUTE FUNCTION keep();\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", "frozen", "--op", "update", "--columns", "open",
+        "--dsn", empty_database,
+    )  # fmt: skip
+    assert (code, out) == (2, "")
+    assert err == (
+        "sqlripple: --table public.frozen --op update: cannot make up new values for open "
+        'of public.frozen that its CHECK constraints accept (new row for relation "frozen" '
+        'violates check constraint "frozen_open_check"); use --workload FILE\n'
+    )
+
+
 REMINDERS = """CREATE TABLE orders (id int PRIMARY KEY);
 CREATE TABLE reminders (id serial PRIMARY KEY, order_id int NOT NULL
     REFERENCES orders ON DELETE CASCADE);
@@ -817,3 +901,87 @@ def test_child_rows_a_trigger_made_are_the_ones_traced(empty_database: str, tmp_
         "3 row(s) of public.reminders reference the public.orders row (order_id), not 1: "
         "triggers made them"
     ) in measurement["notes"]
+
+
+def _function(create: str) -> Function:
+    (function,) = build_catalog([SourceFile.from_text("f.sql", create)]).functions.values()
+    return function
+
+
+@pytest.mark.parametrize(
+    ("create", "inlinable"),
+    [
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql STABLE AS $$ SELECT 1 $$", True),
+        (
+            "CREATE FUNCTION f() RETURNS uuid LANGUAGE sql STABLE AS $$ SELECT nullif("
+            "current_setting('request.jwt.claim.sub', true), '')::uuid $$",
+            True,
+        ),
+        ("CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS 'SELECT a + 1;'", True),
+        # what inline_function refuses: other languages, SECURITY DEFINER, SET clauses,
+        # sets, and bodies that are not one plain expression
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$", False),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql SECURITY DEFINER AS $$ SELECT 1 $$", False),
+        (
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = '' AS $$ SELECT 1 $$",
+            False,
+        ),
+        ("CREATE FUNCTION f() RETURNS SETOF int LANGUAGE sql AS $$ SELECT 1 $$", False),
+        ("CREATE FUNCTION f() RETURNS TABLE (n int) LANGUAGE sql AS $$ SELECT 1 $$", False),
+        ("CREATE FUNCTION f() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM t $$", False),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT (SELECT 1) $$", False),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 WHERE true $$", False),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1, 2 $$", False),
+        ("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DELETE FROM t $$", False),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; SELECT 2 $$", False),
+    ],
+)
+def test_may_be_inlined_follows_the_planners_rules(create: str, inlinable: bool) -> None:
+    assert may_be_inlined(_function(create)) is inlinable
+
+
+INLINED_SCHEMA = """
+CREATE FUNCTION current_tenant() RETURNS int LANGUAGE sql STABLE AS $$
+  SELECT nullif(current_setting('app.tenant', true), '')::int
+$$;
+CREATE FUNCTION tenant_of_row() RETURNS int LANGUAGE sql STABLE SECURITY DEFINER AS $$
+  SELECT nullif(current_setting('app.tenant', true), '')::int
+$$;
+CREATE TABLE notes (id serial PRIMARY KEY, tenant int, checked_tenant int);
+CREATE FUNCTION stamp_note() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.tenant := current_tenant();
+  NEW.checked_tenant := tenant_of_row();
+  RETURN NEW;
+END $$;
+CREATE TRIGGER stamp_note BEFORE INSERT ON notes FOR EACH ROW EXECUTE FUNCTION stamp_note();
+"""
+
+
+@pytest.mark.integration
+def test_calls_of_an_inlined_sql_function_are_compared_from_zero(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """The server counts no call of an SQL function it inlines (current_tenant) and every
+    call of one it cannot inline (SECURITY DEFINER): both agree, and a note says why."""
+    schema = tmp_path / "schema.sql"
+    schema.write_text(INLINED_SCHEMA, encoding="utf-8")
+    code, out, err = run(
+        "verify", str(schema), "--table", "notes", "--op", "insert",
+        "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    (measurement,) = json.loads(out)["measurements"]
+    assert [
+        (c["name"], c["predicted_min"], c["predicted_max"], c["server"])
+        for c in measurement["comparison"]
+        if c["subject"] == "function"
+    ] == [
+        ("public.current_tenant", 0, 1, 0),
+        ("public.stamp_note", 1, 1, 1),
+        ("public.tenant_of_row", 1, 1, 1),
+    ]
+    assert measurement["notes"] == [
+        "PostgreSQL may inline the SQL function public.current_tenant into the query that "
+        "calls it, and then counts no call: its calls are compared from 0"
+    ]
