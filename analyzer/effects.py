@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from types import MappingProxyType
 
 from sqlglot import exp
@@ -198,6 +199,10 @@ class Write:
     where_is_key: bool = field(default=False, metadata=INTERNAL)
     # UPDATE: where each SET column's new value comes from.
     set_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
+    # UPDATE: SET columns whose new value fails the WHERE clause's test of that column
+    # (`SET done = true WHERE … AND NOT done`): the statement never matches a row again
+    # once it has updated it.
+    settles: tuple[str, ...] = field(default=(), metadata=INTERNAL)
     # Runs per run of the body: more or fewer than once inside a loop.
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
@@ -633,6 +638,95 @@ def _alias_names(node: exp.Expr, table_node: exp.Table | None, name: str | None)
     return names
 
 
+# Calls that never return NULL: a column set to one no longer passes `IS NULL`.
+_NON_NULL_CALLS = frozenset(
+    {"now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "gen_random_uuid"}
+)
+
+
+def _settled_columns(node: exp.Update, names: set[str]) -> tuple[str, ...]:
+    """SET columns whose new value makes a conjunct of the WHERE clause on that column not
+    true: `c IS NULL` after `c = now()`, `NOT c` after `c = true`, `c <> k` after `c = k`,
+    `c = k1` after `c = k2`."""
+    where = node.args.get("where")
+    if where is None:
+        return ()
+    values = {
+        _column_name(a.this): a.expression
+        for a in node.expressions
+        if isinstance(a, exp.EQ) and isinstance(a.this, exp.Column)
+    }
+    conjuncts, stack = [], [where.this]
+    while stack:
+        part = stack.pop()
+        if isinstance(part, (exp.And, exp.Paren)):
+            stack.extend([part.this, part.expression] if isinstance(part, exp.And) else [part.this])
+        else:
+            conjuncts.append(part)
+    settled = set()
+    for conjunct in conjuncts:
+        test = conjunct.this if isinstance(conjunct, exp.Not) else conjunct
+        while isinstance(test, exp.Paren):
+            test = test.this
+        # sqlglot reads `c IS NOT NULL` as Is(c, NULL) marked negate.
+        marked = isinstance(test, exp.Is) and bool(test.args.get("negate"))
+        negated = isinstance(conjunct, exp.Not) != marked
+        column = test if isinstance(test, exp.Column) else test.this
+        if not isinstance(column, exp.Column) or column.table.lower() not in names | {""}:
+            continue
+        value = values.get(_fold(column.this))
+        if value is not None and _fails(test, negated, value):
+            settled.add(_fold(column.this))
+    return tuple(sorted(settled))
+
+
+def _fails(test: exp.Expr, negated: bool, value: exp.Expr) -> bool:
+    """Whether `[NOT] test`, with its column replaced by `value`, is certainly not true."""
+    null_test = isinstance(test, exp.Is) and isinstance(test.expression, exp.Null)
+    if isinstance(value, exp.Null):
+        return negated if null_test else True  # any other test of NULL is NULL
+    if null_test:
+        non_null = isinstance(value, (exp.Literal, exp.Boolean, exp.CurrentTimestamp)) or (
+            isinstance(value, exp.Anonymous) and str(value.this).lower() in _NON_NULL_CALLS
+        )
+        return non_null and not negated
+    if isinstance(test, exp.Column):  # a boolean column, or NOT it
+        return isinstance(value, exp.Boolean) and bool(value.this) == negated
+    if negated or not isinstance(test, (exp.EQ, exp.NEQ, exp.NullSafeNEQ)):
+        return False
+    relation = _constants_relation(test.expression, value)
+    if isinstance(test, exp.EQ):
+        return relation == "different"
+    return relation == "equal"
+
+
+_PLAIN_WORD = re.compile(r"[a-z][a-z_]*")
+
+
+def _constants_relation(left: exp.Expr, right: exp.Expr) -> str | None:
+    """'equal' or 'different' for two constants of one kind that certainly are; else None.
+    Text compares as written (a citext or enum column may fold case or spelling: two
+    different plain words in any case are different)."""
+    if isinstance(left, exp.Boolean) and isinstance(right, exp.Boolean):
+        return "equal" if bool(left.this) == bool(right.this) else "different"
+    if not isinstance(left, exp.Literal) or not isinstance(right, exp.Literal):
+        return None
+    if left.is_string and right.is_string:
+        a, b = str(left.this), str(right.this)
+        if a == b:
+            return "equal"
+        plain = _PLAIN_WORD.fullmatch
+        if plain(a.lower()) and plain(b.lower()) and a.lower() != b.lower():
+            return "different"
+        return None
+    if left.is_string or right.is_string:
+        return None
+    try:
+        return "equal" if Decimal(str(left.this)) == Decimal(str(right.this)) else "different"
+    except ArithmeticError:
+        return None
+
+
 def _set_assignments(
     assignments: Sequence[exp.Expr], names: set[str], table: Table | None
 ) -> tuple[list[str], list[Accumulation], list[str]]:
@@ -842,6 +936,7 @@ class SqlEffects:
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
                 set_origins=set_origins,
+                settles=_settled_columns(node, names),
             )
         ]
 

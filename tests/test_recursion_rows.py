@@ -67,3 +67,62 @@ def test_a_loop_that_adds_rows_back_does_not_run_out(tmp_path: Path) -> None:
         "INSERT INTO blocks (n) VALUES (OLD.n + 1);\nDELETE FROM blocks WHERE n = OLD.n + 1;"
     )
     assert recursion(tmp_path, sql) == [UNBOUNDED]
+
+
+NODES = "CREATE TABLE nodes (id bigint PRIMARY KEY, parent_id bigint, archived boolean);\n"
+
+
+def update_loop(tmp_path: Path, body: str, timing: str = "AFTER") -> list[tuple[Severity, str]]:
+    return recursion(
+        tmp_path,
+        NODES + "CREATE FUNCTION g() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"BEGIN\n{body}\nRETURN NEW;\nEND $$;\n"
+        f"CREATE TRIGGER u {timing} UPDATE ON nodes FOR EACH ROW EXECUTE FUNCTION g();\n",
+    )
+
+
+NODE_LOOP = "public.nodes.u -> public.nodes.u"
+
+
+def test_an_update_whose_where_excludes_the_rows_it_set_runs_out(tmp_path: Path) -> None:
+    # Archiving a subtree: each child is archived once, then no longer matches.
+    for body, settled in (
+        ("UPDATE nodes SET archived = true WHERE parent_id = NEW.id AND NOT archived;", "archived"),
+        (
+            "UPDATE nodes SET archived = true WHERE parent_id = NEW.id "
+            "AND archived IS DISTINCT FROM true;",
+            "archived",
+        ),
+    ):
+        assert update_loop(tmp_path, body) == [
+            (
+                Severity.NOTE,
+                f"trigger loop {NODE_LOOP}, broken by: UPDATE public.nodes sets {settled} so "
+                "that its WHERE no longer matches the row",
+            )
+        ]
+
+
+def test_an_update_that_still_matches_its_rows_never_ends(tmp_path: Path) -> None:
+    unbounded = [
+        (
+            Severity.ERROR,
+            f"trigger loop {NODE_LOOP} with nothing to stop it: every firing ends in "
+            "'stack depth limit exceeded'",
+        )
+    ]
+    # The WHERE does not test what the SET changes.
+    body = "UPDATE nodes SET archived = true WHERE parent_id = NEW.id;"
+    assert update_loop(tmp_path, body) == unbounded
+    # Set to a value that passes the test again.
+    body = "UPDATE nodes SET archived = false WHERE id = NEW.id AND NOT archived;"
+    assert update_loop(tmp_path, body) == unbounded
+    # A BEFORE trigger still sees the old value in its own row.
+    body = "UPDATE nodes SET archived = true WHERE id = NEW.id AND NOT archived;"
+    assert update_loop(tmp_path, body, timing="BEFORE") == unbounded
+    # Something else on the loop sets the column back.
+    body = (
+        "UPDATE nodes SET archived = true WHERE parent_id = NEW.id AND NOT archived;\n"
+        "UPDATE nodes SET archived = false WHERE id = NEW.parent_id;"
+    )
+    assert update_loop(tmp_path, body) == unbounded
