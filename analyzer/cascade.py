@@ -1649,6 +1649,7 @@ class Tracer:
             "merge": write.row_kinds,
         }.get(write.kind, (write.kind,))
         rows = self._rows_written(write, frame)
+        ignored: tuple[Tally, Tally] | None = None  # DO NOTHING: the new and conflict paths
         before = self._statement_triggers(table, events, columns, frame, "before", rows=rows)
         after = self._statement_triggers(table, events, columns, frame, "after", rows=rows)
         if write.kind == "truncate":
@@ -1689,6 +1690,7 @@ class Tracer:
         elif write.kind == "insert-or-ignore":
             new = self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
             old = self._row(table, "ignore-conflict", frozenset(), frozenset(), frozenset(), frame)
+            ignored = (new.tally, old.tally)
             row = _Result(
                 self._hull(new.tally, old.tally),
                 [
@@ -1710,7 +1712,7 @@ class Tracer:
         tally.add(row.tally, certain=certain_rows, times=rows)
         tally.add(after.tally)
         found = (
-            self._found_versions(write, before, row, after, rows, certain_rows)
+            self._found_versions(write, before, row, after, rows, certain_rows, ignored)
             if split_found
             else None
         )
@@ -1746,31 +1748,41 @@ class Tracer:
         after: _Result,
         rows: float,
         certain_rows: bool,
+        ignore_paths: tuple[Tally, Tally] | None = None,
     ) -> tuple[Tally | None, Tally | None]:
         """The write's tally when it processes at least one row (FOUND true) and when it
         processes none (None when it certainly processes one). A row can reach the row
         triggers and still not count as processed: a BEFORE trigger that may skip it, an
-        INSTEAD OF trigger, DO NOTHING or DO UPDATE … WHERE, a MERGE arm doing nothing;
-        then the row cascade may run when FOUND is false too."""
-        found = Tally()
-        found.add(before.tally)
-        found.add_between(row.tally, 1, rows)
-        found.add(after.tally)
-        if certain_rows:
-            return found, None
+        INSTEAD OF trigger, DO UPDATE … WHERE, a MERGE arm doing nothing; then the row
+        cascade may run when FOUND is false too. For DO NOTHING (`ignore_paths`: the new
+        row's and the conflicting row's tallies) FOUND tells the two paths apart."""
         table = write.table or ""
         shape = self.catalog.tables.get(table)
         may_skip = (
-            write.kind not in {"insert", "update", "delete"}
+            write.kind not in {"insert", "update", "delete", "insert-or-ignore"}
             or shape is None
             or shape.relkind not in {"table", "partitioned"}
             or any(self._before_assigned(table, kind) is None for kind in write.row_kinds)
         )
+        found = Tally()
+        found.add(before.tally)
         missed = Tally()
         missed.add(before.tally)
-        if may_skip:
-            missed.add_between(row.tally, 0, rows)
+        if ignore_paths is not None:
+            new, conflict = ignore_paths
+            found.add_between(new, 1, rows)
+            found.add_between(conflict, 0, rows - 1)
+            missed.add_between(conflict, 0, rows)
+            if may_skip:
+                missed.add_between(new, 0, rows)
+        else:
+            found.add_between(row.tally, 1, rows)
+            if may_skip:
+                missed.add_between(row.tally, 0, rows)
+        found.add(after.tally)
         missed.add(after.tally)
+        if certain_rows and not may_skip and ignore_paths is None:
+            return found, None
         return found, missed
 
     def _rows_written(self, write: Write, frame: _Frame) -> float:

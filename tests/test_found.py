@@ -280,3 +280,40 @@ def test_rp102_no_longer_adds_the_alternatives(tmp_path: Path) -> None:
     schema = write_schema(tmp_path, UPSERT_BY_HAND)
     result = analyze([str(schema)], Config())
     assert [f.rule for f in result.findings if f.rule == "write-amplification"] == []
+
+
+def test_do_nothing_then_update_when_nothing_was_inserted(tmp_path: Path) -> None:
+    # FOUND after ON CONFLICT DO NOTHING: the row was new (inserted) or conflicted.
+    assert bounds(
+        tmp_path,
+        trigger(
+            "INSERT INTO stats (page, n) VALUES (NEW.page, 1) ON CONFLICT DO NOTHING;\n"
+            "IF NOT FOUND THEN UPDATE stats SET n = n + 1 WHERE page = NEW.page; END IF;"
+        ),
+    ) == {
+        "public.stats insert": (0, 1),
+        "public.stats update": (0, 1),
+        "public.views insert": (1, 1),
+        # Not found: the conflicting row exists, so the UPDATE certainly finds it.
+        "total": (2, 2),
+    }
+
+
+def test_an_insert_a_before_trigger_may_skip_can_leave_found_false(tmp_path: Path) -> None:
+    skipping = (
+        "CREATE FUNCTION skip_locked() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN IF NEW.locked THEN RETURN NULL; END IF; RETURN NEW; END $$;\n"
+        "CREATE TRIGGER s BEFORE INSERT ON stats FOR EACH ROW EXECUTE FUNCTION skip_locked();\n"
+    )
+    found = bounds(
+        tmp_path,
+        skipping
+        + trigger(
+            "INSERT INTO stats (page, n, locked) VALUES (NEW.page, 1, NEW.page = '/');\n"
+            "IF NOT FOUND THEN INSERT INTO log (note) VALUES ('skipped'); END IF;"
+        ),
+    )
+    # Skipped: FOUND is false and the log row is written (the server's 2 = view + log).
+    # The bound stays loose: the skipped row's cascade is not told apart from a written one.
+    assert found["public.log insert"] == (0, 1)
+    assert found["total"] == (1, 3)
