@@ -6,20 +6,36 @@ practice; `known_objects` in the configuration adds more.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from importlib import resources
 
 
-def _pg_catalog_functions() -> frozenset[str]:
-    """Every function name in pg_catalog, read from the list shipped with the package."""
-    text = (
-        resources.files("analyzer.data")
-        .joinpath("pg_catalog_functions.txt")
-        .read_text(encoding="utf-8")
-    )
+def _pg_catalog_names(listing: str) -> frozenset[str]:
+    """The names of one kind of pg_catalog object, read from a list shipped with the
+    package."""
+    text = resources.files("analyzer.data").joinpath(listing).read_text(encoding="utf-8")
     return frozenset(
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     )
+
+
+# The system catalogs and views (pg_class, pg_roles, pg_stat_activity, …): an unqualified
+# name resolves to them before the search_path, unless the path places pg_catalog itself.
+PG_CATALOG_RELATIONS = _pg_catalog_names("pg_catalog_relations.txt")
+
+
+def relation_search_order(search_path: Iterable[str], *, session: bool = True) -> list[str]:
+    """The schemas an unqualified relation name is looked up in, in order: pg_temp (the
+    session's temporary tables), then pg_catalog, each first unless the path lists it.
+    `session=False` for code that runs later, in another session: the temporary tables
+    a migration made are gone by then, unless the path names pg_temp."""
+    path = [s for s in search_path if s and s != "$user"]
+    implicit = ("pg_temp", "pg_catalog") if session else ("pg_catalog",)
+    return [s for s in implicit if s not in path] + path
+
+
+def system_relation(schema: str, name: str) -> bool:
+    return schema == "pg_catalog" and name in PG_CATALOG_RELATIONS
 
 
 # Functions of widely installed extensions, callable unqualified once installed.
@@ -46,7 +62,7 @@ EXTENSION_FUNCTIONS = frozenset(
     }
 )
 
-BUILTIN_FUNCTIONS = _pg_catalog_functions() | EXTENSION_FUNCTIONS
+BUILTIN_FUNCTIONS = _pg_catalog_names("pg_catalog_functions.txt") | EXTENSION_FUNCTIONS
 
 # SQL syntax that reads like a call: the row constructor, quantified comparisons
 # (`x <> ALL (array)`, `= SOME (…)`) and the SQL/JSON constructors. Never a function.

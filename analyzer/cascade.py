@@ -28,7 +28,7 @@ import networkx as nx
 from sqlglot import exp
 
 from analyzer.builtins import is_builtin
-from analyzer.catalog import Catalog, Function, Trigger
+from analyzer.catalog import Catalog, ForeignKey, Function, Trigger
 from analyzer.effects import (
     ONCE,
     BodyEffects,
@@ -80,6 +80,8 @@ _FRAMES_PER_LEVEL = 16
 Key = tuple[str, ...]
 # The upper bound of a count nothing bounds: the rows a set-based write touches.
 UNBOUNDED = math.inf
+# FK actions that write the referencing rows.
+_WRITING_ACTIONS = frozenset({"cascade", "set null", "set default"})
 _Count = TypeVar("_Count", int, float)
 
 
@@ -418,6 +420,10 @@ class _Frame:
     # has already deleted on the way here: the RI action runs after the parent row is gone,
     # so a write keyed by the child's referencing columns (OLD.fk) finds nothing.
     deleting: frozenset[tuple[str, tuple[str, ...], tuple[str, ...], str]] = frozenset()
+    # Tables an FK action further up the chain deletes a row of, which this row references
+    # too: a write keyed into one may find its row gone (a reply's trigger updating the
+    # post the DELETE removes).
+    doomed: frozenset[str] = frozenset()
     # Transition tables (REFERENCING … AS name) of this firing, and those known to be empty.
     transitions: frozenset[str] = frozenset()
     empty_relations: frozenset[str] = frozenset()
@@ -430,6 +436,9 @@ class _Frame:
     copies: frozenset[tuple[str, str, str]] = frozenset()
     # A trigger loop came round: this is its second round, and a third is cut.
     again: bool = False
+    # The tables of the FK-action chain that led to this row event from the statement's
+    # row, kept only while this row's FK actions can lead back to them.
+    fk_path: tuple[str, ...] = ()
 
 
 class Tracer:
@@ -489,9 +498,11 @@ class Tracer:
                 function = self.model.trigger_function(trigger)
                 for written in self._tables_written_by(function) if function else ():
                     graph.add_edge(table, written)
-        for table in self.catalog.tables:
+        for table, known in self.catalog.tables.items():
             for fk in self.catalog.referencing_keys(table):
                 graph.add_edge(table, fk.table)
+            if known.view_update is not None and known.view_update.base is not None:
+                graph.add_edge(table, known.view_update.base)  # written through the view
         bit = {name: index for index, name in enumerate(sorted(graph))}
         condensed = nx.condensation(graph)
         below: dict[int, int] = {}
@@ -505,6 +516,22 @@ class Tracer:
             below[component] = reach
         mapping = condensed.graph["mapping"]
         return bit, {table: below[mapping[table]] for table in bit}
+
+    @cached_property
+    def _fk_loops(self) -> dict[str, int]:
+        """Tables on a loop of FK actions (a self-referencing key, or keys that lead back
+        through other tables), numbered by loop: only there can an FK chain come back."""
+        graph: nx.DiGraph[str] = nx.DiGraph()
+        for table in self.catalog.tables:
+            for fk in self.catalog.referencing_keys(table):
+                if {fk.on_delete, fk.on_update} & _WRITING_ACTIONS:
+                    graph.add_edge(table, fk.table)
+        return {
+            table: index
+            for index, component in enumerate(nx.strongly_connected_components(graph))
+            if len(component) > 1 or any(graph.has_edge(t, t) for t in component)
+            for table in component
+        }
 
     def _hull(self, first: Tally, second: Tally) -> Tally:
         found = self._hulls.get((first, second))
@@ -560,6 +587,7 @@ class Tracer:
         self.children_in = dict(entry.children_in)
         self._children_key = tuple(sorted(entry.children_in))
         table = entry.table
+        traced = entry  # the entry as the server runs it: on a view's base relation
         frame = _Frame(depth=1, stack=())
         statement = Tally()
         rows = Tally()
@@ -578,6 +606,20 @@ class Tracer:
                 "upsert": ("insert", "update") if not entry.do_nothing else ("insert",),
                 "merge": _actions_of(entry),
             }[operation]
+            through = self._through_view(table, events)
+            if through is not None:
+                base, mapping = through
+                mapped = tuple(mapping[c] for c in sorted(columns) if c in mapping)
+                root.children.append(
+                    Node("view", table, f"automatically updatable: the write goes to {base}")
+                )
+                table, columns = base, frozenset(mapped)
+                traced = replace(traced, table=base, columns=mapped)
+            refused = self._refused_by_view(table, events, None)
+            if refused is not None:
+                statement.add(refused.tally)
+                root.children.extend(refused.nodes)
+                events = ()
             # On the conflict path no row is inserted: the INSERT statement triggers still
             # fire, but their NEW TABLE transition relation is empty.
             empty = (
@@ -593,12 +635,17 @@ class Tracer:
             )
             statement.add(before.tally)
             statement.add(after.tally)
-            row = self._entry_row(entry, columns, frame)
-            rows.add(row.tally)
-            row_node = Node(
-                "row", table, "per source row", multiplicity=f"x{entry.rows}", children=row.nodes
-            )
-            root.children.extend([*before.nodes, row_node, *after.nodes])
+            if events:
+                row = self._entry_row(traced, columns, frame)
+                rows.add(row.tally)
+                row_node = Node(
+                    "row",
+                    table,
+                    "per source row",
+                    multiplicity=f"x{entry.rows}",
+                    children=row.nodes,
+                )
+                root.children.extend([*before.nodes, row_node, *after.nodes])
         return Cascade(
             entry,
             statement,
@@ -656,6 +703,69 @@ class Tracer:
         )
 
     # ---- statement-level triggers ------------------------------------------------------
+
+    def _through_view(self, table: str, events: Iterable[str]) -> tuple[str, dict[str, str]] | None:
+        """The relation PostgreSQL writes instead of `table` when it is an automatically
+        updatable view with no INSTEAD OF trigger or INSTEAD rule for `events` (through
+        views of views), and which of its columns are which columns there."""
+        wanted = set(events)
+        mapping: dict[str, str] | None = None
+        passed = {table}
+        while True:
+            known = self.catalog.tables.get(table)
+            update = known.view_update if known is not None else None
+            base = update.base if update is not None else None
+            # (A view cannot reach itself on the server; a catalog may, by OR REPLACE.)
+            if update is None or base is None or base in passed or self._instead(table, wanted):
+                break
+            passed.add(base)
+            step = dict(update.columns)
+            mapping = (
+                step if mapping is None else {v: step[b] for v, b in mapping.items() if b in step}
+            )
+            table = base
+        return (table, mapping) if mapping is not None else None
+
+    def _instead(self, view: str, events: set[str]) -> bool:
+        """Whether an INSTEAD OF trigger or an INSTEAD rule handles `events` on `view`."""
+        return any(
+            t.timing == "instead of" and events & set(t.events) for t in self._active(view)
+        ) or any(
+            r.table == view and r.instead and r.event in events and r.enabled != "disabled"
+            for r in self.catalog.rules.values()
+        )
+
+    def _refused_by_view(
+        self, table: str, events: Iterable[str], location: Location | None
+    ) -> _Result | None:
+        """A write PostgreSQL refuses: to a view that is not automatically updatable and
+        has no INSTEAD OF trigger or INSTEAD rule for it."""
+        known = self.catalog.tables.get(table)
+        update = known.view_update if known is not None else None
+        wanted = set(events)
+        if not wanted or known is None or known.relkind != "view" or self._instead(table, wanted):
+            return None
+        if update is None:
+            # Its query was not understood: whether the server writes a base table through
+            # it, or refuses, is not known; the write is counted on the view.
+            self._unknown("write to a view whose query was not understood", table, location)
+            return None
+        if update.base is not None:
+            return None
+        verb = (
+            "insert into"
+            if "insert" in wanted
+            else "update"
+            if "update" in wanted
+            else "delete from"
+        )
+        message = f'cannot {verb} view "{table.rsplit(".", 1)[-1]}"'
+        where = location or (known.location if known else None)
+        tally = Tally()
+        if where is not None:
+            tally.bump(_error_key("object_not_in_prerequisite_state", message, where))
+        node = Node("error", table, f"{message}: {update.reason}", where)
+        return _Result(tally, [node])
 
     def _statement_triggers(
         self,
@@ -768,6 +878,17 @@ class Tracer:
             deleting = frozenset(gone for gone in frame.deleting if self._may_write(table, gone[0]))
             if deleting != frame.deleting:
                 frame = replace(frame, deleting=deleting)
+        if frame.doomed:
+            # Only a row that references such a table can be keyed to the doomed row by
+            # its own values (a reply's post_id); forgetting the rest keeps memo entries
+            # shared down long FK chains.
+            known = self.catalog.tables.get(table)
+            referenced = {fk.ref_table for fk in known.foreign_keys} if known else set()
+            doomed = frozenset(
+                t for t in frame.doomed if t in referenced and self._may_write(table, t)
+            )
+            if doomed != frame.doomed:
+                frame = replace(frame, doomed=doomed)
         key: tuple[object, ...] = (
             table,
             path,
@@ -777,10 +898,12 @@ class Tracer:
             min(frame.depth, self.depth_cap),
             write_kind,
             frame.deleting,
+            frame.doomed,
             self.children,
             self._children_key,
             conflict_guard,
             frame.copies,
+            frame.fk_path,
             frame.again,
         )
         cached = self.memo.get(key)
@@ -1060,6 +1183,7 @@ class Tracer:
             empty_relations=empty,
             transition_rows=transition_rows,
             again=frame.again or repeated,
+            fk_path=(),
         )
         run = self._run(function, context, inner, {}, {})
         tally.add(run.tally, certain=certain)
@@ -1217,6 +1341,8 @@ class Tracer:
             lo = iterations.lo if counted else 0
             hi = UNBOUNDED if iterations.hi is None else iterations.hi
             if isinstance(effect, Write):
+                view = effect.table
+                effect = self._write_through_view(effect)
                 copies, same_row, writes_back = self._copies(effect, context, bindings, frame)
                 keyed = (effect.table, tuple(sorted(effect.key_values)))
                 exists = (
@@ -1234,6 +1360,8 @@ class Tracer:
                 result = self._write(
                     effect, frame, guard_text, exists, copies, writes_back, key_rows, tested
                 )
+                if view != effect.table and result.nodes:
+                    result.nodes[0].detail += f" (written as {view}, a view of it)"
                 caught = self._add_result(body, effect, result, sink, nodes, (lo, hi))
                 if tested and result.found is not None and position is not None:
                     splits[position] = self._found_split(body, effect, result.found, (lo, hi))
@@ -1623,7 +1751,14 @@ class Tracer:
             self._unknown("write to a table known only at run time", write.text, write.location)
             return _Result(Tally(), [Node("unknown", "?", write.text, write.location, False)])
         table = write.table
-        certain_rows = write.keyed_by == "row" and exists
+        refused = self._refused_by_view(table, write.row_kinds, write.location)
+        if refused is not None:
+            return refused
+        certain_rows = (
+            write.keyed_by == "row"
+            and exists
+            and not (table in frame.doomed and write.kind in {"update", "delete"})
+        )
         if write.kind in {"update", "delete"} and any(
             table == gone and _keyed_by_referencing(write, key, referencing, child, frame, key_rows)
             for gone, key, referencing, child in frame.deleting
@@ -1785,6 +1920,35 @@ class Tracer:
             return found, None
         return found, missed
 
+    def _write_through_view(self, write: Write) -> Write:
+        """`write` as the server runs it when its target is an automatically updatable
+        view: on the base relation, view columns renamed to its columns."""
+        known = self.catalog.tables.get(write.table) if write.table else None
+        if known is None or known.view_update is None:
+            return write
+        through = self._through_view(known.name, write.row_kinds)
+        if through is None:
+            return write
+        base, mapping = through
+
+        def names(columns: Iterable[str]) -> tuple[str, ...]:
+            return tuple(mapping[c] for c in columns if c in mapping)
+
+        return replace(
+            write,
+            table=base,
+            columns=names(write.columns),
+            conflict_columns=names(write.conflict_columns),
+            accumulations=tuple(
+                replace(a, column=mapping[a.column])
+                for a in write.accumulations
+                if a.column in mapping
+            ),
+            deltas=names(write.deltas),
+            key_columns=names(write.key_columns),
+            key_values=tuple((mapping[c], v) for c, v in write.key_values if c in mapping),
+        )
+
     def _rows_written(self, write: Write, frame: _Frame) -> float:
         """The most rows one run of `write` can touch (UNBOUNDED when nothing bounds it)."""
         if write.keyed_by == "row":
@@ -1813,7 +1977,7 @@ class Tracer:
         parent = self.catalog.tables.get(table)
         for fk in self.catalog.referencing_keys(table):
             action = fk.on_delete if event == "delete" else fk.on_update
-            if action not in {"cascade", "set null", "set default"}:
+            if action not in _WRITING_ACTIONS:
                 continue
             # RI update actions run only for rows whose referenced key really changed.
             key_changes: Truth = True
@@ -1826,14 +1990,44 @@ class Tracer:
                 else:
                     continue
             parent_key = tuple(fk.ref_columns or (parent.primary_key if parent else ()))
+            label = f"ON {event.upper()} {action.upper()} ({', '.join(fk.columns)})"
+            # The chain comes back to a table it went through: rows referencing rows of
+            # the same kind (a reply tree, a category tree), as deep as the data goes.
+            looped = fk.table in frame.fk_path
+            if looped:
+                chain = (*frame.fk_path, table)
+                self._record_fk_loop(chain[len(chain) - 1 - chain[::-1].index(fk.table) :], fk)
+                # As for a trigger loop: the second round is followed (0..∞ times), the
+                # third is cut.
+                if frame.fk_path.count(fk.table) > 1:
+                    nodes.append(
+                        Node(
+                            "cycle",
+                            fk.table,
+                            f"{label}: the next level of the tree, counted above",
+                            fk.location,
+                            False,
+                        )
+                    )
+                    continue
+            loop = self._fk_loops.get(fk.table)
             # Only the parent this action is deleting for: keeping every ancestor would make
-            # each FK path a memo key of its own.
+            # each FK path a memo key of its own. Likewise the chain keeps only the tables
+            # it can come back to.
             child_frame = replace(
                 frame,
                 deleting=frozenset({(table, parent_key, tuple(fk.columns), fk.table)})
                 if event == "delete"
                 else frame.deleting,
+                doomed=frame.doomed | {gone[0] for gone in frame.deleting}
+                if event == "delete"
+                else frame.doomed,
                 copies=frozenset(),
+                fk_path=tuple(
+                    t
+                    for t in (*frame.fk_path, table)
+                    if loop is not None and self._fk_loops.get(t) == loop
+                ),
             )
             columns = frozenset(fk.columns)
             if event == "delete" and action == "cascade":
@@ -1852,21 +2046,38 @@ class Tracer:
                     ).tally
                 )
             rows = self.children_in.get(fk.table, self.children)
-            tally.add(child.tally, certain=key_changes is True, times=rows)
-            tally.add(statement, certain=False)
-            label = f"ON {event.upper()} {action.upper()} ({', '.join(fk.columns)})"
+            if looped:
+                # Whether a row of the tree has children, and how many levels lie below
+                # it, is data: none to any number. The level after this one is cut.
+                tally.add_between(child.tally, 0, UNBOUNDED)
+                tally.add_between(statement, 0, UNBOUNDED)
+                multiplicity = "0..∞ children, any depth"
+            else:
+                tally.add(child.tally, certain=key_changes is True, times=rows)
+                tally.add(statement, certain=False)
+                multiplicity = f"x{rows} children"
             nodes.append(
                 Node(
                     "fk",
                     fk.table,
                     label,
                     fk.location,
-                    key_changes is True,
-                    f"x{rows} children",
+                    key_changes is True and not looped,
+                    multiplicity,
                     child.nodes,
                 )
             )
         return _Result(tally, nodes)
+
+    def _record_fk_loop(self, tables: tuple[str, ...], fk: ForeignKey) -> None:
+        """The tables around a loop of FK actions, once per loop whichever starts it."""
+        canonical = min(tables[i:] + tables[:i] for i in range(len(tables)))
+        if canonical not in self.cycles:
+            self.cycles[canonical] = Cycle(
+                canonical,
+                ("the rows: each round reaches other rows, as deep as the data goes",),
+                fk.location,
+            )
 
 
 def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from analyzer.builtins import relation_search_order, system_relation
 from analyzer.findings import Diagnostic, Location
 from analyzer.source import SourceFile
 
@@ -68,6 +69,18 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class ViewUpdate:
+    """How PostgreSQL runs an INSERT, UPDATE or DELETE on a view that has no INSTEAD OF
+    trigger (CREATE VIEW, "Updatable Views"): a view of one table or view, without
+    DISTINCT, GROUP BY, aggregates and the like, is rewritten into the same write on that
+    relation, whose triggers fire (the view's statement triggers do not)."""
+
+    base: str | None  # the relation written; None when not automatically updatable
+    columns: tuple[tuple[str, str], ...] = ()  # view column -> base column, writable ones
+    reason: str = ""  # why not, as the server's DETAIL says
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
@@ -88,6 +101,7 @@ class Table:
     unique_indexes: tuple[tuple[str, ...], ...] = ()
     # Other btree indexes on plain columns, without WHERE, their columns in order.
     indexes: tuple[tuple[str, ...], ...] = ()
+    view_update: ViewUpdate | None = None  # a view whose query was understood
 
     @property
     def btree_indexes(self) -> tuple[tuple[str, ...], ...]:
@@ -301,8 +315,8 @@ class Catalog:
         if len(names) > 1:
             return f"{names[-2]}.{names[-1]}"
         path = list(search_path or self.search_path)
-        for schema in path:
-            if f"{schema}.{names[-1]}" in self.tables:
+        for schema in relation_search_order(path, session=False):
+            if f"{schema}.{names[-1]}" in self.tables or system_relation(schema, names[-1]):
                 return f"{schema}.{names[-1]}"
         return f"{path[0] if path else 'public'}.{names[-1]}"
 

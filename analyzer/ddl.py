@@ -28,7 +28,12 @@ from typing import Any, TypeVar
 from sqlglot import exp
 from sqlglot.errors import TokenError
 
-from analyzer.builtins import WELL_KNOWN_TABLES, is_builtin
+from analyzer.builtins import (
+    WELL_KNOWN_TABLES,
+    is_builtin,
+    relation_search_order,
+    system_relation,
+)
 from analyzer.catalog import (
     DEFAULT_SEARCH_PATH,
     PG_CATALOG_TRIGGER_FUNCTIONS,
@@ -42,6 +47,7 @@ from analyzer.catalog import (
     Rule,
     Table,
     Trigger,
+    ViewUpdate,
     freeze,
     with_table_renamed,
 )
@@ -402,8 +408,8 @@ class CatalogBuilder:
     def relation_name(self, parts: Sequence[str]) -> str:
         if len(parts) > 1:
             return f"{parts[-2]}.{parts[-1]}"
-        for schema in ["pg_temp", *self.schema_path()]:
-            if f"{schema}.{parts[-1]}" in self.state.tables:
+        for schema in relation_search_order(self.search_path):
+            if f"{schema}.{parts[-1]}" in self.state.tables or system_relation(schema, parts[-1]):
                 return f"{schema}.{parts[-1]}"
         path = self.schema_path()
         return f"{path[0] if path else 'public'}.{parts[-1]}"
@@ -1084,12 +1090,131 @@ def _create_view(builder: CatalogBuilder, statement: Statement, cursor: Cursor) 
     while cursor.peek_word("WITH") and not _is_view_tail(cursor):
         cursor.next()
         query = [*query, cursor.items[cursor.index - 1], *cursor.until("WITH", stop_puncts=(";",))]
-    columns = _query_columns(builder, statement, source_text(statement.file.text, query), names)
+    text = source_text(statement.file.text, query)
+    columns = _query_columns(builder, statement, text, names)
+    update, keys = (
+        _view_update(builder, text, [c.name for c in columns]) if relkind == "view" else (None, ())
+    )
     if existing is not None and replace_existing:
-        changed = replace(existing, columns=columns, location=statement.location)
+        changed = replace(
+            existing,
+            columns=columns,
+            location=statement.location,
+            view_update=update,
+            unique=keys,
+        )
         builder.put(builder.state.tables, name, changed)
         return
-    builder.put(builder.state.tables, name, Table(name, columns, statement.location, relkind))
+    view = Table(name, columns, statement.location, relkind, unique=keys, view_update=update)
+    builder.put(builder.state.tables, name, view)
+
+
+# Set-returning functions that a view's select list may call (then it is not updatable).
+_SET_RETURNING = frozenset(
+    {
+        "generate_series",
+        "generate_subscripts",
+        "unnest",
+        "json_array_elements",
+        "json_array_elements_text",
+        "jsonb_array_elements",
+        "jsonb_array_elements_text",
+        "json_each",
+        "json_each_text",
+        "jsonb_each",
+        "jsonb_each_text",
+        "json_object_keys",
+        "jsonb_object_keys",
+        "regexp_matches",
+        "regexp_split_to_table",
+        "string_to_table",
+    }
+)
+
+
+def _view_update(
+    builder: CatalogBuilder, query: str, names: Sequence[str]
+) -> tuple[ViewUpdate | None, tuple[tuple[str, ...], ...]]:
+    """Whether a view is automatically updatable, as PostgreSQL decides it (rewriteHandler's
+    view_query_is_auto_updatable), with its columns that are plain columns of the one
+    relation it selects from; and the unique keys of that relation the view shows whole
+    (its rows are that relation's rows). None when the query is not understood."""
+    tree = parse_expression(query)
+    if isinstance(tree, exp.Subquery):
+        tree = tree.unnest()
+    if isinstance(tree, exp.SetOperation):
+        return _not_updatable("containing UNION, INTERSECT, or EXCEPT"), ()
+    if isinstance(tree, exp.Values):
+        return _not_updatable("that do not select from a single table or view"), ()
+    if not isinstance(tree, exp.Select):
+        return None, ()
+    for clause, what in (
+        ("with_", "containing WITH"),
+        ("distinct", "containing DISTINCT"),
+        ("group", "containing GROUP BY"),
+        ("having", "containing HAVING"),
+        ("limit", "containing LIMIT or OFFSET"),
+        ("offset", "containing LIMIT or OFFSET"),
+        ("fetch", "containing LIMIT or OFFSET"),
+    ):
+        if tree.args.get(clause):
+            return _not_updatable(what), ()
+    for projection in tree.selects:
+        if projection.find(exp.Window):
+            return _not_updatable("that return window functions"), ()
+        if projection.find(exp.AggFunc):
+            return _not_updatable("that return aggregate functions"), ()
+        if projection.find(exp.GenerateSeries, exp.Explode, exp.Unnest) or any(
+            fold_identifier(f.name) in _SET_RETURNING for f in projection.find_all(exp.Anonymous)
+        ):
+            return _not_updatable("that return set-returning functions"), ()
+    source = tree.args.get("from_")
+    relation = source.this if isinstance(source, exp.From) else None
+    if (
+        not isinstance(relation, exp.Table)
+        or not isinstance(relation.this, exp.Identifier)
+        or tree.args.get("joins")
+        or relation.args.get("sample")
+    ):
+        return _not_updatable("that do not select from a single table or view"), ()
+    base = builder.relation_name(
+        [fold_identifier(p.name, quoted=bool(p.args.get("quoted"))) for p in relation.parts]
+    )
+    known = builder.state.tables.get(base)
+    if known is not None and known.relkind == "view":
+        if known.view_update is None:
+            return None, ()
+        if known.view_update.base is None:
+            return ViewUpdate(None, reason=known.view_update.reason), ()
+    elif known is not None and known.relkind not in {"table", "partitioned", "foreign"}:
+        return _not_updatable("that do not select from a single table or view"), ()
+    written: list[str | None] = []
+    for projection in tree.selects:
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(projection, exp.Star) or (
+            isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+        ):
+            if known is None:
+                return ViewUpdate(base), ()  # the columns * stands for are not known
+            written.extend(c.name for c in known.columns)
+        elif isinstance(inner, exp.Column) and inner.name:
+            written.append(_identifier_name(inner))
+        else:
+            written.append(None)
+    if len(written) != len(names):
+        return ViewUpdate(base), ()
+    columns = tuple((v, b) for v, b in zip(names, written, strict=True) if b is not None)
+    shown = {b: v for v, b in reversed(columns)}
+    keys = tuple(
+        tuple(shown[c] for c in key)
+        for key in (known.unique_keys if known is not None else ())
+        if all(c in shown for c in key)
+    )
+    return ViewUpdate(base, columns), keys
+
+
+def _not_updatable(what: str) -> ViewUpdate:
+    return ViewUpdate(None, reason=f"Views {what} are not automatically updatable.")
 
 
 def _is_view_tail(cursor: Cursor) -> bool:
@@ -1717,6 +1842,9 @@ def _rename_table(builder: CatalogBuilder, old: str, new: str, offset: int) -> N
             partition_of=new if other.partition_of == old else other.partition_of,
             inherits=tuple(new if p == old else p for p in other.inherits),
         )
+        if other.view_update is not None and other.view_update.base == old:
+            # A view follows its base relation, as its stored query does.
+            changed = replace(changed, view_update=replace(other.view_update, base=new))
         if changed != other:
             builder.put(state.tables, name, changed)
     for key, trigger in list(state.triggers.items()):
@@ -1796,6 +1924,24 @@ def _rename_column(
                         for fk in state.tables[name].foreign_keys
                     ),
                 ),
+            )
+    for name in list(state.tables):
+        # Views keep writing the renamed column (a view's own column, or its base's).
+        update = state.tables[name].view_update
+        if update is None or table_name not in {name, update.base}:
+            continue
+        pairs = tuple(
+            (
+                new if name == table_name and v == old else v,
+                new if update.base == table_name and b == old else b,
+            )
+            for v, b in update.columns
+        )
+        if pairs != update.columns:
+            builder.put(
+                state.tables,
+                name,
+                replace(state.tables[name], view_update=replace(update, columns=pairs)),
             )
     for key, trigger in list(state.triggers.items()):
         if trigger.table == table_name and old in trigger.update_columns:

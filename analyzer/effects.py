@@ -51,6 +51,7 @@ from analyzer.plpgsql import (
     ReturnQuery,
     Statement,
     While,
+    created_temporary_table,
     has_no_data_effect,
     parse_plpgsql,
     render,
@@ -371,13 +372,25 @@ class _Scope:
     search_path: tuple[str, ...]
     parameters: frozenset[str]
     path: str
+    # Temporary tables the body created before the statement being read: pg_temp comes
+    # first on the search path, so an unqualified name means them.
+    temporary: set[str] = field(default_factory=set)
 
     def table_name(self, node: exp.Table) -> str | None:
         if node.name == _DYNAMIC_IDENT or not node.name:
             return None
+        name = _fold(node.this)
+        if not node.args.get("db") and name in self.temporary:
+            return f"pg_temp.{name}"
         parts = [_fold(node.args["db"])] if node.args.get("db") else []
-        parts.append(_fold(node.this))
+        parts.append(name)
         return self.catalog.resolve_table(parts, self.search_path)
+
+    def note_created(self, text: str) -> None:
+        """Remember the temporary table a statement of the body creates."""
+        name = created_temporary_table(text)
+        if name is not None:
+            self.temporary.add(name)
 
     def table(self, name: str | None) -> Table | None:
         return self.catalog.tables.get(name) if name else None
@@ -1721,6 +1734,7 @@ class _Walker:
         if isinstance(statement, (ExecSql, Perform)):
             fragment = statement.sql if isinstance(statement, ExecSql) else statement.query
             self.fragment(fragment, live, statement=True)
+            self.scope.note_created(fragment.text)
             if isinstance(statement, ExecSql) and statement.into is not None:
                 self.row_targets(statement.into.targets, statement.location, live)
                 values = _selected_values(fragment.tree, len(statement.into.targets))
@@ -1848,6 +1862,7 @@ class _Walker:
         bound = tuple(" ".join(u.text.split()) for u in using)
         inferred: list[Write] = []
         if text is not None:
+            self.scope.note_created(text)
             parsed = parse_expression(bind_parameters(text, bound) if exact else text)
             if parsed is not None:
                 found = self.sql.of(parsed, live, fragment.location, inferred=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import ClassVar
 
@@ -173,6 +173,55 @@ def parse_expression(text: str) -> exp.Expr | None:
     return expressions[0] if expressions else None
 
 
+# SET [SESSION | LOCAL] standard_conforming_strings {= | TO} value, RESET …, RESET ALL.
+_CONFORMING_SET = re.compile(
+    r"(?is)\s*set\s+(?:(session|local)\s+)?standard_conforming_strings\s*(?:=|\bto\b)\s*"
+    r"(?:'([^']*)'|([\w.-]+))\s*;?\s*$"
+)
+_CONFORMING_RESET = re.compile(r"(?is)\s*reset\s+(?:standard_conforming_strings|all)\s*;?\s*$")
+_BOOLEAN_OFF = frozenset({"off", "false", "f", "fa", "fal", "fals", "no", "n", "0", "of"})
+
+
+@dataclass
+class _Strings:
+    """standard_conforming_strings as the statements of one file set it: on at the start
+    (a new session), off after `SET standard_conforming_strings = off`, where a
+    backslash in a plain '…' literal escapes the next character, as in E'…'."""
+
+    standard: bool = True
+    in_transaction: bool = False
+    at_begin: bool = True  # restored by ROLLBACK
+    after_commit: bool | None = None  # the session value while SET LOCAL holds
+
+    def statement(self, words: tuple[str, ...], text: str) -> None:
+        verb = words[0] if words else ""
+        if verb in {"begin", "start"} and not self.in_transaction:
+            self.in_transaction, self.at_begin, self.after_commit = True, self.standard, None
+        elif verb in {"commit", "end", "abort"} or (verb == "rollback" and "to" not in words[1:3]):
+            if verb in {"rollback", "abort"}:
+                self.standard = self.at_begin
+            elif self.after_commit is not None:
+                self.standard = self.after_commit
+            self.in_transaction, self.after_commit = False, None
+        elif verb == "set" and "standard_conforming_strings" in words[1:3]:
+            found = _CONFORMING_SET.match(text)
+            if found is not None:
+                value = (found.group(2) or found.group(3) or "").strip().lower()
+                self.assign(value not in _BOOLEAN_OFF, (found.group(1) or "").lower() == "local")
+        elif verb == "reset" and _CONFORMING_RESET.match(text):
+            self.assign(True, local=False)
+
+    def assign(self, standard: bool, local: bool) -> None:
+        if local:
+            if not self.in_transaction:
+                return  # SET LOCAL outside a transaction block has no effect
+            if self.after_commit is None:
+                self.after_commit = self.standard
+        elif self.after_commit is not None:
+            self.after_commit = standard
+        self.standard = standard
+
+
 @dataclass
 class _Pending:
     start: int = -1
@@ -265,31 +314,48 @@ def _split(
     statements: list[Statement] = []
     pending = _Pending()
     position = begin
+    strings = _Strings()
+    # Backslashes escaping a quote in plain literals while standard_conforming_strings is
+    # off: each becomes a quote (`\'` -> `''`, the same length, the same value), so that
+    # sqlglot and the catalog, which read plain literals the standard way, see the string
+    # PostgreSQL sees, at the same offsets.
+    escaped_quotes: list[int] = []
 
     def close(end_offset: int) -> None:
         nonlocal pending
         if not pending.blank:
             pending.end = max(pending.end, end_offset)
+            words = pending.words()
             statements.append(
-                Statement(
-                    source,
-                    pending.start,
-                    pending.end,
-                    pending.words(),
-                    tuple(pending.dollar_quotes),
-                )
+                Statement(source, pending.start, pending.end, words, tuple(pending.dollar_quotes))
             )
+            if words and words[0] in _SESSION_VERBS:
+                strings.statement(words, text[pending.start : pending.end + 1])
         pending = _Pending()
 
-    def unterminated(start: int, what: str) -> tuple[list[Statement], tuple[int, str]]:
-        return statements, (start, what)
+    def finished(
+        found: tuple[int, str] | None = None,
+    ) -> tuple[list[Statement], tuple[int, str] | None]:
+        if not escaped_quotes:
+            return statements, found
+        pieces, previous = [], 0
+        for offset in escaped_quotes:
+            pieces.append(text[previous:offset])
+            pieces.append("'")
+            previous = offset + 1
+        pieces.append(text[previous:])
+        rewritten = replace(source, text="".join(pieces))
+        return [replace(s, file=rewritten) for s in statements], found
+
+    def unterminated(start: int, what: str) -> tuple[list[Statement], tuple[int, str] | None]:
+        return finished((start, what))
 
     while True:
         match = _SCAN.search(text, position, stop)
         if match is None:
             pending.add_code(text[position:stop], position)
             close(-1)
-            return statements, None
+            return finished()
         pending.add_code(text[position : match.start()], position)
         group = match.lastgroup
         start = match.start()
@@ -344,20 +410,30 @@ def _split(
             pending.add_dollar_quote(start, close_at + len(tag) - 1)
             position = close_at + len(tag)
             continue
+        escapes = group == "estring" or (group == "string" and not strings.standard)
         pattern, what = {
-            "string": (_PLAIN_STRING_END, "string"),
+            "string": (_ESCAPE_STRING_END if escapes else _PLAIN_STRING_END, "string"),
             "estring": (_ESCAPE_STRING_END, "string"),
             "ident": (_IDENT_END, "quoted identifier"),
         }[group or "string"]
         found = pattern.match(text, match.end(), stop)
         if found is None:
             return unterminated(start, what)
+        if group == "string" and escapes:
+            escaped_quotes.extend(
+                match.end() + e.start()
+                for e in _BACKSLASH_ESCAPE.finditer(text[match.end() : found.end() - 1])
+                if e.group() == "\\'"
+            )
         placeholder = " q " if group == "ident" else " 's' "
         pending.add_literal(start, found.end() - 1, placeholder)
         position = found.end()
 
 
 _TABLE_MODIFIERS = {"temp", "temporary", "unlogged", "global", "local"}
+_BACKSLASH_ESCAPE = re.compile(r"\\.", re.S)
+# Statements that may change standard_conforming_strings or end the transaction.
+_SESSION_VERBS = frozenset({"set", "reset", "begin", "start", "commit", "end", "rollback", "abort"})
 
 
 def classify(words: tuple[str, ...]) -> str:

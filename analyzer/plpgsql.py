@@ -625,7 +625,29 @@ _NO_DATA_EFFECT = re.compile(
 
 def has_no_data_effect(text: str) -> bool:
     """A statement that writes no row and changes no trigger (GRANT, CREATE ROLE, …)."""
-    return _NO_DATA_EFFECT.match(text) is not None
+    return _NO_DATA_EFFECT.match(text) is not None or (
+        created_temporary_table(text) is not None and _FILLED_BY_QUERY.search(text) is None
+    )
+
+
+# CREATE TEMP TABLE name …: the table lives in the session's pg_temp schema, which comes
+# first on the search path for the rest of the session.
+_CREATE_TEMPORARY_TABLE = re.compile(
+    r"(?is)\s*create\s+(?:(?:global|local)\s+)?temp(?:orary)?\s+(?:unlogged\s+)?table\s+"
+    r'(?:if\s+not\s+exists\s+)?(?:pg_temp\s*\.\s*)?("(?:[^"]|"")+"|[a-z_][\w$]*)(?!\s*\.)'
+)
+# CREATE TABLE … AS query: filled with the query's rows (GENERATED … AS (expr) is no query).
+_FILLED_BY_QUERY = re.compile(r"(?is)\bas\s*\(?\s*(?:select|with|values|table|execute)\b")
+
+
+def created_temporary_table(text: str) -> str | None:
+    """The name (as PostgreSQL folds it) of the temporary table `text` creates, if it is
+    a CREATE TEMP TABLE statement."""
+    found = _CREATE_TEMPORARY_TABLE.match(text)
+    if found is None:
+        return None
+    name = found.group(1)
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
 
 
 def _parse_sql(text: str, mode: str) -> tuple[exp.Expr | None, str, int]:

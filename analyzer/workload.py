@@ -463,6 +463,7 @@ class _Builder:
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     reserved: frozenset[str] = frozenset()
     families: list[tuple[ForeignKeyShape, dict[str, str | None]]] = field(default_factory=list)
+    inserted: set[tuple[str, str]] = field(default_factory=set)  # (table, where) of our rows
 
     def __post_init__(self) -> None:
         self.reserved = self.schema.reserved_words(self.conn)
@@ -677,6 +678,7 @@ class _Builder:
         stored = self.select(shape, where)
         if not stored:
             raise WorkloadError(f"the row just inserted into {table} is gone (a trigger?)")
+        self.inserted.add((table, stored[0].where))
         if companions:
             self.add_companions(stored[0], (*path, table))
         return stored[0]
@@ -724,7 +726,10 @@ class _Builder:
     def children_of(
         self, row: _Stored, event: str, changed: frozenset[str], path: tuple[str, ...]
     ) -> None:
-        """`children` rows in every table an FK action reaches from `row`, recursively."""
+        """`children` rows in every table an FK action reaches from `row`, recursively,
+        until the chain comes back to a table it went through before `row`'s: from there
+        on a tree is as deep as the data, and the trace counts it 0..∞ (a self-referencing
+        key gets one level of children)."""
         shape = self.shape(row.table)
         keys = sorted(
             shape.referenced_by,
@@ -732,7 +737,7 @@ class _Builder:
         )
         for fk in keys:
             action = fk.on_delete if event == "delete" else fk.on_update
-            if action not in _FK_ACTIONS or fk.table in path:
+            if action not in _FK_ACTIONS or fk.table in path[:-1]:
                 continue
             if event == "update" and not changed & set(fk.ref_columns):
                 continue
@@ -744,8 +749,20 @@ class _Builder:
             child_shape = self.shape(fk.table)
             where = self.condition(child_shape, reference)
             rows = self.select(child_shape, where)
+            made = dict(reference)
+            if fk.table == row.table:
+                # A reply belongs where what it answers belongs (the same post, the same
+                # account): its other references are its parent's, not new parents.
+                keyed = {c for key in child_shape.unique_keys for c in key}
+                made.update(
+                    (c, row.values[c])
+                    for other in child_shape.foreign_keys
+                    if other is not fk
+                    for c in other.columns
+                    if c not in keyed and c not in made and row.values.get(c) is not None
+                )
             while len(rows) < self.children:
-                new = self.insert_row(fk.table, reference, (*path, fk.table))
+                new = self.insert_row(fk.table, made, (*path, fk.table))
                 if new.where in {r.where for r in rows}:
                     self.notes.append(
                         f"{fk.table} holds at most {len(rows)} row(s) per {row.table} row"
@@ -763,9 +780,12 @@ class _Builder:
         counts: dict[str, set[int]] = {}
         for fk, reference in self.families:
             shape = self.shape(fk.table)
-            count = len(self.select(shape, self.condition(shape, reference)))
+            found = self.select(shape, self.condition(shape, reference))
+            count = len(found)
             counts.setdefault(fk.table, set()).add(count)
-            if count != self.children:
+            # A self-reference's children made under the same parent row count here too.
+            made_here = all((fk.table, row.where) in self.inserted for row in found)
+            if count != self.children and not made_here:
                 self.notes.append(
                     f"{count} row(s) of {fk.table} reference the {fk.ref_table} row "
                     f"({', '.join(fk.columns)}), not {self.children}: triggers made them"

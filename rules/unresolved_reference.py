@@ -75,6 +75,7 @@ class UnresolvedReference(Rule):
                         table in ctx.catalog.tables
                         or table in known
                         or schema in SYSTEM_SCHEMAS
+                        or schema == "pg_temp"  # created by the body before this statement
                         or relation in transition
                     ):
                         continue

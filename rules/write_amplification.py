@@ -72,8 +72,8 @@ class WriteAmplification(Rule):
                 f"one {point.operation.upper()} of a {table} row costs {_count(writes)}"
                 + " row writes per source row"
                 + (
-                    ", counting one row where a count has no upper bound (a set-based write "
-                    "or a loop may touch any number)"
+                    ", counting one row where a count has no upper bound (a set-based write, "
+                    "a loop or an FK action down a tree of rows may touch any number)"
                     if cascade.row_totals.upper_total("write") == UNBOUNDED
                     else ""
                 )

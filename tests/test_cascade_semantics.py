@@ -412,6 +412,68 @@ CASES = [
             },
         ),
     ),
+    # A self-referencing ON DELETE CASCADE: the first level of replies is certain (two, as
+    # measured), the levels below are data (the server went two more down).
+    Case(
+        "sem-fk-trees",
+        "comment-deleted-with-its-reply-tree",
+        TraceEntry("public.comments", "delete", children=2),
+        totals(
+            {"public.comments.comments_archive": None},
+            {"public.archive_comment": None},
+            {"public.comments": {"delete": None}, "public.comment_archive": {"insert": None}},
+        ),
+        totals(
+            {"public.comments.comments_archive": 3},
+            {"public.archive_comment": 3},
+            {"public.comments": {"delete": 3}, "public.comment_archive": {"insert": 3}},
+        ),
+    ),
+    # ON DELETE SET NULL on a self-reference: the direct children only, exactly.
+    Case(
+        "sem-fk-trees",
+        "category-deleted-lifts-its-subcategories",
+        TraceEntry("public.categories", "delete", children=2),
+        totals(
+            {"public.categories.categories_moved": 2, "public.categories.categories_touch": 2},
+            {"public.record_category_move": 2, "public.touch_category": 2},
+            {
+                "public.categories": {"delete": 1, "update": 2},
+                "public.category_moves": {"insert": 2},
+            },
+        ),
+    ),
+    # An automatically updatable view: its writes are the base table's, its own statement
+    # trigger stays silent. Whether owner (assignee) changes is data: WHEN decides.
+    Case(
+        "sem-updatable-views",
+        "ticket-reassigned-through-the-view",
+        TraceEntry("public.open_tickets", "update", columns=("owner",)),
+        totals(
+            {
+                "public.tickets.tickets_touch": 1,
+                "public.tickets.tickets_assigned": 1,
+                "public.tickets.tickets_written": 1,
+            },
+            {"public.touch_ticket": 1, "public.record_assignment": 1, "public.record_statement": 1},
+            {"public.tickets": {"update": 1}, "public.ticket_events": {"insert": 2}},
+        ),
+        totals(
+            {"public.tickets.tickets_touch": 1, "public.tickets.tickets_written": 1},
+            {"public.touch_ticket": 1, "public.record_statement": 1},
+            {"public.tickets": {"update": 1}, "public.ticket_events": {"insert": 1}},
+        ),
+    ),
+    Case(
+        "sem-updatable-views",
+        "ticket-opened-through-the-view",
+        TraceEntry("public.open_tickets", "insert"),
+        totals(
+            {"public.tickets.tickets_written": 1},
+            {"public.record_statement": 1},
+            {"public.tickets": {"insert": 1}, "public.ticket_events": {"insert": 1}},
+        ),
+    ),
     # 6. Two-table recursion stopped by pg_trigger_depth() < 2. The wallet's copy finds
     # its account for sure (legacy_wallets.account_id is a NOT NULL foreign key to it);
     # the account's copy finds a wallet only if the account has one, which nothing in
@@ -684,7 +746,7 @@ def _params(which: str) -> list[Any]:
 def test_every_measured_entry_has_a_case() -> None:
     measured = {f"{folder}:{name}" for folder in SEM_FOLDERS for name in trace_entries(folder)}
     assert measured == {case.id for case in CASES}
-    assert len(SEM_FOLDERS) == 12
+    assert len(SEM_FOLDERS) == 14
 
 
 @pytest.mark.parametrize("folder", SEM_FOLDERS)

@@ -313,8 +313,9 @@ def test_write_amplification_names_the_loop_behind_an_unbounded_count(tmp_path: 
     body = f"FOREACH tag IN ARRAY NEW.tags LOOP {INSERT_TAG} END LOOP;"
     assert messages(tmp_path, body, "write-amplification") == [
         "one INSERT of a public.posts row costs 3 row writes per source row, counting one"
-        " row where a count has no upper bound (a set-based write or a loop may touch any"
-        " number) (public.audit unbounded, public.post_tags unbounded, public.posts 1) through"
+        " row where a count has no upper bound (a set-based write, a loop or an FK action"
+        " down a tree of rows may touch any number) (public.audit unbounded,"
+        " public.post_tags unbounded, public.posts 1) through"
         " a trigger chain 2 deep; per operation: INSERT 3; in loops that run once per tag in"
         " NEW.tags"
     ]

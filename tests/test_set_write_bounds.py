@@ -241,8 +241,9 @@ def test_write_amplification_counts_one_row_per_unbounded_write_and_says_so(tmp_
     ]
     assert messages == [
         "one UPDATE of a public.sessions row costs 3 row writes per source row, counting "
-        "one row where a count has no upper bound (a set-based write or a loop may touch "
-        "any number) (public.log unbounded, public.messages unbounded, public.sessions 1) "
+        "one row where a count has no upper bound (a set-based write, a loop or an FK "
+        "action down a tree of rows may touch any number) (public.log unbounded, "
+        "public.messages unbounded, public.sessions 1) "
         "through a trigger chain 2 deep; per operation: UPDATE 3"
     ]
 

@@ -985,3 +985,112 @@ def test_calls_of_an_inlined_sql_function_are_compared_from_zero(
         "PostgreSQL may inline the SQL function public.current_tenant into the query that "
         "calls it, and then counts no call: its calls are compared from 0"
     ]
+
+
+REPLY_TREE = """
+CREATE TABLE nodes (id int PRIMARY KEY, parent_id int REFERENCES nodes (id) ON DELETE CASCADE);
+CREATE TABLE node_events (id serial PRIMARY KEY, node_id int NOT NULL);
+CREATE FUNCTION log_node() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO node_events (node_id) VALUES (OLD.id);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER log_node AFTER DELETE ON nodes FOR EACH ROW EXECUTE FUNCTION log_node();
+"""
+
+
+@pytest.mark.integration
+def test_a_self_referencing_cascade_gets_one_level_of_children(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """verify builds `children` rows referencing the deleted row in its own table, as the
+    trace counts them, and none below: the trace's levels past the first are 0..∞."""
+    (tmp_path / "schema.sql").write_text(REPLY_TREE, encoding="utf-8")
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", "nodes", "--op", "delete", "--children", "2",
+        "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    (measurement,) = json.loads(out)["measurements"]
+    assert measurement["server"]["row_writes"]["public.nodes"]["delete"] == 3
+    assert measurement["server"]["function_calls"] == {"public.log_node": 3}
+
+
+TEMPORARY = """
+CREATE TABLE sales (id serial PRIMARY KEY, buyer int NOT NULL);
+CREATE TABLE top_log (id serial PRIMARY KEY, buyer int);
+CREATE FUNCTION note_top() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+  CREATE TEMPORARY TABLE tmp_buyers (buyer int PRIMARY KEY) ON COMMIT DROP;
+  INSERT INTO tmp_buyers VALUES (NEW.buyer);
+  FOR r IN EXECUTE 'SELECT buyer FROM tmp_buyers' LOOP
+    INSERT INTO top_log (buyer) VALUES (r.buyer);
+  END LOOP;
+  EXECUTE 'DROP TABLE tmp_buyers';
+  RETURN NULL;
+END $$;
+CREATE TRIGGER note_top AFTER INSERT ON sales FOR EACH ROW EXECUTE FUNCTION note_top();
+"""
+
+
+@pytest.mark.integration
+def test_a_temporary_table_the_function_drops_is_not_compared(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """The trace writes pg_temp.tmp_buyers once; the server forgets the counts of a table
+    dropped before they are read: the two agree on everything else."""
+    (tmp_path / "schema.sql").write_text(TEMPORARY, encoding="utf-8")
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", "sales", "--op", "insert",
+        "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    (measurement,) = json.loads(out)["measurements"]
+    prediction = measurement["prediction"]["totals_min"]["row_writes"]
+    assert prediction["pg_temp.tmp_buyers"]["insert"] == 1
+    assert measurement["server"]["row_writes"] == {
+        "public.sales": {"insert": 1, "update": 0, "delete": 0},
+        "public.top_log": {"insert": 1, "update": 0, "delete": 0},
+    }
+    assert [c["name"] for c in measurement["comparison"]] == [
+        "public.note_top",
+        "public.sales",
+        "public.top_log",
+    ]
+    assert measurement["differences"] == []
+
+
+POSTS_AND_REPLIES = """
+CREATE TABLE posts (id int PRIMARY KEY, comment_count int NOT NULL DEFAULT 0);
+CREATE TABLE comments (id int PRIMARY KEY, post_id int NOT NULL REFERENCES posts (id)
+    ON DELETE CASCADE, parent_id int REFERENCES comments (id) ON DELETE CASCADE);
+CREATE FUNCTION dec_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE posts SET comment_count = comment_count - 1 WHERE id = OLD.post_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER dec_count AFTER DELETE ON comments FOR EACH ROW EXECUTE FUNCTION dec_count();
+"""
+
+
+@pytest.mark.integration
+def test_replies_are_made_under_the_post_of_what_they_answer(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """A reply's NOT NULL post_id is its parent comment's (a new post would lead back to
+    the one being deleted); deleting the post deletes both, and neither finds a post to
+    update, as the trace allows (0..∞)."""
+    (tmp_path / "schema.sql").write_text(POSTS_AND_REPLIES, encoding="utf-8")
+    code, out, err = run(
+        "verify", str(tmp_path), "--table", "posts", "--op", "delete",
+        "--dsn", empty_database, "--format", "json",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), out
+    (measurement,) = json.loads(out)["measurements"]
+    assert measurement["server"]["row_writes"] == {
+        "public.comments": {"insert": 0, "update": 0, "delete": 2},
+        "public.posts": {"insert": 0, "update": 0, "delete": 1},
+    }
+    # Two comments reference the post, both made by the setup: no trigger made them.
+    assert measurement["notes"] == []
