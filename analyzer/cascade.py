@@ -1348,6 +1348,9 @@ class Tracer:
                 exists = (
                     (same_row or keyed in made) and effect.where_is_key
                 ) or self._target_row_exists(effect, context, bindings)
+                if effect.source_key is not None:
+                    # INSERT … SELECT of the one row a key picks: there if the key's is.
+                    exists = self._keyed_row_exists(*effect.source_key, context, bindings)
                 key_rows = (
                     {
                         c: _row_values(o, context, bindings, self.catalog)
@@ -1553,10 +1556,23 @@ class Tracer:
         """
         if write.kind not in {"update", "delete"}:
             return True
-        if not write.where_is_key or write.table is None or not write.key_origins:
+        if not write.where_is_key or write.table is None:
+            return False
+        return self._keyed_row_exists(write.table, write.key_origins, context, bindings)
+
+    def _keyed_row_exists(
+        self,
+        table: str,
+        key_origins: tuple[tuple[str, Origins], ...],
+        context: FiringContext,
+        bindings: _Bindings,
+    ) -> bool:
+        """Whether `table` certainly has the row whose key columns take these values (see
+        `_target_row_exists`)."""
+        if not key_origins:
             return False
         sources: dict[tuple[str, str, str, str], dict[str, str]] = {}
-        for column, origins in write.key_origins:
+        for column, origins in key_origins:
             values = _row_values(origins, context, bindings, self.catalog)
             if not values:
                 return False
@@ -1564,9 +1580,9 @@ class Tracer:
                 source = sources.setdefault((value.table, value.event, value.timing, value.row), {})
                 if source.setdefault(column, value.column) != value.column:
                     return False
-        keys = {column for column, _ in write.key_origins}
+        keys = {column for column, _ in key_origins}
         return all(
-            set(columns) == keys and self._row_guaranteed(write.table, source, columns)
+            set(columns) == keys and self._row_guaranteed(table, source, columns)
             for source, columns in sources.items()
         )
 
@@ -1755,7 +1771,7 @@ class Tracer:
         if refused is not None:
             return refused
         certain_rows = (
-            write.keyed_by == "row"
+            (write.keyed_by == "row" or write.source_key is not None)
             and exists
             and not (table in frame.doomed and write.kind in {"update", "delete"})
         )
@@ -1953,12 +1969,11 @@ class Tracer:
         """The most rows one run of `write` can touch (UNBOUNDED when nothing bounds it)."""
         if write.keyed_by == "row":
             return 1
-        if write.max_rows is not None:
-            return write.max_rows
+        bound: float = UNBOUNDED if write.max_rows is None else write.max_rows
         if write.rows_from and write.rows_from in frame.transitions:
             # An aggregate without GROUP BY yields one row even from an empty relation.
-            return max(frame.transition_rows, 1)
-        return UNBOUNDED
+            bound = min(bound, max(frame.transition_rows, 1))
+        return bound
 
     # ---- foreign key actions -------------------------------------------------------------
 

@@ -282,6 +282,11 @@ class Catalog:
             index.setdefault(function.name, []).append(function)
         return index
 
+    @cached_property
+    def inherited_tables(self) -> frozenset[str]:
+        """Tables other tables inherit from (INHERITS): reading one reads theirs too."""
+        return frozenset(parent for table in self.tables.values() for parent in table.inherits)
+
     def functions_named(self, name: str) -> list[Function]:
         return list(self._functions_by_name.get(name, ()))
 

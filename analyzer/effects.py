@@ -12,6 +12,7 @@ unconditionally.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -56,6 +57,8 @@ from analyzer.plpgsql import (
     parse_plpgsql,
     render,
 )
+from analyzer.row_bounds import UNKNOWN as UNKNOWN_ROWS
+from analyzer.row_bounds import RowBounds, Rows
 from analyzer.source import SourceFile
 
 AGGREGATES = frozenset(
@@ -204,6 +207,12 @@ class Write:
     # (`SET done = true WHERE … AND NOT done`): the statement never matches a row again
     # once it has updated it.
     settles: tuple[str, ...] = field(default=(), metadata=INTERNAL)
+    # INSERT … SELECT from one table whose WHERE clause tests nothing but one unique key
+    # (at most one row): that table, and where each key value comes from. It inserts a
+    # row whenever the table has one with those values.
+    source_key: tuple[str, tuple[tuple[str, Origins], ...]] | None = field(
+        default=None, metadata=INTERNAL
+    )
     # Runs per run of the body: more or fewer than once inside a loop.
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
@@ -775,6 +784,8 @@ class SqlEffects:
     def __init__(self, scope: _Scope) -> None:
         self.scope = scope
         self.origin_of: Callable[[exp.Expr], Origins] = self.plain_origin
+        self.is_variable: Callable[[str], bool] = scope.parameters.__contains__
+        self.bounds = RowBounds(scope.catalog, scope.search_path, lambda n: self.is_variable(n))
         # A call argument as the callee's EXECUTE folding should see it (the walker puts
         # constant locals back in); as written by default.
         self.argument: Callable[[exp.Expr, Guard], exp.Expr] = lambda node, _: node
@@ -866,14 +877,12 @@ class SqlEffects:
         name, table, names = resolved
         source = node.expression
         single_row = isinstance(source, exp.Values) and len(source.expressions) == 1
-        if isinstance(source, exp.Select) and not source.args.get("from_"):
-            single_row = True
-            # SELECT … WHERE NOT EXISTS (…): the one row is there only when WHERE holds.
-            for clause in ("where", "having"):
-                condition = source.args.get(clause)
-                if condition is not None:
-                    text = " ".join(render(condition.this).split())
-                    guard = guard.and_(guard_of(condition.this, text, self.scope.parameters))
+        max_rows = len(source.expressions) if isinstance(source, exp.Values) else None
+        per_row_of = ""
+        if isinstance(source, exp.Query):
+            rows = self.bounds.query(source, self._cte_rows(node, ctes))
+            single_row, max_rows = rows.exactly_one, rows.hi
+            per_row_of = rows.per_row_of
         if source is None:  # INSERT … DEFAULT VALUES
             single_row = True
         if not columns and table:
@@ -896,8 +905,7 @@ class SqlEffects:
         keys = list(table.unique_keys) if table else []
         appends = kind == "insert" and not any(k and set(k) <= set(columns) for k in keys)
         key_values = _insert_key_values(node, columns, conflict, table) if single_row else []
-        max_rows = len(source.expressions) if isinstance(source, exp.Values) else None
-        rows_from = _row_source(source) if isinstance(source, exp.Select) else ""
+        rows_from = (_row_source(source) if isinstance(source, exp.Select) else "") or per_row_of
         return [
             Write(
                 name,
@@ -918,8 +926,46 @@ class SqlEffects:
                 max_rows=max_rows,
                 rows_from=rows_from,
                 carries_new_row=single_row and _only_new_fields(source),
+                source_key=self._source_key(source, guard, ctes)
+                if max_rows == 1 and not single_row
+                else None,
             )
         ]
+
+    def _source_key(
+        self, source: exp.Expr | None, guard: Guard, ctes: set[str]
+    ) -> tuple[str, tuple[tuple[str, Origins], ...]] | None:
+        """The table and key values of a SELECT that picks one row of one table by a
+        unique key and tests nothing else (see `Write.source_key`)."""
+        if not isinstance(source, exp.Select) or any(
+            source.args.get(clause)
+            for clause in ("joins", "laterals", "group", "having", "distinct", "limit", "offset")
+        ):
+            return None
+        from_ = source.args.get("from_")
+        relation = from_.this if from_ is not None else None
+        if not isinstance(relation, exp.Table) or not isinstance(relation.this, exp.Identifier):
+            return None
+        if relation.args.get("joins") or (
+            not relation.args.get("db") and _fold(relation.this) in ctes
+        ):
+            return None
+        name = self.scope.table_name(relation)
+        table = self.scope.table(name)
+        if table is None or name is None:
+            return None
+        keys = self.bounds.keys_of(table, only=bool(relation.args.get("only")))
+        names = _alias_names(source, relation, name)
+        expressions, where_is_key = _key_expressions(source.args.get("where"), names, table)
+        columns = {column for column, _ in expressions}
+        if not where_is_key or len(columns) != len(expressions):
+            return None
+        if not any(set(key) == columns for key in keys):
+            return None
+        origins = tuple(
+            (column, _restricted(self.origin_of(value), guard)) for column, value in expressions
+        )
+        return table.name, origins
 
     def _update(
         self, node: exp.Update, guard: Guard, location: Location, ctes: set[str], inferred: bool
@@ -982,6 +1028,11 @@ class SqlEffects:
             relations = [joined.this] if isinstance(joined, exp.From) else list(joined)
             if len(relations) == 1:
                 rows_from = _row_source(relations[0])
+        max_rows = None
+        if joined and isinstance(node.this, exp.Table):
+            relations = [joined.this] if isinstance(joined, exp.From) else list(joined)
+            rows = self.bounds.target_rows(node.this, relations, where, self._cte_rows(node, ctes))
+            max_rows, rows_from = rows.hi, rows_from or rows.per_row_of
         key_origins = tuple(
             (column, _restricted(self.origin_of(value), guard)) for column, value in key_expressions
         )
@@ -996,6 +1047,7 @@ class SqlEffects:
             sources=_sources(node, ctes),
             key_columns=tuple(sorted(set(keys))),
             key_values=tuple(key_values),
+            max_rows=max_rows,
             rows_from=rows_from,
             key_origins=key_origins,
             where_is_key=where_is_key and not node.args.get(join_clause),
@@ -1033,6 +1085,7 @@ class SqlEffects:
                 columns.extend(found[0])
                 accumulations.extend(found[1])
                 deltas.extend(found[2])
+        rows = self.bounds.merge_rows(node, self._cte_rows(node, ctes))
         return [
             Write(
                 name,
@@ -1042,13 +1095,20 @@ class SqlEffects:
                 columns=tuple(columns),
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
-                keyed_by="set",
+                keyed_by="row" if rows.exactly_one else "set",
                 inferred=inferred,
                 text=_one_line(node),
                 sources=_sources(node, ctes),
                 merge_actions=merge_actions(node),
+                max_rows=rows.hi,
+                rows_from=rows.per_row_of,
             )
         ]
+
+    def _cte_rows(self, node: exp.Expr, ctes: set[str]) -> dict[str, Rows]:
+        """The rows of each WITH query `node` can read: those it declares, bounded; any
+        other of the statement, unknown."""
+        return {**dict.fromkeys(ctes, UNKNOWN_ROWS), **self.bounds.ctes_of(node)}
 
     def _select(
         self, node: exp.Select, guard: Guard, location: Location, ctes: set[str]
@@ -1395,6 +1455,7 @@ class _Walker:
         self.scope = scope
         self.sql = SqlEffects(scope)
         self.sql.origin_of = self.origin_of
+        self.sql.is_variable = self.is_variable
         self.sql.argument = self.constant_argument
         self.effects: list[Effect] = []
         self.choices: list[Choice] = []
@@ -1403,6 +1464,12 @@ class _Walker:
         # under which that assignment ran: their value is known wherever that guard holds.
         self.counts = assignment_counts
         self.constants: dict[str, tuple[exp.Expr, Guard]] = {}
+        # The latest assignment walked to each variable or record field (`rec.f`), with
+        # the guard it ran under; None for a value not read (INTO, loop targets), or one
+        # made inside a loop. Read where the same guard holds: in straight-line code of
+        # one branch, that assignment is the one in force.
+        self.latest: dict[str, tuple[exp.Expr | None, Guard, int]] = {}
+        self.latest_order: list[str] = []
         # Conditions caught by the EXCEPTION handlers of the blocks around the statement
         # being walked (innermost last), and what each protected statement is covered by.
         self.catching: list[frozenset[str]] = []
@@ -1424,27 +1491,64 @@ class _Walker:
         key = name.strip().lower()
         if self.counts.get(key) == 1 and value is not None and value.tree is not None:
             self.constants[key] = (value.tree, live)
+        tree = value.tree if value is not None and not self.loops else None
+        self.set_latest(key, tree, live)
+
+    def set_latest(self, key: str, tree: exp.Expr | None, live: Guard) -> None:
+        prefix = key + "."  # a whole record assigned: its fields' values go with it
+        for field_key in [k for k in self.latest if k.startswith(prefix)]:
+            del self.latest[field_key]
+        self.latest[key] = (tree, live, len(self.latest_order))
+        self.latest_order.append(key)
+
+    def latest_value(self, key: str, live: Guard, before: int) -> tuple[exp.Expr, int] | None:
+        """The value of the assignment in force, if it ran under `live` and before the
+        assignment whose value is being read (`x := y; y := 5`: x is not 5)."""
+        found = self.latest.get(key)
+        if found is None or found[0] is None or self.loops or found[1] != live:
+            return None
+        return (found[0], found[2]) if found[2] < before else None
 
     def with_constants(
-        self, tree: exp.Expr, live: Guard, inside: frozenset[str] = frozenset()
+        self,
+        tree: exp.Expr,
+        live: Guard,
+        inside: frozenset[str] = frozenset(),
+        before: int = sys.maxsize,
     ) -> exp.Expr:
         """`tree` with each constant local variable replaced by the value assigned to it;
         a parameter the body assigns otherwise is unknown (not the argument passed)."""
 
         def substitute(node: exp.Expr) -> exp.Expr:
-            if not isinstance(node, exp.Column) or node.table:
+            if not isinstance(node, exp.Column) or node.args.get("db"):
                 return node
             name = node.name.lower()
+            if node.table:  # a record field assigned in this branch (`rec.f := …`)
+                record = node.table.lower()
+                key = f"{record}.{name}"
+                if record in _ROW_VARIABLES or key in inside:
+                    return node  # NEW/OLD fields: the walker follows them as row values
+                field_value = self.latest_value(key, live, before)
+                if field_value is None:
+                    return node
+                return self.with_constants(field_value[0], live, inside | {key}, field_value[1])
             if name in inside or not _LOCAL_NAME.fullmatch(name):
                 return node  # in its own value (`p := lower(p)`): the value before
             known = self.constants.get(name)
             if known is not None and (known[1].is_always or known[1] == live):
                 return self.with_constants(known[0], live, inside | {name})
+            latest = self.latest_value(name, live, before)
+            if latest is not None:
+                return self.with_constants(latest[0], live, inside | {name}, latest[1])
             if name in self.scope.parameters and self.counts.get(name):
                 return exp.column(_CHANGED_PARAMETER)
             return node
 
         return tree.transform(substitute)
+
+    def is_variable(self, name: str) -> bool:
+        """A variable the body declares (or a loop sets), or a parameter."""
+        return name in self.variables or name in self.scope.parameters
 
     def constant_argument(self, node: exp.Expr, live: Guard) -> exp.Expr:
         """A call argument with each local whose value is fixed text (literals, TG_*
@@ -1504,13 +1608,22 @@ class _Walker:
     def condition(self, fragment: Fragment, live: Guard) -> Guard:
         """The guard of an IF/WHILE/ASSERT condition. A local variable that holds one of
         the trigger's arguments (`v text = TG_ARGV[0]`, assigned nowhere else) is read as
-        that argument, so the guard is decided per trigger like a test of TG_ARGV itself."""
+        that argument, so the guard is decided per trigger like a test of TG_ARGV itself;
+        a record field is read as the value assigned to it in the same branch."""
         tree = fragment.tree
         if tree is not None and any(
-            isinstance(node, exp.Column) and not node.table and node.name.lower() in self.arguments
+            isinstance(node, exp.Column)
+            and (
+                node.name.lower() in self.arguments
+                if not node.table
+                else f"{node.table.lower()}.{node.name.lower()}" in self.latest
+            )
             for node in tree.walk()
         ):
-            tree = self.with_constants(tree, live, self.not_arguments)
+            # Record fields assigned in this branch are read as their values too
+            # (`rec.changed := hstore(NEW.*) - rec.before; IF rec.changed = '' …`).
+            plain = {key for key in (*self.constants, *self.latest) if "." not in key}
+            tree = self.with_constants(tree, live, frozenset(plain) - self.arguments)
         return guard_of(tree, fragment.text, self.scope.parameters, self.found_tests())
 
     @property
@@ -1618,6 +1731,9 @@ class _Walker:
         start = len(self.effects)
         after = self.walk(statement, live)
         self.set_found(statement, start)
+        if not isinstance(statement, (Assign, Block)):  # those record their values
+            for name in _assigned_names(statement):
+                self.set_latest(name, None, live)
         if self.catching:
             covered = frozenset[str]().union(*self.catching)
             for effect in self.effects[start:]:

@@ -635,6 +635,11 @@ def _convert(node: exp.Expr, parameters: frozenset[str], row_counts: Mapping[str
     if atom is not None:
         return Guard.of(atom)
     opaque = Guard.of(OpaqueAtom(" ".join(render(node).split())))
+    if isinstance(node, (exp.EQ, exp.NEQ)) and _empty_row_difference(node):
+        # hstore(NEW.*) - hstore(OLD.*) [- ignored] = '': certainly true when no column
+        # changed (the audit-trigger idiom); otherwise it depends on which did.
+        empty = Guard.of(ChangeAtom(("*",), False)).or_(opaque)
+        return empty if isinstance(node, exp.EQ) else empty.negate()
     if isinstance(node, (exp.LT, exp.GT)):
         # NEW.c > OLD.c holds only for two different non-NULL values: c changed.
         left, right = _single_column(node.this), _single_column(node.expression)
@@ -794,6 +799,54 @@ def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
     if parameters and _only_parameters(node, parameters):
         return ParamAtom(" ".join(render(node).split()), False, node)
     return None
+
+
+def _empty_row_difference(node: exp.EQ | exp.NEQ) -> bool:
+    """`hstore(NEW[.*]) - hstore(OLD[.*]) = ''` (the empty value spelt '', ''::hstore or
+    hstore('')), also with keys taken out: `hstore(NEW.*) - (hstore(OLD.*) - ignored) -
+    ignored`. Only when every key taken out of OLD's side is taken out of the result too
+    is the difference empty for an unchanged row."""
+    for difference, empty in ((node.this, node.expression), (node.expression, node.this)):
+        while isinstance(empty, (exp.Paren, exp.Cast)):
+            empty = empty.this
+        if isinstance(empty, exp.Anonymous) and str(empty.this).lower() == "hstore":
+            empty = empty.expressions[0] if len(empty.expressions) == 1 else empty
+        if not (isinstance(empty, exp.Literal) and empty.is_string and empty.this == ""):
+            continue
+        head, taken = _subtraction(difference)
+        if not taken or not _is_row_hstore(head, "new"):
+            continue
+        old, from_old = _subtraction(taken[0])
+        outer = {render(t) for t in taken[1:]}
+        if _is_row_hstore(old, "old") and all(render(t) in outer for t in from_old):
+            return True
+    return False
+
+
+def _subtraction(node: exp.Expr) -> tuple[exp.Expr, list[exp.Expr]]:
+    """`a - b - (c)` as (a, [b, c]), parentheses aside."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if not isinstance(node, exp.Sub):
+        return node, []
+    head, taken = _subtraction(node.this)
+    return head, [*taken, node.expression]
+
+
+def _is_row_hstore(node: exp.Expr, row: str) -> bool:
+    """hstore(NEW) / hstore(NEW.*) (or OLD)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if not (
+        isinstance(node, exp.Anonymous)
+        and str(node.this).lower() == "hstore"
+        and len(node.expressions) == 1
+    ):
+        return False
+    argument = node.expressions[0]
+    if isinstance(argument, exp.Column) and isinstance(argument.this, exp.Star):
+        return (argument.table or "").lower() == row
+    return isinstance(argument, exp.Column) and not argument.table and argument.name.lower() == row
 
 
 def _single_column(node: exp.Expr) -> tuple[str, str] | None:
