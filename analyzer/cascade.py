@@ -47,11 +47,21 @@ from analyzer.effects import (
     executed_effects,
     firing_constant,
     fold_dynamic,
+    index_probe,
     repeated,
 )
 from analyzer.findings import Location
 from analyzer.graph import Model, table_node
-from analyzer.guards import ChangeAtom, DepthAtom, FiringContext, Guard, Truth, guard_of
+from analyzer.guards import (
+    Atom,
+    ChangeAtom,
+    DepthAtom,
+    FiringContext,
+    FoundAtom,
+    Guard,
+    Truth,
+    guard_of,
+)
 from analyzer.parse import parse_expression
 
 OPERATIONS = ("insert", "update", "delete", "truncate", "upsert", "merge")
@@ -370,6 +380,9 @@ class Cascade:
 class _Result:
     tally: Tally
     nodes: list[Node]
+    # A write's tally when it processes at least one row and when it processes none (None
+    # where that cannot happen): what FOUND tells apart. Made only when asked for.
+    found: tuple[Tally | None, Tally | None] | None = None
 
 
 @dataclass
@@ -1306,6 +1319,24 @@ class Tracer:
         nodes.extend(_repeated(shown, iterations))
         return caught
 
+    def _found_split(
+        self,
+        body: BodyEffects,
+        effect: Write,
+        found: tuple[Tally | None, Tally | None],
+        times: tuple[int, float],
+    ) -> tuple[Tally | None, Tally | None]:
+        """The write's two tallies as `_add_result` adds it, `times` over."""
+        split: list[Tally | None] = []
+        for version in found:
+            if version is None:
+                split.append(None)
+                continue
+            sink = Tally()
+            self._add_result(body, effect, _Result(version, []), sink, [], times)
+            split.append(sink)
+        return split[0], split[1]
+
     def _run(
         self,
         function: Function,
@@ -1332,6 +1363,8 @@ class Tracer:
         # tally, and _fold hulls the arms instead of adding them.
         layout = self._layout(body) if body.choices else None
         parts: dict[int, Tally] = {}
+        # A write whose FOUND the body tests: its tally with rows and without (_fold).
+        splits: dict[int, tuple[Tally | None, Tally | None]] = {}
         # (table, key values) of rows an earlier statement of this body certainly made or
         # found: `INSERT … ON CONFLICT DO NOTHING; UPDATE … WHERE key = …` updates one row.
         made: set[tuple[str | None, tuple[tuple[str, str], ...]]] = set()
@@ -1344,17 +1377,22 @@ class Tracer:
                 continue
             certain = truth is True
             guard_text = "" if certain else str(effect.guard.restrict(context.decide))
+            position = layout.positions.get(id(effect)) if layout is not None else None
             if _from_empty_transition(effect, frame.empty_relations):
+                if position is not None and layout is not None and position in layout.setters:
+                    splits[position] = (None, Tally())  # no row: FOUND is false
                 continue
             # An effect of the body as recorded (not one made up at run time) has a place
             # in the layout of its IF/CASE arms.
-            position = layout.positions.get(id(effect)) if layout is not None else None
             sink = tally if position is None else parts.setdefault(position, Tally())
             # Counted in the lower bound: certain, or certain once its arm is taken.
             counted = certain or (
                 position is not None
                 and layout is not None
-                and _certain_in_arm(effect.guard, layout.assumed.get(position), context)
+                and (
+                    _certain_in_arm(effect.guard, layout.assumed.get(position), context)
+                    or _certain_once_found(effect.guard, position, layout, splits, context)
+                )
             )
             # Inside a loop an effect runs lo..hi times per run of the body.
             iterations = getattr(effect, "iterations", ONCE)
@@ -1379,12 +1417,15 @@ class Tracer:
                     if frame.deleting
                     else {}
                 )
+                tested = position is not None and layout is not None and position in layout.setters
                 result = self._write(
-                    effect, frame, guard_text, exists, copies, writes_back, key_rows
+                    effect, frame, guard_text, exists, copies, writes_back, key_rows, tested
                 )
                 if view != effect.table and result.nodes:
                     result.nodes[0].detail += f" (written as {view}, a view of it)"
                 caught = self._add_result(body, effect, result, sink, nodes, (lo, hi))
+                if tested and result.found is not None and position is not None:
+                    splits[position] = self._found_split(body, effect, result.found, (lo, hi))
                 if (
                     certain
                     and iterations.lo
@@ -1394,9 +1435,16 @@ class Tracer:
                 ):
                     made.add(keyed)
             elif isinstance(effect, Read):
-                # Aggregating a transition table reads only the statement's own rows.
+                # Aggregating a transition table reads only the statement's own rows; a
+                # MIN/MAX a btree index answers is one probe.
                 transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
-                if effect.aggregates and effect.keyed_by != "row" and not transition and hi:
+                if (
+                    effect.aggregates
+                    and effect.keyed_by != "row"
+                    and not transition
+                    and hi
+                    and not index_probe(effect, self.catalog.tables.get(effect.table))
+                ):
                     sink.bump(("scan", effect.table), lo, hi)
                     sink.bump(ALL_SCANS, lo, hi)
                     nodes.extend(_repeated([_read_node(effect, certain, guard_text)], iterations))
@@ -1443,7 +1491,7 @@ class Tracer:
                     effect.derived_from if once and certain and effect.guard.is_always else None
                 )
         if layout is not None:
-            tally.add(_fold(layout.sequence, parts, context))
+            tally.add(_fold(layout.sequence, parts, context.decide, layout, splits))
         if (
             context.level is not None
             and not body.falls_off_end.is_never
@@ -1775,6 +1823,7 @@ class Tracer:
         copies: frozenset[tuple[str, str, str]] = frozenset(),
         writes_back: bool = False,
         key_rows: Mapping[str, frozenset[_RowValue] | None] | None = None,
+        split_found: bool = False,
     ) -> _Result:
         if write.table is None:
             self._unknown("write to a table known only at run time", write.text, write.location)
@@ -1801,7 +1850,7 @@ class Tracer:
                 "0 rows",
                 ref=write,
             )
-            return _Result(Tally(), [node])
+            return _Result(Tally(), [node], (None, Tally()) if split_found else None)
         columns = frozenset(write.columns) or self._set_columns(table, None)
         tally = Tally()
         nodes: list[Node] = []
@@ -1813,6 +1862,7 @@ class Tracer:
             "merge": write.row_kinds,
         }.get(write.kind, (write.kind,))
         rows = self._rows_written(write, frame)
+        ignored: tuple[Tally, Tally] | None = None  # DO NOTHING: the new and conflict paths
         before = self._statement_triggers(table, events, columns, frame, "before", rows=rows)
         after = self._statement_triggers(table, events, columns, frame, "after", rows=rows)
         if write.kind == "truncate":
@@ -1853,6 +1903,7 @@ class Tracer:
         elif write.kind == "insert-or-ignore":
             new = self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
             old = self._row(table, "ignore-conflict", frozenset(), frozenset(), frozenset(), frame)
+            ignored = (new.tally, old.tally)
             row = _Result(
                 self._hull(new.tally, old.tally),
                 [
@@ -1873,6 +1924,11 @@ class Tracer:
         # A set-keyed write's row cascade runs once per row it touches: none or more.
         tally.add(row.tally, certain=certain_rows, times=rows)
         tally.add(after.tally)
+        found = (
+            self._found_versions(write, before, row, after, rows, certain_rows, ignored)
+            if split_found
+            else None
+        )
         detail = write.kind + (f" [if {guard_text}]" if guard_text else "")
         if writes_back:
             detail += " writes back the values it copied"
@@ -1895,7 +1951,52 @@ class Tracer:
             [*before.nodes, *row.nodes, *after.nodes],
             ref=write,
         )
-        return _Result(tally, [node])
+        return _Result(tally, [node], found)
+
+    def _found_versions(
+        self,
+        write: Write,
+        before: _Result,
+        row: _Result,
+        after: _Result,
+        rows: float,
+        certain_rows: bool,
+        ignore_paths: tuple[Tally, Tally] | None = None,
+    ) -> tuple[Tally | None, Tally | None]:
+        """The write's tally when it processes at least one row (FOUND true) and when it
+        processes none (None when it certainly processes one). A row can reach the row
+        triggers and still not count as processed: a BEFORE trigger that may skip it, an
+        INSTEAD OF trigger, DO UPDATE … WHERE, a MERGE arm doing nothing; then the row
+        cascade may run when FOUND is false too. For DO NOTHING (`ignore_paths`: the new
+        row's and the conflicting row's tallies) FOUND tells the two paths apart."""
+        table = write.table or ""
+        shape = self.catalog.tables.get(table)
+        may_skip = (
+            write.kind not in {"insert", "update", "delete", "insert-or-ignore"}
+            or shape is None
+            or shape.relkind not in {"table", "partitioned"}
+            or any(self._before_assigned(table, kind) is None for kind in write.row_kinds)
+        )
+        found = Tally()
+        found.add(before.tally)
+        missed = Tally()
+        missed.add(before.tally)
+        if ignore_paths is not None:
+            new, conflict = ignore_paths
+            found.add_between(new, 1, rows)
+            found.add_between(conflict, 0, rows - 1)
+            missed.add_between(conflict, 0, rows)
+            if may_skip:
+                missed.add_between(new, 0, rows)
+        else:
+            found.add_between(row.tally, 1, rows)
+            if may_skip:
+                missed.add_between(row.tally, 0, rows)
+        found.add(after.tally)
+        missed.add(after.tally)
+        if certain_rows and not may_skip and ignore_paths is None:
+            return found, None
+        return found, missed
 
     def _write_through_view(self, write: Write) -> Write:
         """`write` as the server runs it when its target is an automatically updatable
@@ -2297,6 +2398,13 @@ class _Layout:
     # The atoms an effect may take as true once the arms around it are taken.
     assumed: Mapping[int, frozenset[object]]
     positions: Mapping[int, int]  # id() of each recorded effect -> its position
+    # Writes whose FOUND (or ROW_COUNT) the body tests, and the effects whose own guard
+    # tests one (an IF FOUND THEN RETURN before them).
+    setters: frozenset[int] = frozenset()
+    found_guards: Mapping[int, Guard] = field(default_factory=dict)
+    # Each of those writes: the positions that follow it in its own arm or body (_fold
+    # folds them twice, once for each value of its FOUND).
+    regions: Mapping[int, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -2347,7 +2455,67 @@ def _body_layout(body: BodyEffects) -> _Layout:
             for index in range(arm_start, arm_end):
                 assumed[index] = assumed.get(index, frozenset()) | atoms
     positions = {id(effect): index for index, effect in enumerate(body.effects)}
-    return _Layout(build(0, len(body.effects), spans), assumed, positions)
+    found_guards = {
+        index: effect.guard
+        for index, effect in enumerate(body.effects)
+        if any(isinstance(atom, FoundAtom) for atom in effect.guard.atoms())
+    }
+    tested = {atom for guard in found_guards.values() for atom in guard.atoms()}
+    for choice in body.choices:
+        for guard in (*choice.arms, choice.falls_through):
+            tested |= guard.atoms()
+    setters = frozenset(
+        atom.setter
+        for atom in tested
+        if isinstance(atom, FoundAtom)
+        and 0 <= atom.setter < len(body.effects)
+        and isinstance(body.effects[atom.setter], Write)
+    )
+    sequence = build(0, len(body.effects), spans)
+    regions: dict[int, frozenset[int]] = {}
+
+    def note_regions(items: _Sequence) -> None:
+        for index, item in enumerate(items):
+            if isinstance(item, int):
+                if item in setters:
+                    regions[item] = frozenset(_positions_in(items[index + 1 :]))
+            else:
+                for arm in item.arms:
+                    note_regions(arm)
+
+    note_regions(sequence)
+    return _Layout(sequence, assumed, positions, setters, found_guards, regions)
+
+
+def _positions_in(items: _Sequence) -> Iterator[int]:
+    for item in items:
+        if isinstance(item, int):
+            yield item
+        else:
+            for arm in item.arms:
+                yield from _positions_in(arm)
+
+
+def _certain_once_found(
+    guard: Guard,
+    position: int,
+    layout: _Layout,
+    splits: Mapping[int, object],
+    context: FiringContext,
+) -> bool:
+    """Whether the guard holds once the FOUND it tests holds: then _fold adds the effect
+    only where FOUND has that value, which it decides after each such write."""
+    if len(guard.alternatives) != 1:
+        return False
+    (atoms,) = guard.alternatives
+    tested = {atom for atom in atoms if isinstance(atom, FoundAtom)}
+    if not tested or any(
+        atom.setter not in splits or position not in layout.regions.get(atom.setter, ())
+        for atom in tested
+    ):
+        return False
+    assumed = layout.assumed.get(position, frozenset()) | tested
+    return _certain_in_arm(guard, assumed, context)
 
 
 def _certain_in_arm(
@@ -2359,30 +2527,70 @@ def _certain_in_arm(
     return guard.evaluate(lambda atom: True if atom in assumed else context.decide(atom)) is True
 
 
-def _fold(sequence: _Sequence, parts: Mapping[int, Tally], context: FiringContext) -> Tally:
+def _fold(
+    sequence: _Sequence,
+    parts: Mapping[int, Tally],
+    decide: Callable[[Atom], Truth],
+    layout: _Layout,
+    splits: Mapping[int, tuple[Tally | None, Tally | None]],
+) -> Tally:
     """The effects' counts added up, except that one arm of each choice runs: the arms
-    that can be taken are hulled (and an empty one when no arm may be taken)."""
+    that can be taken are hulled (and an empty one when no arm may be taken). After a
+    write whose FOUND is tested, what follows it runs either with FOUND true (the write
+    processed rows) or with FOUND false (it processed none): those two are hulled too."""
     tally = Tally()
-    for item in sequence:
+    for index, item in enumerate(sequence):
         if isinstance(item, int):
+            split = splits.get(item)
+            if split is not None:
+                rest = sequence[index + 1 :]
+                options = []
+                for found, version in zip((True, False), split, strict=True):
+                    if version is not None:
+                        option = Tally()
+                        option.add(version)
+                        option.add(
+                            _fold(rest, parts, _assuming(decide, item, found), layout, splits)
+                        )
+                        options.append(option)
+                tally.add(_hull_all(options))
+                return tally
+            guard = layout.found_guards.get(item)
+            if guard is not None and guard.evaluate(decide) is False:
+                continue
             part = parts.get(item)
             if part is not None:
                 tally.add(part)
             continue
         options = [
-            _fold(arm, parts, context)
+            _fold(arm, parts, decide, layout, splits)
             for arm, guard in zip(item.arms, item.choice.arms, strict=True)
-            if guard.evaluate(context.decide) is not False
+            if guard.evaluate(decide) is not False
         ]
         falls = item.choice.falls_through
-        if not falls.is_never and falls.evaluate(context.decide) is not False:
+        if not falls.is_never and falls.evaluate(decide) is not False:
             options.append(Tally())
         if options:
-            hulled = options[0]
-            for option in options[1:]:
-                hulled = Tally.hull(hulled, option)
-            tally.add(hulled)
+            tally.add(_hull_all(options))
     return tally
+
+
+def _hull_all(options: list[Tally]) -> Tally:
+    hulled = options[0]
+    for option in options[1:]:
+        hulled = Tally.hull(hulled, option)
+    return hulled
+
+
+def _assuming(decide: Callable[[Atom], Truth], setter: int, found: bool) -> Callable[[Atom], Truth]:
+    """`decide`, knowing whether the write at position `setter` processed rows."""
+
+    def deciding(atom: Atom) -> Truth:
+        if isinstance(atom, FoundAtom) and atom.setter == setter:
+            return atom.found == found
+        return decide(atom)
+
+    return deciding
 
 
 def _actions_of(entry: TraceEntry) -> tuple[str, ...]:

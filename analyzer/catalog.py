@@ -99,7 +99,15 @@ class Table:
     # Unique indexes on plain columns, without WHERE (CREATE UNIQUE INDEX, as Prisma and
     # pg_dump write unique keys): they bound a row's identity like a UNIQUE constraint.
     unique_indexes: tuple[tuple[str, ...], ...] = ()
+    # Other btree indexes on plain columns, without WHERE, their columns in order.
+    indexes: tuple[tuple[str, ...], ...] = ()
     view_update: ViewUpdate | None = None  # a view whose query was understood
+
+    @property
+    def btree_indexes(self) -> tuple[tuple[str, ...], ...]:
+        """The column lists of every btree index on plain columns without WHERE: those of
+        the primary key and UNIQUE constraints, unique and other indexes, in index order."""
+        return (*self.unique_keys, *self.indexes)
 
     @property
     def unique_keys(self) -> tuple[tuple[str, ...], ...]:

@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from types import MappingProxyType
 
 from sqlglot import exp
@@ -42,6 +43,7 @@ from analyzer.plpgsql import (
     DynExecute,
     ExecSql,
     Exit,
+    Fetch,
     ForCursor,
     ForDynamic,
     ForEach,
@@ -209,6 +211,10 @@ class Write:
     where_is_key: bool = field(default=False, metadata=INTERNAL)
     # UPDATE: where each SET column's new value comes from.
     set_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
+    # UPDATE: SET columns whose new value fails the WHERE clause's test of that column
+    # (`SET done = true WHERE … AND NOT done`): the statement never matches a row again
+    # once it has updated it.
+    settles: tuple[str, ...] = field(default=(), metadata=INTERNAL)
     # INSERT … SELECT from one table whose WHERE clause tests nothing but one unique key
     # (at most one row): that table, and where each key value comes from. It inserts a
     # row whenever the table has one with those values.
@@ -236,7 +242,34 @@ class Read:
     aggregates: tuple[str, ...] = ()
     keyed_by: str = "set"  # row | set | table
     key_columns: tuple[str, ...] = ()  # columns the WHERE clause fixes by equality
+    # The columns a read of nothing but MIN/MAX of plain columns takes the extreme of,
+    # from one table, without GROUP BY, where WHERE tests only key_columns = value: the
+    # planner answers each from a btree index that leads with those (see index_probe).
+    extremes: tuple[str, ...] = field(default=(), metadata=INTERNAL)
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
+
+
+def probe_index(read: Read, extreme: str) -> tuple[str, ...]:
+    """The btree index that answers MIN/MAX(extreme) of `read` with one probe."""
+    return (*sorted(read.key_columns), extreme)
+
+
+def index_probe(read: Read, table: Table | None) -> bool:
+    """Whether PostgreSQL answers each MIN/MAX of the read with one index probe (planagg:
+    LIMIT 1 over a btree index whose leading columns the WHERE fixes by equality, then
+    the column), not a scan of the matching rows."""
+    if not read.extremes or table is None:
+        return False
+    pinned = set(read.key_columns)
+    return all(
+        any(
+            len(index) > len(pinned)
+            and set(index[: len(pinned)]) == pinned
+            and index[len(pinned)] == extreme
+            for index in table.btree_indexes
+        )
+        for extreme in read.extremes
+    )
 
 
 @dataclass(frozen=True)
@@ -579,6 +612,39 @@ def _key_expressions(
     return keys, len(keys) == len(conjuncts)
 
 
+def _extremes(
+    node: exp.Select, names: set[str], table: Table | None, where: exp.Expr | None
+) -> tuple[str, ...]:
+    """The columns of `SELECT … min(c) / max(c) … FROM t [WHERE k = v AND …]` when those are
+    its only aggregates, of plain columns of t, with no GROUP BY and no other test."""
+    if table is None or node.args.get("group") or node.args.get("having"):
+        return ()
+    if where is not None and not _key_expressions(where, names, table)[1]:
+        return ()
+    extremes: set[str] = set()
+    for expression in node.expressions:
+        for sub in expression.walk():
+            if isinstance(sub, exp.Select):
+                return ()
+            if isinstance(sub, exp.Window):
+                return ()
+            if isinstance(sub, (exp.Min, exp.Max)):
+                column = sub.this
+                if sub.expressions or not isinstance(column, exp.Column):
+                    return ()
+                qualifier = column.table.lower() if column.table else ""
+                if (qualifier and qualifier not in names) or table.column(
+                    _fold(column.this)
+                ) is None:
+                    return ()
+                extremes.add(_fold(column.this))
+            elif _AGGREGATE_NODES.get(type(sub)) or (
+                isinstance(sub, exp.Anonymous) and str(sub.this).lower() in AGGREGATES
+            ):
+                return ()
+    return tuple(sorted(extremes))
+
+
 def _keyed_by(keys: Iterable[str], where: exp.Expr | None, table: Table | None) -> str:
     if where is None:
         return "table"
@@ -603,6 +669,95 @@ def _alias_names(node: exp.Expr, table_node: exp.Table | None, name: str | None)
         names.add(name.split(".", 1)[1])
     names.discard("")
     return names
+
+
+# Calls that never return NULL: a column set to one no longer passes `IS NULL`.
+_NON_NULL_CALLS = frozenset(
+    {"now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "gen_random_uuid"}
+)
+
+
+def _settled_columns(node: exp.Update, names: set[str]) -> tuple[str, ...]:
+    """SET columns whose new value makes a conjunct of the WHERE clause on that column not
+    true: `c IS NULL` after `c = now()`, `NOT c` after `c = true`, `c <> k` after `c = k`,
+    `c = k1` after `c = k2`."""
+    where = node.args.get("where")
+    if where is None:
+        return ()
+    values = {
+        _column_name(a.this): a.expression
+        for a in node.expressions
+        if isinstance(a, exp.EQ) and isinstance(a.this, exp.Column)
+    }
+    conjuncts, stack = [], [where.this]
+    while stack:
+        part = stack.pop()
+        if isinstance(part, (exp.And, exp.Paren)):
+            stack.extend([part.this, part.expression] if isinstance(part, exp.And) else [part.this])
+        else:
+            conjuncts.append(part)
+    settled = set()
+    for conjunct in conjuncts:
+        test = conjunct.this if isinstance(conjunct, exp.Not) else conjunct
+        while isinstance(test, exp.Paren):
+            test = test.this
+        # sqlglot reads `c IS NOT NULL` as Is(c, NULL) marked negate.
+        marked = isinstance(test, exp.Is) and bool(test.args.get("negate"))
+        negated = isinstance(conjunct, exp.Not) != marked
+        column = test if isinstance(test, exp.Column) else test.this
+        if not isinstance(column, exp.Column) or column.table.lower() not in names | {""}:
+            continue
+        value = values.get(_fold(column.this))
+        if value is not None and _fails(test, negated, value):
+            settled.add(_fold(column.this))
+    return tuple(sorted(settled))
+
+
+def _fails(test: exp.Expr, negated: bool, value: exp.Expr) -> bool:
+    """Whether `[NOT] test`, with its column replaced by `value`, is certainly not true."""
+    null_test = isinstance(test, exp.Is) and isinstance(test.expression, exp.Null)
+    if isinstance(value, exp.Null):
+        return negated if null_test else True  # any other test of NULL is NULL
+    if null_test:
+        non_null = isinstance(value, (exp.Literal, exp.Boolean, exp.CurrentTimestamp)) or (
+            isinstance(value, exp.Anonymous) and str(value.this).lower() in _NON_NULL_CALLS
+        )
+        return non_null and not negated
+    if isinstance(test, exp.Column):  # a boolean column, or NOT it
+        return isinstance(value, exp.Boolean) and bool(value.this) == negated
+    if negated or not isinstance(test, (exp.EQ, exp.NEQ, exp.NullSafeNEQ)):
+        return False
+    relation = _constants_relation(test.expression, value)
+    if isinstance(test, exp.EQ):
+        return relation == "different"
+    return relation == "equal"
+
+
+_PLAIN_WORD = re.compile(r"[a-z][a-z_]*")
+
+
+def _constants_relation(left: exp.Expr, right: exp.Expr) -> str | None:
+    """'equal' or 'different' for two constants of one kind that certainly are; else None.
+    Text compares as written (a citext or enum column may fold case or spelling: two
+    different plain words in any case are different)."""
+    if isinstance(left, exp.Boolean) and isinstance(right, exp.Boolean):
+        return "equal" if bool(left.this) == bool(right.this) else "different"
+    if not isinstance(left, exp.Literal) or not isinstance(right, exp.Literal):
+        return None
+    if left.is_string and right.is_string:
+        a, b = str(left.this), str(right.this)
+        if a == b:
+            return "equal"
+        plain = _PLAIN_WORD.fullmatch
+        if plain(a.lower()) and plain(b.lower()) and a.lower() != b.lower():
+            return "different"
+        return None
+    if left.is_string or right.is_string:
+        return None
+    try:
+        return "equal" if Decimal(str(left.this)) == Decimal(str(right.this)) else "different"
+    except ArithmeticError:
+        return None
 
 
 def _set_assignments(
@@ -851,6 +1006,7 @@ class SqlEffects:
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
                 set_origins=set_origins,
+                settles=_settled_columns(node, names),
             )
         ]
 
@@ -993,6 +1149,7 @@ class SqlEffects:
             table = self.scope.table(name)
             names = _alias_names(node, table_node, name)
             keys = _key_columns(where, names, table) if len(sources) == 1 else []
+            extremes = _extremes(node, names, table, where) if len(sources) == 1 else ()
             effects.append(
                 Read(
                     name,
@@ -1001,6 +1158,7 @@ class SqlEffects:
                     aggregates=tuple(aggregates),
                     keyed_by=_keyed_by(keys, where, table),
                     key_columns=tuple(sorted(set(keys))),
+                    extremes=extremes,
                 )
             )
         return effects
@@ -1331,6 +1489,14 @@ class _Walker:
         # `v := NEW.session_id` is keyed by NEW.session_id.
         self.variables: dict[str, Origins] = {}
         self.loops: list[_LoopFrame] = []
+        # The statement FOUND was last set by on this path (see FoundAtom; None: not
+        # known), the one just walked when it set the row count GET DIAGNOSTICS reads,
+        # and the variables holding such a ROW_COUNT.
+        self.found: int | None = None
+        self.just_counted: int | None = None
+        self.row_counts: dict[str, int] = {}
+        self.unfollowed_setters = 0
+        self.found_shadowed = False
 
     def assigned(self, name: str, value: Fragment | None, live: Guard) -> None:
         key = name.strip().lower()
@@ -1469,7 +1635,7 @@ class _Walker:
             # (`rec.changed := hstore(NEW.*) - rec.before; IF rec.changed = '' …`).
             plain = {key for key in (*self.constants, *self.latest) if "." not in key}
             tree = self.with_constants(tree, live, frozenset(plain) - self.arguments)
-        return guard_of(tree, fragment.text, self.scope.parameters)
+        return guard_of(tree, fragment.text, self.scope.parameters, self.found_tests())
 
     @property
     def arguments(self) -> frozenset[str]:
@@ -1481,6 +1647,44 @@ class _Walker:
     @property
     def not_arguments(self) -> frozenset[str]:
         return frozenset(self.constants) - self.arguments
+
+    def found_tests(self) -> dict[str, int]:
+        """What FOUND and the ROW_COUNT variables stand for here (see FoundAtom)."""
+        tests = dict(self.row_counts)
+        if self.found is not None and not self.found_shadowed:
+            tests["found"] = self.found
+        return tests
+
+    def unfollowed_setter(self) -> int:
+        self.unfollowed_setters += 1
+        return -self.unfollowed_setters
+
+    def set_found(self, statement: Statement, start: int) -> None:
+        """FOUND after `statement` (its effects are self.effects[start:]), as PL/pgSQL sets
+        it: INSERT/UPDATE/DELETE/MERGE and SELECT INTO by the rows they processed, PERFORM,
+        FETCH/MOVE and RETURN QUERY by the rows they produced; EXECUTE, assignments and
+        utility statements leave it alone."""
+        self.just_counted = None
+        if isinstance(statement, ExecSql):
+            tree = statement.sql.tree
+            if tree is None:
+                self.found = None
+                return
+            modifies = isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge))
+            if not modifies and statement.into is None:
+                return
+            writes = [
+                index
+                for index in range(start, len(self.effects))
+                if isinstance(self.effects[index], Write)
+            ]
+            followed = modifies and len(writes) == 1
+            self.found = writes[0] if followed else self.unfollowed_setter()
+            self.just_counted = self.found
+        elif isinstance(statement, Perform):
+            self.found = self.just_counted = self.unfollowed_setter()
+        elif isinstance(statement, (Fetch, ReturnQuery)):
+            self.found = self.unfollowed_setter()
 
     def fragment(self, fragment: Fragment | None, guard: Guard, statement: bool = False) -> None:
         if fragment is None or guard.is_never:
@@ -1500,10 +1704,27 @@ class _Walker:
                 )
             )
 
-    def arm(self, body: Sequence[Statement], guard: Guard, arms: list[tuple[Guard, int]]) -> Guard:
-        """Run one arm of an IF/CASE, noting where its effects start."""
+    def arm(
+        self,
+        body: Sequence[Statement],
+        guard: Guard,
+        arms: list[tuple[Guard, int]],
+        found: list[int | None] | None = None,
+    ) -> Guard:
+        """Run one arm of an IF/CASE, noting where its effects start; `found` collects
+        what FOUND stands for where the arm ends (when control goes on after it)."""
         arms.append((guard, len(self.effects)))
-        return self.run(body, guard)
+        before = self.found
+        after = self.run(body, guard)
+        if found is not None:
+            if not after.is_never:
+                found.append(self.found)
+            self.found = before
+        return after
+
+    def merge_found(self, found: list[int | None]) -> None:
+        """FOUND after a statement whose paths end with `found`: known when they agree."""
+        self.found = found[0] if found and all(f == found[0] for f in found) else None
 
     def choice(self, arms: list[tuple[Guard, int]], ends: list[int], falls: Guard) -> None:
         spans = tuple((start, end) for (_, start), end in zip(arms, ends, strict=True))
@@ -1520,6 +1741,7 @@ class _Walker:
     def statement(self, statement: Statement, live: Guard) -> Guard:
         start = len(self.effects)
         after = self.walk(statement, live)
+        self.set_found(statement, start)
         if not isinstance(statement, (Assign, Block)):  # those record their values
             for name in _assigned_names(statement):
                 self.set_latest(name, None, live)
@@ -1540,6 +1762,8 @@ class _Walker:
                     default = exp.column(declaration.alias_for)
                 self.variables.pop(declaration.name.lower(), None)
                 self.assign(declaration.name, default, Guard.always())
+            if any(d.name.strip().lower() == "found" for d in statement.declarations):
+                self.found_shadowed = True  # a variable of its own, not PL/pgSQL's FOUND
             caught = frozenset(c for h in statement.handlers for c in h.conditions)
             if caught:
                 self.catching.append(caught)
@@ -1548,27 +1772,37 @@ class _Walker:
             finally:
                 if caught:
                     self.catching.pop()
+            found_after: list[int | None] = [self.found] if not after.is_never else []
             for handler in statement.handlers:
                 on_error = live.and_(Guard.of(ErrorAtom(" OR ".join(handler.conditions))))
-                after = after.or_(self.run(handler.body, on_error))
+                self.found = None  # as the statement that raised left it
+                handled = self.run(handler.body, on_error)
+                if not handled.is_never:
+                    found_after.append(self.found)
+                after = after.or_(handled)
+            if statement.handlers:
+                self.merge_found(found_after)
             return after
         if isinstance(statement, If):
             remaining = live
             after = Guard.never()
             arms: list[tuple[Guard, int]] = []
             ends: list[int] = []
+            found: list[int | None] = []  # FOUND where each arm ends
             for branch in statement.branches:
                 self.fragment(branch.condition, remaining)
                 condition = self.condition(branch.condition, remaining)
-                after = after.or_(self.arm(branch.body, remaining.and_(condition), arms))
+                after = after.or_(self.arm(branch.body, remaining.and_(condition), arms, found))
                 ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
             if statement.else_body is not None:
-                after = after.or_(self.arm(statement.else_body, remaining, arms))
+                after = after.or_(self.arm(statement.else_body, remaining, arms, found))
                 ends.append(len(self.effects))
                 self.choice(arms, ends, Guard.never())
+                self.merge_found(found)
                 return after
             self.choice(arms, ends, remaining)
+            self.merge_found([*found, self.found] if not remaining.is_never else found)
             return after.or_(remaining)
         if isinstance(statement, Case):
             self.fragment(statement.subject, live)
@@ -1576,15 +1810,19 @@ class _Walker:
             after = Guard.never()
             arms = []
             ends = []
+            found_after = []
             for when in statement.whens:
-                condition = guard_of(when.condition, when.values.text, self.scope.parameters)
-                after = after.or_(self.arm(when.body, remaining.and_(condition), arms))
+                condition = guard_of(
+                    when.condition, when.values.text, self.scope.parameters, self.found_tests()
+                )
+                after = after.or_(self.arm(when.body, remaining.and_(condition), arms, found_after))
                 ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
             if statement.else_body is not None:
-                after = after.or_(self.arm(statement.else_body, remaining, arms))
+                after = after.or_(self.arm(statement.else_body, remaining, arms, found_after))
                 ends.append(len(self.effects))
             self.choice(arms, ends, Guard.never())
+            self.merge_found(found_after)
             return after  # no ELSE: CASE_NOT_FOUND is raised, nothing falls through
         if isinstance(statement, Loop):
             return self.loop(statement, live)
@@ -1662,6 +1900,15 @@ class _Walker:
         if isinstance(statement, Call):
             self.call_statement(statement.call, live)
             return live
+        if isinstance(statement, GetDiagnostics) and not statement.stacked:
+            for item in statement.items:
+                name = item.target.strip().lower()
+                counted = self.just_counted
+                if item.item == "ROW_COUNT" and counted is not None and self.counts.get(name) == 1:
+                    self.row_counts[name] = counted
+                else:
+                    self.row_counts.pop(name, None)
+            return live
         for nested in statement.bodies():
             self.run(nested, live)
         return live
@@ -1691,8 +1938,15 @@ class _Walker:
         frame = _LoopFrame(loop.label.lower() if loop.label else None)
         self.loops.append(frame)
         start = len(self.effects)
+        # A round sees FOUND as the round before it (or the statement before the loop) left it.
+        self.found = None
         self.run(loop.body, live)
         self.loops.pop()
+        # FOR and FOREACH set FOUND to whether they went round; after WHILE or LOOP it is
+        # whatever set it last, in whichever round.
+        self.found = (
+            None if isinstance(loop, While) or type(loop) is Loop else self.unfollowed_setter()
+        )
         iterations = _iterations(loop)
         left = len(self.effects) if frame.left_at is None else frame.left_at
         if frame.may_end:  # an EXIT, RETURN or RAISE may end the loop in its first round

@@ -189,6 +189,24 @@ class ParamAtom:
 
 
 @dataclass(frozen=True, order=True)
+class FoundAtom:
+    """PL/pgSQL's FOUND (or a ROW_COUNT read just after the statement) as one statement of
+    the body left it: whether that statement processed at least one row. `setter` names
+    the statement: the position of its write among the body's effects, or a negative
+    number for one whose rows are not followed (SELECT INTO, PERFORM, FETCH, a FOR loop).
+    """
+
+    setter: int
+    found: bool = True
+
+    def negate(self) -> Atom:
+        return FoundAtom(self.setter, not self.found)
+
+    def __str__(self) -> str:
+        return "FOUND" if self.found else "NOT FOUND"
+
+
+@dataclass(frozen=True, order=True)
 class ErrorAtom:
     """Inside an EXCEPTION handler: happens only when the protected block raised."""
 
@@ -223,6 +241,7 @@ Atom = (
     | ContextAtom
     | ArgumentNullAtom
     | ParamAtom
+    | FoundAtom
     | ErrorAtom
     | OpaqueAtom
 )
@@ -582,23 +601,36 @@ def _only_parameters(node: exp.Expr, parameters: frozenset[str]) -> bool:
 
 
 def guard_of(
-    condition: exp.Expr | None, text: str, parameters: frozenset[str] = frozenset()
+    condition: exp.Expr | None,
+    text: str,
+    parameters: frozenset[str] = frozenset(),
+    row_counts: Mapping[str, int] | None = None,
 ) -> Guard:
-    """The guard for an IF/WHEN/WHILE condition; `text` is kept when it cannot be modelled."""
+    """The guard for an IF/WHEN/WHILE condition; `text` is kept when it cannot be modelled.
+
+    `row_counts` maps `found` and the variables that hold a ROW_COUNT to the statement
+    that set them (see FoundAtom)."""
     if condition is None:
         return Guard.of(OpaqueAtom(" ".join(text.split())))
-    return _convert(condition, parameters)
+    return _convert(condition, parameters, row_counts or {})
 
 
-def _convert(node: exp.Expr, parameters: frozenset[str]) -> Guard:
+def _convert(node: exp.Expr, parameters: frozenset[str], row_counts: Mapping[str, int]) -> Guard:
     if isinstance(node, exp.Paren):
-        return _convert(node.this, parameters)
+        return _convert(node.this, parameters, row_counts)
     if isinstance(node, exp.And):
-        return _convert(node.this, parameters).and_(_convert(node.expression, parameters))
+        return _convert(node.this, parameters, row_counts).and_(
+            _convert(node.expression, parameters, row_counts)
+        )
     if isinstance(node, exp.Or):
-        return _convert(node.this, parameters).or_(_convert(node.expression, parameters))
+        return _convert(node.this, parameters, row_counts).or_(
+            _convert(node.expression, parameters, row_counts)
+        )
     if isinstance(node, exp.Not):
-        return _convert(node.this, parameters).negate()
+        return _convert(node.this, parameters, row_counts).negate()
+    found = _found_atom(node, row_counts) if row_counts else None
+    if found is not None:
+        return Guard.of(found)
     atom = _atom(node, parameters)
     if atom is not None:
         return Guard.of(atom)
@@ -620,6 +652,35 @@ def _convert(node: exp.Expr, parameters: frozenset[str]) -> Guard:
         if columns:
             return opaque.and_(Guard.of(ChangeAtom(columns, True)))
     return opaque
+
+
+# `rows <op> k` for a ROW_COUNT: the k and ops that test "at least one row" (or its negation).
+_ROWS_FOUND = {("=", 0): False, ("<>", 0): True, (">", 0): True, (">=", 1): True}
+_ROWS_FOUND |= {("<", 1): False, ("<=", 0): False}
+
+
+def _found_atom(node: exp.Expr, row_counts: Mapping[str, int]) -> FoundAtom | None:
+    """FOUND, or a ROW_COUNT variable compared with 0 or 1, as a FoundAtom."""
+    if isinstance(node, exp.Column) and not node.table and node.name.lower() == "found":
+        setter = row_counts.get("found")
+        return None if setter is None else FoundAtom(setter, True)
+    comparison = _COMPARISONS.get(type(node))
+    if comparison is None:
+        return None
+    for variable, value, op in (
+        (node.this, node.expression, comparison),
+        (node.expression, node.this, _MIRRORED[comparison]),
+    ):
+        if not isinstance(variable, exp.Column) or variable.table:
+            continue
+        name = variable.name.lower()
+        if name == "found" or name not in row_counts:
+            continue
+        if not isinstance(value, exp.Literal) or value.is_string:
+            return None
+        found = _ROWS_FOUND.get((op, int(value.this) if value.this in {"0", "1"} else -1))
+        return None if found is None else FoundAtom(row_counts[name], found)
+    return None
 
 
 # Expressions whose value depends only on their inputs (no volatile call, no subquery).

@@ -122,6 +122,35 @@ LOOP_POSTS = "public.posts"
 ORDERS = "public.orders"
 PAGE_HITS = "public.page_hits"
 
+PAGE_VIEWS = "public.page_views"
+
+
+def _page_view(bound: int) -> dict[str, Any]:
+    """sem-found: the page view, with each counter's insert and update counted 0..1, and
+    the insert-if-missing of the first view 0..1."""
+    either = {"insert": bound, "update": bound}
+    counters = ("public.daily_visits", "public.page_stats", "public.visitors") if bound else ()
+    first = {"public.first_views": {"insert": 1}} if bound else {}
+    return {
+        **totals(
+            {
+                "public.page_views.page_views_count": 1,
+                "public.page_views.page_views_count_daily": 1,
+                "public.page_views.page_views_record_first": 1,
+                "public.page_views.page_views_remember_visitor": 1,
+            },
+            {
+                "public.count_page_view": 1,
+                "public.count_daily_visit": 1,
+                "public.record_first_view": 1,
+                "public.remember_visitor": 1,
+            },
+            {PAGE_VIEWS: {"insert": 1}, **dict.fromkeys(counters, either), **first},
+        ),
+        "total_row_writes": 4 + bound,
+    }
+
+
 CASES = [
     # 1. UPDATE OF col: fires when col is in the SET list, changed or not; not otherwise.
     Case(
@@ -667,7 +696,7 @@ CASES = [
                 "public.reminders": {"insert": 3},  # FOR 1..3
                 "public.stock": {"update": None},
             },
-            scans=1,
+            scans=0,  # max(number) is one probe of invoice_numbers' primary key
         ),
         totals(
             {
@@ -682,7 +711,7 @@ CASES = [
             },
             # The invoice insert may hit a taken number (DO NOTHING) and not count.
             {ORDERS: {"insert": 1}, "public.reminders": {"insert": 3}},
-            scans=1,
+            scans=0,
         ),
     ),
     # 12. Source and join rows pinned by a unique key bound the rows a write touches:
@@ -782,6 +811,20 @@ CASES = [
             {"public.retired_tags": {"insert": 1}},
         ),
     ),
+    # 13. FOUND (and a ROW_COUNT read right after the write) tells whether the UPDATE
+    # before it touched a row: UPDATE; IF NOT FOUND THEN INSERT runs one of the two, never
+    # both. Each counter gets one write of either kind. INSERT … SELECT … WHERE NOT EXISTS
+    # may insert nothing: the page view costs 4 or 5.
+    *(
+        Case(
+            "sem-found",
+            name,
+            TraceEntry(PAGE_VIEWS, "insert"),
+            _page_view(1),
+            _page_view(0),
+        )
+        for name in ("first-view-of-a-new-page", "repeat-view-of-a-known-page")
+    ),
 ]
 
 
@@ -801,7 +844,7 @@ def _params(which: str) -> list[Any]:
 def test_every_measured_entry_has_a_case() -> None:
     measured = {f"{folder}:{name}" for folder in SEM_FOLDERS for name in trace_entries(folder)}
     assert measured == {case.id for case in CASES}
-    assert len(SEM_FOLDERS) == 14
+    assert len(SEM_FOLDERS) == 15
 
 
 @pytest.mark.parametrize("folder", SEM_FOLDERS)
