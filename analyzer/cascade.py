@@ -47,11 +47,21 @@ from analyzer.effects import (
     catches,
     executed_effects,
     fold_dynamic,
+    index_probe,
     repeated,
 )
 from analyzer.findings import Location
 from analyzer.graph import Model, table_node
-from analyzer.guards import ChangeAtom, DepthAtom, FiringContext, Guard, Truth, guard_of
+from analyzer.guards import (
+    Atom,
+    ChangeAtom,
+    DepthAtom,
+    FiringContext,
+    FoundAtom,
+    Guard,
+    Truth,
+    guard_of,
+)
 from analyzer.parse import parse_expression
 
 OPERATIONS = ("insert", "update", "delete", "truncate", "upsert", "merge")
@@ -264,6 +274,7 @@ class Unknown:
 
 NO_RETURN = "control reached end of trigger procedure without RETURN"
 NO_RETURN_CONDITION = "function_executed_no_return_statement"  # SQLSTATE 2F005
+TRUNCATE_REFERENCED = "cannot truncate a table referenced in a foreign key constraint"  # 0A000
 
 
 @dataclass(frozen=True)
@@ -380,6 +391,9 @@ class Cascade:
 class _Result:
     tally: Tally
     nodes: list[Node]
+    # A write's tally when it processes at least one row and when it processes none (None
+    # where that cannot happen): what FOUND tells apart. Made only when asked for.
+    found: tuple[Tally | None, Tally | None] | None = None
 
 
 @dataclass
@@ -391,6 +405,9 @@ class _Run:
     returns_null: Truth
     assigned: set[str]
     maybe_assigned: set[str]
+    # Per column assigned once, unconditionally: the NEW columns its value is a
+    # deterministic function of (None: anything else).
+    derived: dict[str, frozenset[str] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, order=True)
@@ -434,6 +451,10 @@ class _Frame:
     copies: frozenset[tuple[str, str, str]] = frozenset()
     # A trigger loop came round: this is its second round, and a third is cut.
     again: bool = False
+    # Tables an ON DELETE CASCADE chain this row is in may delete rows of, kept only where a
+    # child has two cascading keys into them (an FK diamond): the child row one key reaches
+    # may be the one the other already deleted, and PostgreSQL deletes a row once.
+    fk_closure: frozenset[str] = frozenset()
     # The tables of the FK-action chain that led to this row event from the statement's
     # row, kept only while this row's FK actions can lead back to them.
     fk_path: tuple[str, ...] = ()
@@ -472,6 +493,7 @@ class Tracer:
         self._assigned: dict[tuple[str, str], frozenset[str] | None] = {}
         self._triggers: dict[str, list[Trigger]] = {}
         self._folded: dict[tuple[str, Location, str], list[Effect] | None] = {}
+        self._cascade_closures: dict[str, frozenset[str]] = {}
         # Bodies with an EXECUTE whose text may depend on the firing (see _executed).
         self._templated = {
             body.owner
@@ -590,7 +612,12 @@ class Tracer:
         frame = _Frame(depth=1, stack=())
         statement = Tally()
         rows = Tally()
-        root = Node("statement", table, _entry_label(entry))
+        label = _entry_label(entry)
+        if table not in self.catalog.tables:
+            # A platform's auth.users, another migration set's table: its own triggers,
+            # rules and keys are not known, only what this schema attaches to it.
+            label += "; the table is not defined in the input"
+        root = Node("statement", table, label)
         operation = entry.operation
         columns = self._set_columns(table, entry.columns, entry.generated_keys)
         if operation == "truncate":
@@ -835,12 +862,43 @@ class Tracer:
             tables.extend(dict.fromkeys(more))
         tally = Tally()
         nodes: list[Node] = []
+        if not cascade:
+            # Without CASCADE, a table another (not truncated) table references cannot be
+            # truncated, however empty both are: checked before any trigger fires.
+            blocker = next(
+                (
+                    fk
+                    for name in tables
+                    for fk in self.catalog.referencing_keys(name)
+                    if fk.table not in tables
+                ),
+                None,
+            )
+            where = None
+            if blocker is not None:
+                where = blocker.location or self._table_location(blocker.table)
+            if blocker is not None and where is not None:
+                tally.bump(_error_key("feature_not_supported", TRUNCATE_REFERENCED, where))
+                nodes.append(
+                    Node(
+                        "error",
+                        blocker.table,
+                        f"{TRUNCATE_REFERENCED}: {blocker.table} ({', '.join(blocker.columns)})"
+                        f" references {blocker.ref_table}",
+                        where,
+                    )
+                )
+                return _Result(tally, nodes)
         for timing in ("before", "after"):
             for name in tables:
                 result = self._statement_triggers(name, ("truncate",), None, frame, timing)
                 tally.add(result.tally)
                 nodes.extend(result.nodes)
         return _Result(tally, nodes)
+
+    def _table_location(self, table: str) -> Location | None:
+        known = self.catalog.tables.get(table)
+        return known.location if known else None
 
     def _descendants(self, table: str) -> list[str]:
         """Partitions and inheritance children of `table` (one level)."""
@@ -902,6 +960,7 @@ class Tracer:
             self._children_key,
             conflict_guard,
             frame.copies,
+            frame.fk_closure,
             frame.fk_path,
             frame.again,
         )
@@ -1011,7 +1070,17 @@ class Tracer:
                     continue
                 if event == "update" or path == "insert":
                     for column in fired.run.assigned:
-                        changed_now.add(column)
+                        status = (
+                            _derived_status(trigger, fired.run, column, changed_now | maybe_now)
+                            if event == "update"
+                            else "changed"
+                        )
+                        changed_now.discard(column)
+                        maybe_now.discard(column)
+                        if status == "changed":
+                            changed_now.add(column)
+                        elif status == "maybe":
+                            maybe_now.add(column)
                     maybe_now |= fired.run.maybe_assigned - changed_now
                 if fired.certain and fired.run.returns_null is True:
                     alive = False
@@ -1190,6 +1259,7 @@ class Tracer:
             empty_relations=empty,
             transition_rows=transition_rows,
             again=frame.again or repeated,
+            fk_closure=frozenset(),  # the trigger's own writes start chains of their own
             fk_path=(),
         )
         run = self._run(function, context, inner, {}, {})
@@ -1269,6 +1339,24 @@ class Tracer:
         nodes.extend(_repeated(shown, iterations))
         return caught
 
+    def _found_split(
+        self,
+        body: BodyEffects,
+        effect: Write,
+        found: tuple[Tally | None, Tally | None],
+        times: tuple[int, float],
+    ) -> tuple[Tally | None, Tally | None]:
+        """The write's two tallies as `_add_result` adds it, `times` over."""
+        split: list[Tally | None] = []
+        for version in found:
+            if version is None:
+                split.append(None)
+                continue
+            sink = Tally()
+            self._add_result(body, effect, _Result(version, []), sink, [], times)
+            split.append(sink)
+        return split[0], split[1]
+
     def _run(
         self,
         function: Function,
@@ -1283,6 +1371,7 @@ class Tracer:
         returns_null: Truth = False
         assigned: set[str] = set()
         maybe_assigned: set[str] = set()
+        derived: dict[str, frozenset[str] | None] = {}
         body = self.model.effects_of(function)
         if body is None:
             return _Run(tally, nodes, None, assigned, maybe_assigned)
@@ -1294,6 +1383,8 @@ class Tracer:
         # tally, and _fold hulls the arms instead of adding them.
         layout = self._layout(body) if body.choices else None
         parts: dict[int, Tally] = {}
+        # A write whose FOUND the body tests: its tally with rows and without (_fold).
+        splits: dict[int, tuple[Tally | None, Tally | None]] = {}
         # (table, key values) of rows an earlier statement of this body certainly made or
         # found: `INSERT … ON CONFLICT DO NOTHING; UPDATE … WHERE key = …` updates one row.
         made: set[tuple[str | None, tuple[tuple[str, str], ...]]] = set()
@@ -1306,17 +1397,22 @@ class Tracer:
                 continue
             certain = truth is True
             guard_text = "" if certain else str(effect.guard.restrict(context.decide))
+            position = layout.positions.get(id(effect)) if layout is not None else None
             if _from_empty_transition(effect, frame.empty_relations):
+                if position is not None and layout is not None and position in layout.setters:
+                    splits[position] = (None, Tally())  # no row: FOUND is false
                 continue
             # An effect of the body as recorded (not one made up at run time) has a place
             # in the layout of its IF/CASE arms.
-            position = layout.positions.get(id(effect)) if layout is not None else None
             sink = tally if position is None else parts.setdefault(position, Tally())
             # Counted in the lower bound: certain, or certain once its arm is taken.
             counted = certain or (
                 position is not None
                 and layout is not None
-                and _certain_in_arm(effect.guard, layout.assumed.get(position), context)
+                and (
+                    _certain_in_arm(effect.guard, layout.assumed.get(position), context)
+                    or _certain_once_found(effect.guard, position, layout, splits, context)
+                )
             )
             # Inside a loop an effect runs lo..hi times per run of the body.
             iterations = getattr(effect, "iterations", ONCE)
@@ -1330,6 +1426,9 @@ class Tracer:
                 exists = (
                     (same_row or keyed in made) and effect.where_is_key
                 ) or self._target_row_exists(effect, context, bindings)
+                if effect.source_key is not None:
+                    # INSERT … SELECT of the one row a key picks: there if the key's is.
+                    exists = self._keyed_row_exists(*effect.source_key, context, bindings)
                 key_rows = (
                     {
                         c: _row_values(o, context, bindings, self.catalog)
@@ -1338,12 +1437,15 @@ class Tracer:
                     if frame.deleting
                     else {}
                 )
+                tested = position is not None and layout is not None and position in layout.setters
                 result = self._write(
-                    effect, frame, guard_text, exists, copies, writes_back, key_rows
+                    effect, frame, guard_text, exists, copies, writes_back, key_rows, tested
                 )
                 if view != effect.table and result.nodes:
                     result.nodes[0].detail += f" (written as {view}, a view of it)"
                 caught = self._add_result(body, effect, result, sink, nodes, (lo, hi))
+                if tested and result.found is not None and position is not None:
+                    splits[position] = self._found_split(body, effect, result.found, (lo, hi))
                 if (
                     certain
                     and iterations.lo
@@ -1353,9 +1455,16 @@ class Tracer:
                 ):
                     made.add(keyed)
             elif isinstance(effect, Read):
-                # Aggregating a transition table reads only the statement's own rows.
+                # Aggregating a transition table reads only the statement's own rows; a
+                # MIN/MAX a btree index answers is one probe.
                 transition = effect.table.rsplit(".", 1)[-1] in frame.transitions
-                if effect.aggregates and effect.keyed_by != "row" and not transition and hi:
+                if (
+                    effect.aggregates
+                    and effect.keyed_by != "row"
+                    and not transition
+                    and hi
+                    and not index_probe(effect, self.catalog.tables.get(effect.table))
+                ):
                     sink.bump(("scan", effect.table), lo, hi)
                     sink.bump(ALL_SCANS, lo, hi)
                     nodes.extend(_repeated([_read_node(effect, certain, guard_text)], iterations))
@@ -1396,9 +1505,13 @@ class Tracer:
                 elif returns_null is False:
                     returns_null = None
             elif isinstance(effect, RowAssignment):
+                once = effect.column not in assigned | maybe_assigned
                 (assigned if certain else maybe_assigned).add(effect.column)
+                derived[effect.column] = (
+                    effect.derived_from if once and certain and effect.guard.is_always else None
+                )
         if layout is not None:
-            tally.add(_fold(layout.sequence, parts, context))
+            tally.add(_fold(layout.sequence, parts, context.decide, layout, splits))
         if (
             context.level is not None
             and not body.falls_off_end.is_never
@@ -1422,7 +1535,7 @@ class Tracer:
                         falls_off is True,
                     )
                 )
-        return _Run(tally, nodes, returns_null, assigned, maybe_assigned)
+        return _Run(tally, nodes, returns_null, assigned, maybe_assigned, derived)
 
     def _layout(self, body: BodyEffects) -> _Layout:
         found = self._layouts.get(body.owner)
@@ -1524,10 +1637,23 @@ class Tracer:
         """
         if write.kind not in {"update", "delete"}:
             return True
-        if not write.where_is_key or write.table is None or not write.key_origins:
+        if not write.where_is_key or write.table is None:
+            return False
+        return self._keyed_row_exists(write.table, write.key_origins, context, bindings)
+
+    def _keyed_row_exists(
+        self,
+        table: str,
+        key_origins: tuple[tuple[str, Origins], ...],
+        context: FiringContext,
+        bindings: _Bindings,
+    ) -> bool:
+        """Whether `table` certainly has the row whose key columns take these values (see
+        `_target_row_exists`)."""
+        if not key_origins:
             return False
         sources: dict[tuple[str, str, str, str], dict[str, str]] = {}
-        for column, origins in write.key_origins:
+        for column, origins in key_origins:
             values = _row_values(origins, context, bindings, self.catalog)
             if not values:
                 return False
@@ -1535,9 +1661,9 @@ class Tracer:
                 source = sources.setdefault((value.table, value.event, value.timing, value.row), {})
                 if source.setdefault(column, value.column) != value.column:
                     return False
-        keys = {column for column, _ in write.key_origins}
+        keys = {column for column, _ in key_origins}
         return all(
-            set(columns) == keys and self._row_guaranteed(write.table, source, columns)
+            set(columns) == keys and self._row_guaranteed(table, source, columns)
             for source, columns in sources.items()
         )
 
@@ -1716,6 +1842,7 @@ class Tracer:
         copies: frozenset[tuple[str, str, str]] = frozenset(),
         writes_back: bool = False,
         key_rows: Mapping[str, frozenset[_RowValue] | None] | None = None,
+        split_found: bool = False,
     ) -> _Result:
         if write.table is None:
             self._unknown("write to a table known only at run time", write.text, write.location)
@@ -1725,7 +1852,7 @@ class Tracer:
         if refused is not None:
             return refused
         certain_rows = (
-            write.keyed_by == "row"
+            (write.keyed_by == "row" or write.source_key is not None)
             and exists
             and not (table in frame.doomed and write.kind in {"update", "delete"})
         )
@@ -1742,7 +1869,7 @@ class Tracer:
                 "0 rows",
                 ref=write,
             )
-            return _Result(Tally(), [node])
+            return _Result(Tally(), [node], (None, Tally()) if split_found else None)
         columns = frozenset(write.columns) or self._set_columns(table, None)
         tally = Tally()
         nodes: list[Node] = []
@@ -1754,6 +1881,7 @@ class Tracer:
             "merge": write.row_kinds,
         }.get(write.kind, (write.kind,))
         rows = self._rows_written(write, frame)
+        ignored: tuple[Tally, Tally] | None = None  # DO NOTHING: the new and conflict paths
         before = self._statement_triggers(table, events, columns, frame, "before", rows=rows)
         after = self._statement_triggers(table, events, columns, frame, "after", rows=rows)
         if write.kind == "truncate":
@@ -1794,6 +1922,7 @@ class Tracer:
         elif write.kind == "insert-or-ignore":
             new = self._row(table, "insert", frozenset(), frozenset(), frozenset(), frame)
             old = self._row(table, "ignore-conflict", frozenset(), frozenset(), frozenset(), frame)
+            ignored = (new.tally, old.tally)
             row = _Result(
                 self._hull(new.tally, old.tally),
                 [
@@ -1814,6 +1943,11 @@ class Tracer:
         # A set-keyed write's row cascade runs once per row it touches: none or more.
         tally.add(row.tally, certain=certain_rows, times=rows)
         tally.add(after.tally)
+        found = (
+            self._found_versions(write, before, row, after, rows, certain_rows, ignored)
+            if split_found
+            else None
+        )
         detail = write.kind + (f" [if {guard_text}]" if guard_text else "")
         if writes_back:
             detail += " writes back the values it copied"
@@ -1836,7 +1970,52 @@ class Tracer:
             [*before.nodes, *row.nodes, *after.nodes],
             ref=write,
         )
-        return _Result(tally, [node])
+        return _Result(tally, [node], found)
+
+    def _found_versions(
+        self,
+        write: Write,
+        before: _Result,
+        row: _Result,
+        after: _Result,
+        rows: float,
+        certain_rows: bool,
+        ignore_paths: tuple[Tally, Tally] | None = None,
+    ) -> tuple[Tally | None, Tally | None]:
+        """The write's tally when it processes at least one row (FOUND true) and when it
+        processes none (None when it certainly processes one). A row can reach the row
+        triggers and still not count as processed: a BEFORE trigger that may skip it, an
+        INSTEAD OF trigger, DO UPDATE … WHERE, a MERGE arm doing nothing; then the row
+        cascade may run when FOUND is false too. For DO NOTHING (`ignore_paths`: the new
+        row's and the conflicting row's tallies) FOUND tells the two paths apart."""
+        table = write.table or ""
+        shape = self.catalog.tables.get(table)
+        may_skip = (
+            write.kind not in {"insert", "update", "delete", "insert-or-ignore"}
+            or shape is None
+            or shape.relkind not in {"table", "partitioned"}
+            or any(self._before_assigned(table, kind) is None for kind in write.row_kinds)
+        )
+        found = Tally()
+        found.add(before.tally)
+        missed = Tally()
+        missed.add(before.tally)
+        if ignore_paths is not None:
+            new, conflict = ignore_paths
+            found.add_between(new, 1, rows)
+            found.add_between(conflict, 0, rows - 1)
+            missed.add_between(conflict, 0, rows)
+            if may_skip:
+                missed.add_between(new, 0, rows)
+        else:
+            found.add_between(row.tally, 1, rows)
+            if may_skip:
+                missed.add_between(row.tally, 0, rows)
+        found.add(after.tally)
+        missed.add(after.tally)
+        if certain_rows and not may_skip and ignore_paths is None:
+            return found, None
+        return found, missed
 
     def _write_through_view(self, write: Write) -> Write:
         """`write` as the server runs it when its target is an automatically updatable
@@ -1871,14 +2050,52 @@ class Tracer:
         """The most rows one run of `write` can touch (UNBOUNDED when nothing bounds it)."""
         if write.keyed_by == "row":
             return 1
-        if write.max_rows is not None:
-            return write.max_rows
+        bound: float = UNBOUNDED if write.max_rows is None else write.max_rows
         if write.rows_from and write.rows_from in frame.transitions:
             # An aggregate without GROUP BY yields one row even from an empty relation.
-            return max(frame.transition_rows, 1)
-        return UNBOUNDED
+            bound = min(bound, max(frame.transition_rows, 1))
+        return bound
 
     # ---- foreign key actions -------------------------------------------------------------
+
+    def _keys_of(self, table: str) -> tuple[ForeignKey, ...]:
+        known = self.catalog.tables.get(table)
+        return known.foreign_keys if known else ()
+
+    @cached_property
+    def _diamond_keys(self) -> frozenset[str]:
+        """Tables referenced by a key of a table with ON DELETE CASCADE keys to two or more
+        other tables: the only parents an FK diamond can join at. (Two keys to one table,
+        a transfer's sender and receiver, reach one row only when it references the same
+        parent twice: counted as two rows, as real data has them.)"""
+        found: set[str] = set()
+        for name, table in self.catalog.tables.items():
+            parents = {
+                fk.ref_table
+                for fk in table.foreign_keys
+                if fk.on_delete == "cascade" and fk.ref_table != name
+            }
+            if len(parents) > 1:
+                found |= parents
+        return frozenset(found)
+
+    def _diamond_parents(self, table: str) -> frozenset[str]:
+        """The diamond parents whose rows deleting a `table` row may delete through ON
+        DELETE CASCADE (itself included); empty when no diamond can close in there."""
+        if not self._diamond_keys:
+            return frozenset()
+        found = self._cascade_closures.get(table)
+        if found is None:
+            reached = {table}
+            todo = [table]
+            while todo:
+                for fk in self.catalog.referencing_keys(todo.pop()):
+                    if fk.on_delete == "cascade" and fk.table not in reached:
+                        reached.add(fk.table)
+                        todo.append(fk.table)
+            parents = frozenset(reached) & self._diamond_keys
+            found = self._cascade_closures[table] = parents if len(parents) > 1 else frozenset()
+        return found
 
     def _fk_actions(
         self,
@@ -1908,6 +2125,8 @@ class Tracer:
                 else:
                     continue
             parent_key = tuple(fk.ref_columns or (parent.primary_key if parent else ()))
+            deletes = event == "delete" and action == "cascade"
+            closure = (frame.fk_closure or self._diamond_parents(table)) if deletes else frozenset()
             label = f"ON {event.upper()} {action.upper()} ({', '.join(fk.columns)})"
             # The chain comes back to a table it went through: rows referencing rows of
             # the same kind (a reply tree, a category tree), as deep as the data goes.
@@ -1941,14 +2160,27 @@ class Tracer:
                 if event == "delete"
                 else frame.doomed,
                 copies=frozenset(),
+                fk_closure=closure,
                 fk_path=tuple(
                     t
                     for t in (*frame.fk_path, table)
                     if loop is not None and self._fk_loops.get(t) == loop
                 ),
             )
+            # A child that another cascading key ties to a row of the same chain (comments
+            # -> posts -> users and comments -> users) may be a row that path deletes: it
+            # is deleted once. One key of the diamond (the first in key order) counts its
+            # rows as certain; the others' may all be the same rows (lower bound 0).
+            shared = any(
+                other is not fk
+                and other.on_delete == "cascade"
+                and other.ref_table not in {fk.table, fk.ref_table}
+                and other.ref_table in closure
+                and _fk_order(other) < _fk_order(fk)
+                for other in self._keys_of(fk.table)
+            )
             columns = frozenset(fk.columns)
-            if event == "delete" and action == "cascade":
+            if deletes:
                 child = self._row(
                     fk.table, "delete", frozenset(), frozenset(), frozenset(), child_frame
                 )
@@ -1971,16 +2203,18 @@ class Tracer:
                 tally.add_between(statement, 0, UNBOUNDED)
                 multiplicity = "0..∞ children, any depth"
             else:
-                tally.add(child.tally, certain=key_changes is True, times=rows)
+                tally.add(child.tally, certain=key_changes is True and not shared, times=rows)
                 tally.add(statement, certain=False)
                 multiplicity = f"x{rows} children"
+            if shared:
+                label += "; its rows may be ones another key of this cascade already deleted"
             nodes.append(
                 Node(
                     "fk",
                     fk.table,
                     label,
                     fk.location,
-                    key_changes is True and not looped,
+                    key_changes is True and not looped and not shared,
                     multiplicity,
                     child.nodes,
                 )
@@ -1996,6 +2230,25 @@ class Tracer:
                 ("the rows: each round reaches other rows, as deep as the data goes",),
                 fk.location,
             )
+
+
+def _derived_status(trigger: Trigger, run: _Run, column: str, touched: set[str]) -> str:
+    """changed | maybe | unchanged: a column a BEFORE UPDATE trigger assigned, after it.
+
+    A deterministic function of other NEW columns (NEW.tags := parse(NEW.post)) that the
+    trigger also computes on INSERT is what the stored row holds for those columns: it
+    stays unchanged while they do, and may or may not change when they do (a post edit
+    that keeps the tags). Anything else (now(), a lookup) is taken as a change."""
+    sources = run.derived.get(column)
+    if sources is None or column in sources or "insert" not in trigger.events:
+        return "changed"
+    if "*" in touched or sources & (touched | run.assigned | run.maybe_assigned):
+        return "maybe"
+    return "unchanged"
+
+
+def _fk_order(fk: ForeignKey) -> tuple[str, tuple[str, ...], str]:
+    return (fk.ref_table, fk.columns, fk.name or "")
 
 
 def _builtin_trigger_run(trigger: Trigger, context: FiringContext) -> _Run | None:
@@ -2166,6 +2419,13 @@ class _Layout:
     # The atoms an effect may take as true once the arms around it are taken.
     assumed: Mapping[int, frozenset[object]]
     positions: Mapping[int, int]  # id() of each recorded effect -> its position
+    # Writes whose FOUND (or ROW_COUNT) the body tests, and the effects whose own guard
+    # tests one (an IF FOUND THEN RETURN before them).
+    setters: frozenset[int] = frozenset()
+    found_guards: Mapping[int, Guard] = field(default_factory=dict)
+    # Each of those writes: the positions that follow it in its own arm or body (_fold
+    # folds them twice, once for each value of its FOUND).
+    regions: Mapping[int, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -2216,7 +2476,67 @@ def _body_layout(body: BodyEffects) -> _Layout:
             for index in range(arm_start, arm_end):
                 assumed[index] = assumed.get(index, frozenset()) | atoms
     positions = {id(effect): index for index, effect in enumerate(body.effects)}
-    return _Layout(build(0, len(body.effects), spans), assumed, positions)
+    found_guards = {
+        index: effect.guard
+        for index, effect in enumerate(body.effects)
+        if any(isinstance(atom, FoundAtom) for atom in effect.guard.atoms())
+    }
+    tested = {atom for guard in found_guards.values() for atom in guard.atoms()}
+    for choice in body.choices:
+        for guard in (*choice.arms, choice.falls_through):
+            tested |= guard.atoms()
+    setters = frozenset(
+        atom.setter
+        for atom in tested
+        if isinstance(atom, FoundAtom)
+        and 0 <= atom.setter < len(body.effects)
+        and isinstance(body.effects[atom.setter], Write)
+    )
+    sequence = build(0, len(body.effects), spans)
+    regions: dict[int, frozenset[int]] = {}
+
+    def note_regions(items: _Sequence) -> None:
+        for index, item in enumerate(items):
+            if isinstance(item, int):
+                if item in setters:
+                    regions[item] = frozenset(_positions_in(items[index + 1 :]))
+            else:
+                for arm in item.arms:
+                    note_regions(arm)
+
+    note_regions(sequence)
+    return _Layout(sequence, assumed, positions, setters, found_guards, regions)
+
+
+def _positions_in(items: _Sequence) -> Iterator[int]:
+    for item in items:
+        if isinstance(item, int):
+            yield item
+        else:
+            for arm in item.arms:
+                yield from _positions_in(arm)
+
+
+def _certain_once_found(
+    guard: Guard,
+    position: int,
+    layout: _Layout,
+    splits: Mapping[int, object],
+    context: FiringContext,
+) -> bool:
+    """Whether the guard holds once the FOUND it tests holds: then _fold adds the effect
+    only where FOUND has that value, which it decides after each such write."""
+    if len(guard.alternatives) != 1:
+        return False
+    (atoms,) = guard.alternatives
+    tested = {atom for atom in atoms if isinstance(atom, FoundAtom)}
+    if not tested or any(
+        atom.setter not in splits or position not in layout.regions.get(atom.setter, ())
+        for atom in tested
+    ):
+        return False
+    assumed = layout.assumed.get(position, frozenset()) | tested
+    return _certain_in_arm(guard, assumed, context)
 
 
 def _certain_in_arm(
@@ -2228,30 +2548,70 @@ def _certain_in_arm(
     return guard.evaluate(lambda atom: True if atom in assumed else context.decide(atom)) is True
 
 
-def _fold(sequence: _Sequence, parts: Mapping[int, Tally], context: FiringContext) -> Tally:
+def _fold(
+    sequence: _Sequence,
+    parts: Mapping[int, Tally],
+    decide: Callable[[Atom], Truth],
+    layout: _Layout,
+    splits: Mapping[int, tuple[Tally | None, Tally | None]],
+) -> Tally:
     """The effects' counts added up, except that one arm of each choice runs: the arms
-    that can be taken are hulled (and an empty one when no arm may be taken)."""
+    that can be taken are hulled (and an empty one when no arm may be taken). After a
+    write whose FOUND is tested, what follows it runs either with FOUND true (the write
+    processed rows) or with FOUND false (it processed none): those two are hulled too."""
     tally = Tally()
-    for item in sequence:
+    for index, item in enumerate(sequence):
         if isinstance(item, int):
+            split = splits.get(item)
+            if split is not None:
+                rest = sequence[index + 1 :]
+                options = []
+                for found, version in zip((True, False), split, strict=True):
+                    if version is not None:
+                        option = Tally()
+                        option.add(version)
+                        option.add(
+                            _fold(rest, parts, _assuming(decide, item, found), layout, splits)
+                        )
+                        options.append(option)
+                tally.add(_hull_all(options))
+                return tally
+            guard = layout.found_guards.get(item)
+            if guard is not None and guard.evaluate(decide) is False:
+                continue
             part = parts.get(item)
             if part is not None:
                 tally.add(part)
             continue
         options = [
-            _fold(arm, parts, context)
+            _fold(arm, parts, decide, layout, splits)
             for arm, guard in zip(item.arms, item.choice.arms, strict=True)
-            if guard.evaluate(context.decide) is not False
+            if guard.evaluate(decide) is not False
         ]
         falls = item.choice.falls_through
-        if not falls.is_never and falls.evaluate(context.decide) is not False:
+        if not falls.is_never and falls.evaluate(decide) is not False:
             options.append(Tally())
         if options:
-            hulled = options[0]
-            for option in options[1:]:
-                hulled = Tally.hull(hulled, option)
-            tally.add(hulled)
+            tally.add(_hull_all(options))
     return tally
+
+
+def _hull_all(options: list[Tally]) -> Tally:
+    hulled = options[0]
+    for option in options[1:]:
+        hulled = Tally.hull(hulled, option)
+    return hulled
+
+
+def _assuming(decide: Callable[[Atom], Truth], setter: int, found: bool) -> Callable[[Atom], Truth]:
+    """`decide`, knowing whether the write at position `setter` processed rows."""
+
+    def deciding(atom: Atom) -> Truth:
+        if isinstance(atom, FoundAtom) and atom.setter == setter:
+            return atom.found == found
+        return decide(atom)
+
+    return deciding
 
 
 def _actions_of(entry: TraceEntry) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ disables) over tokens with targeted grammar code; see `analyzer.ddl` for the gra
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
@@ -99,7 +99,15 @@ class Table:
     # Unique indexes on plain columns, without WHERE (CREATE UNIQUE INDEX, as Prisma and
     # pg_dump write unique keys): they bound a row's identity like a UNIQUE constraint.
     unique_indexes: tuple[tuple[str, ...], ...] = ()
+    # Other btree indexes on plain columns, without WHERE, their columns in order.
+    indexes: tuple[tuple[str, ...], ...] = ()
     view_update: ViewUpdate | None = None  # a view whose query was understood
+
+    @property
+    def btree_indexes(self) -> tuple[tuple[str, ...], ...]:
+        """The column lists of every btree index on plain columns without WHERE: those of
+        the primary key and UNIQUE constraints, unique and other indexes, in index order."""
+        return (*self.unique_keys, *self.indexes)
 
     @property
     def unique_keys(self) -> tuple[tuple[str, ...], ...]:
@@ -274,6 +282,11 @@ class Catalog:
             index.setdefault(function.name, []).append(function)
         return index
 
+    @cached_property
+    def inherited_tables(self) -> frozenset[str]:
+        """Tables other tables inherit from (INHERITS): reading one reads theirs too."""
+        return frozenset(parent for table in self.tables.values() for parent in table.inherits)
+
     def functions_named(self, name: str) -> list[Function]:
         return list(self._functions_by_name.get(name, ()))
 
@@ -366,6 +379,16 @@ class Catalog:
             k: tuple(sorted(v, key=lambda fk: (fk.table, fk.name or "", fk.columns)))
             for k, v in grouped.items()
         }
+
+
+def unknown_column(table: str, names: Iterable[str], columns: Sequence[str]) -> str | None:
+    """The usage error for the first of `names` that is not one of the table's `columns`,
+    as PostgreSQL would reject the UPDATE: trace checks --columns against the analysed
+    schema, verify against the server's."""
+    for name in names:
+        if name not in columns:
+            return f"{table} has no column {name} (its columns: {', '.join(columns)})"
+    return None
 
 
 def split_identifier_path(text: str) -> list[tuple[str, bool]]:

@@ -404,6 +404,13 @@ def trace(
         if name is None:
             _usage_error(f"table {table} is not in the schema")
         set_columns = tuple(c.strip() for c in columns.split(",")) if columns else None
+        known = catalog.tables.get(name)
+        if set_columns is not None and known is not None:
+            from analyzer.catalog import unknown_column
+
+            problem = unknown_column(name, set_columns, [c.name for c in known.columns])
+            if problem:
+                _usage_error(f"--columns: {problem}")
         cascade = tracer.trace(
             TraceEntry(
                 name,

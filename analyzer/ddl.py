@@ -208,6 +208,8 @@ class _State:
     index_names: dict[str, int] = field(default_factory=dict)
     # schema.index -> (table, columns) for unique indexes on plain columns
     unique_indexes: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    # the same for the other btree indexes on plain columns, without WHERE
+    indexes: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     statements: int = 0
     unanalyzed: int = 0
     # how many functions (overloads) have each schema.name: kept by put/pop/rollback, so
@@ -334,6 +336,13 @@ class CatalogBuilder:
             else table
             for name, table in state.tables.items()
         }
+        plain: dict[str, set[tuple[str, ...]]] = {}
+        for table_name, columns in state.indexes.values():
+            known = tables.get(table_name)
+            if known is not None and all(known.column(c) for c in columns):
+                plain.setdefault(table_name, set()).add(columns)
+        for name, columns_set in plain.items():
+            tables[name] = replace(tables[name], indexes=tuple(sorted(columns_set)))
         return freeze(
             tables,
             state.functions,
@@ -479,6 +488,7 @@ class CatalogBuilder:
                 key in self.state.index_names
                 or key in self.state.tables
                 or key in self.state.unique_indexes
+                or key in self.state.indexes
             )
         return key in self.state.constraint_names
 
@@ -1310,9 +1320,12 @@ def _figure_column_name(node: exp.Expr) -> str:
 # ---- CREATE UNIQUE INDEX / DROP INDEX ----------------------------------------------------
 
 
-def _create_unique_index(builder: CatalogBuilder, statement: Statement, cursor: Cursor) -> None:
-    """Unique indexes on plain columns are remembered for ADD … USING INDEX."""
-    cursor.expect("CREATE", "UNIQUE", "INDEX")
+def _create_index(builder: CatalogBuilder, statement: Statement, cursor: Cursor) -> None:
+    """Unique indexes on plain columns are remembered for ADD … USING INDEX; other btree
+    indexes on plain columns for the index probes they make of MIN/MAX lookups."""
+    cursor.expect("CREATE")
+    unique = cursor.accept("UNIQUE")
+    cursor.expect("INDEX")
     cursor.accept("CONCURRENTLY")
     if_not_exists = cursor.accept("IF", "NOT", "EXISTS")
     index_name: str | None = None
@@ -1322,8 +1335,9 @@ def _create_unique_index(builder: CatalogBuilder, statement: Statement, cursor: 
     cursor.accept("ONLY")
     parts, _ = cursor.qualified_name()
     table = builder.relation_name(parts)
+    method = "btree"
     if cursor.accept("USING"):
-        cursor.identifier()
+        method = cursor.identifier().name.lower()
     elements = split_top_level(cursor.skip_balanced())
     if any(len(part) != 1 or part[0].kind not in {"word", "ident"} for part in elements):
         return  # an expression index: not usable as a constraint
@@ -1332,12 +1346,16 @@ def _create_unique_index(builder: CatalogBuilder, statement: Statement, cursor: 
         if cursor.peek_word("WHERE"):
             return  # a partial index: unique among some rows only
         cursor.next()
-    if index_name is None:
-        index_name = builder.choose_name(table, columns, "key", relation=True)
-    key = f"{table.split('.', 1)[0]}.{index_name}"
-    if key in builder.state.unique_indexes and if_not_exists:
+    if not unique and method != "btree":
         return
-    builder.put(builder.state.unique_indexes, key, (table, columns))
+    if index_name is None:
+        label = "key" if unique else "idx"
+        index_name = builder.choose_name(table, columns, label, relation=True)
+    key = f"{table.split('.', 1)[0]}.{index_name}"
+    if if_not_exists and (key in builder.state.unique_indexes or key in builder.state.indexes):
+        return
+    kept = builder.state.unique_indexes if unique else builder.state.indexes
+    builder.put(kept, key, (table, columns))
 
 
 def _drop_index(builder: CatalogBuilder, statement: Statement, cursor: Cursor) -> None:
@@ -1347,9 +1365,10 @@ def _drop_index(builder: CatalogBuilder, statement: Statement, cursor: Cursor) -
     for part in split_top_level(cursor.until("CASCADE", "RESTRICT", stop_puncts=(";",))):
         names = [i.name for i in part if i.kind != "punct"]
         schema = names[-2] if len(names) > 1 else None
-        for key in list(builder.state.unique_indexes):
-            if key.split(".", 1)[1] == names[-1] and (schema is None or key.startswith(schema)):
-                del builder.state.unique_indexes[key]
+        for kept in (builder.state.unique_indexes, builder.state.indexes):
+            for key in list(kept):
+                if key.split(".", 1)[1] == names[-1] and (schema is None or key.startswith(schema)):
+                    del kept[key]
 
 
 # ---- ALTER TABLE -----------------------------------------------------------------------
@@ -1846,9 +1865,10 @@ def _rename_table(builder: CatalogBuilder, old: str, new: str, offset: int) -> N
             builder.pop(state.rules, key)
             builder.put(state.rules, f"{new}.{rule.name}", replace(rule, table=new))
     builder.move_constraints(old, new)
-    for key, (table_name, columns) in list(state.unique_indexes.items()):
-        if table_name == old:
-            builder.put(state.unique_indexes, key, (new, columns))
+    for kept in (state.unique_indexes, state.indexes):
+        for key, (table_name, columns) in list(kept.items()):
+            if table_name == old:
+                builder.put(kept, key, (new, columns))
 
 
 def _rename_constraint(
@@ -1935,9 +1955,10 @@ def _rename_column(
     for name, constraint in list(registry.items()):
         if old in constraint.columns:
             builder.put(registry, name, replace(constraint, columns=rename(constraint.columns)))
-    for key, (indexed, columns) in list(state.unique_indexes.items()):
-        if indexed == table_name and old in columns:
-            builder.put(state.unique_indexes, key, (indexed, rename(columns)))
+    for kept in (state.unique_indexes, state.indexes):
+        for key, (indexed, columns) in list(kept.items()):
+            if indexed == table_name and old in columns:
+                builder.put(kept, key, (indexed, rename(columns)))
     if recurse:
         for child in _children(builder, table_name):
             if state.tables[child].column(old) is not None:
@@ -2032,8 +2053,9 @@ def _drop_table(builder: CatalogBuilder, name: str) -> None:
     for constraint_name in list(builder.constraints_of(name)):
         builder.remove_constraint(name, constraint_name)
     builder.pop(state.constraints, name)
-    for key in [k for k, (t, _) in state.unique_indexes.items() if t == name]:
-        builder.pop(state.unique_indexes, key)
+    for index_map in (state.unique_indexes, state.indexes):
+        for key in [k for k, (t, _) in index_map.items() if t == name]:
+            builder.pop(index_map, key)
     for other_name, fk in _referencing_keys(builder, name):
         if other_name in state.tables:
             _remove_foreign_key(builder, other_name, fk)
@@ -3350,7 +3372,7 @@ def _may_change_catalog(prefix: str) -> bool:
     if words[0] not in _DDL_VERBS:
         return False
     kind = classify(tuple(words))
-    if kind not in {"other", "create_unique_index", "drop_index"}:
+    if kind not in {"other", "create_unique_index", "create_index", "drop_index"}:
         return True
     rest = [w for w in words[1:] if w not in _MODIFIER_WORDS]
     return not rest or (rest[0] not in _NOT_CATALOG_NOUNS and kind == "other")
@@ -3848,7 +3870,8 @@ _HANDLERS = {
     "create_extension": _create_extension,
     "create_table": _create_table,
     "create_view": _create_view,
-    "create_unique_index": _create_unique_index,
+    "create_unique_index": _create_index,
+    "create_index": _create_index,
     "drop_index": _drop_index,
     "alter_table": _alter_table,
     "alter_view": _alter_view,

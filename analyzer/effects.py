@@ -12,8 +12,10 @@ unconditionally.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from types import MappingProxyType
 
 from sqlglot import exp
@@ -28,6 +30,7 @@ from analyzer.guards import (
     Guard,
     OpaqueAtom,
     OpAtom,
+    derived_columns,
     expression_of_sql,
     guard_of,
 )
@@ -41,6 +44,7 @@ from analyzer.plpgsql import (
     DynExecute,
     ExecSql,
     Exit,
+    Fetch,
     ForCursor,
     ForDynamic,
     ForEach,
@@ -62,6 +66,8 @@ from analyzer.plpgsql import (
     parse_plpgsql,
     render,
 )
+from analyzer.row_bounds import UNKNOWN as UNKNOWN_ROWS
+from analyzer.row_bounds import RowBounds, Rows
 from analyzer.source import SourceFile
 
 AGGREGATES = frozenset(
@@ -206,6 +212,16 @@ class Write:
     where_is_key: bool = field(default=False, metadata=INTERNAL)
     # UPDATE: where each SET column's new value comes from.
     set_origins: tuple[tuple[str, Origins], ...] = field(default=(), metadata=INTERNAL)
+    # UPDATE: SET columns whose new value fails the WHERE clause's test of that column
+    # (`SET done = true WHERE … AND NOT done`): the statement never matches a row again
+    # once it has updated it.
+    settles: tuple[str, ...] = field(default=(), metadata=INTERNAL)
+    # INSERT … SELECT from one table whose WHERE clause tests nothing but one unique key
+    # (at most one row): that table, and where each key value comes from. It inserts a
+    # row whenever the table has one with those values.
+    source_key: tuple[str, tuple[tuple[str, Origins], ...]] | None = field(
+        default=None, metadata=INTERNAL
+    )
     # Runs per run of the body: more or fewer than once inside a loop.
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
 
@@ -227,7 +243,34 @@ class Read:
     aggregates: tuple[str, ...] = ()
     keyed_by: str = "set"  # row | set | table
     key_columns: tuple[str, ...] = ()  # columns the WHERE clause fixes by equality
+    # The columns a read of nothing but MIN/MAX of plain columns takes the extreme of,
+    # from one table, without GROUP BY, where WHERE tests only key_columns = value: the
+    # planner answers each from a btree index that leads with those (see index_probe).
+    extremes: tuple[str, ...] = field(default=(), metadata=INTERNAL)
     iterations: Iterations = field(default=ONCE, metadata=INTERNAL)
+
+
+def probe_index(read: Read, extreme: str) -> tuple[str, ...]:
+    """The btree index that answers MIN/MAX(extreme) of `read` with one probe."""
+    return (*sorted(read.key_columns), extreme)
+
+
+def index_probe(read: Read, table: Table | None) -> bool:
+    """Whether PostgreSQL answers each MIN/MAX of the read with one index probe (planagg:
+    LIMIT 1 over a btree index whose leading columns the WHERE fixes by equality, then
+    the column), not a scan of the matching rows."""
+    if not read.extremes or table is None:
+        return False
+    pinned = set(read.key_columns)
+    return all(
+        any(
+            len(index) > len(pinned)
+            and set(index[: len(pinned)]) == pinned
+            and index[len(pinned)] == extreme
+            for index in table.btree_indexes
+        )
+        for extreme in read.extremes
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +337,9 @@ class RowAssignment:
     column: str
     location: Location
     guard: Guard
+    # The NEW columns the value is a deterministic function of (None: anything else, as
+    # now() or a lookup): equal to the stored value when they keep theirs.
+    derived_from: frozenset[str] | None = None
 
 
 Effect = Write | Read | CallEffect | ReturnEffect | DynamicEffect | RowAssignment | RaiseEffect
@@ -569,6 +615,39 @@ def _key_expressions(
     return keys, len(keys) == len(conjuncts)
 
 
+def _extremes(
+    node: exp.Select, names: set[str], table: Table | None, where: exp.Expr | None
+) -> tuple[str, ...]:
+    """The columns of `SELECT … min(c) / max(c) … FROM t [WHERE k = v AND …]` when those are
+    its only aggregates, of plain columns of t, with no GROUP BY and no other test."""
+    if table is None or node.args.get("group") or node.args.get("having"):
+        return ()
+    if where is not None and not _key_expressions(where, names, table)[1]:
+        return ()
+    extremes: set[str] = set()
+    for expression in node.expressions:
+        for sub in expression.walk():
+            if isinstance(sub, exp.Select):
+                return ()
+            if isinstance(sub, exp.Window):
+                return ()
+            if isinstance(sub, (exp.Min, exp.Max)):
+                column = sub.this
+                if sub.expressions or not isinstance(column, exp.Column):
+                    return ()
+                qualifier = column.table.lower() if column.table else ""
+                if (qualifier and qualifier not in names) or table.column(
+                    _fold(column.this)
+                ) is None:
+                    return ()
+                extremes.add(_fold(column.this))
+            elif _AGGREGATE_NODES.get(type(sub)) or (
+                isinstance(sub, exp.Anonymous) and str(sub.this).lower() in AGGREGATES
+            ):
+                return ()
+    return tuple(sorted(extremes))
+
+
 def _keyed_by(keys: Iterable[str], where: exp.Expr | None, table: Table | None) -> str:
     if where is None:
         return "table"
@@ -593,6 +672,95 @@ def _alias_names(node: exp.Expr, table_node: exp.Table | None, name: str | None)
         names.add(name.split(".", 1)[1])
     names.discard("")
     return names
+
+
+# Calls that never return NULL: a column set to one no longer passes `IS NULL`.
+_NON_NULL_CALLS = frozenset(
+    {"now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "gen_random_uuid"}
+)
+
+
+def _settled_columns(node: exp.Update, names: set[str]) -> tuple[str, ...]:
+    """SET columns whose new value makes a conjunct of the WHERE clause on that column not
+    true: `c IS NULL` after `c = now()`, `NOT c` after `c = true`, `c <> k` after `c = k`,
+    `c = k1` after `c = k2`."""
+    where = node.args.get("where")
+    if where is None:
+        return ()
+    values = {
+        _column_name(a.this): a.expression
+        for a in node.expressions
+        if isinstance(a, exp.EQ) and isinstance(a.this, exp.Column)
+    }
+    conjuncts, stack = [], [where.this]
+    while stack:
+        part = stack.pop()
+        if isinstance(part, (exp.And, exp.Paren)):
+            stack.extend([part.this, part.expression] if isinstance(part, exp.And) else [part.this])
+        else:
+            conjuncts.append(part)
+    settled = set()
+    for conjunct in conjuncts:
+        test = conjunct.this if isinstance(conjunct, exp.Not) else conjunct
+        while isinstance(test, exp.Paren):
+            test = test.this
+        # sqlglot reads `c IS NOT NULL` as Is(c, NULL) marked negate.
+        marked = isinstance(test, exp.Is) and bool(test.args.get("negate"))
+        negated = isinstance(conjunct, exp.Not) != marked
+        column = test if isinstance(test, exp.Column) else test.this
+        if not isinstance(column, exp.Column) or column.table.lower() not in names | {""}:
+            continue
+        value = values.get(_fold(column.this))
+        if value is not None and _fails(test, negated, value):
+            settled.add(_fold(column.this))
+    return tuple(sorted(settled))
+
+
+def _fails(test: exp.Expr, negated: bool, value: exp.Expr) -> bool:
+    """Whether `[NOT] test`, with its column replaced by `value`, is certainly not true."""
+    null_test = isinstance(test, exp.Is) and isinstance(test.expression, exp.Null)
+    if isinstance(value, exp.Null):
+        return negated if null_test else True  # any other test of NULL is NULL
+    if null_test:
+        non_null = isinstance(value, (exp.Literal, exp.Boolean, exp.CurrentTimestamp)) or (
+            isinstance(value, exp.Anonymous) and str(value.this).lower() in _NON_NULL_CALLS
+        )
+        return non_null and not negated
+    if isinstance(test, exp.Column):  # a boolean column, or NOT it
+        return isinstance(value, exp.Boolean) and bool(value.this) == negated
+    if negated or not isinstance(test, (exp.EQ, exp.NEQ, exp.NullSafeNEQ)):
+        return False
+    relation = _constants_relation(test.expression, value)
+    if isinstance(test, exp.EQ):
+        return relation == "different"
+    return relation == "equal"
+
+
+_PLAIN_WORD = re.compile(r"[a-z][a-z_]*")
+
+
+def _constants_relation(left: exp.Expr, right: exp.Expr) -> str | None:
+    """'equal' or 'different' for two constants of one kind that certainly are; else None.
+    Text compares as written (a citext or enum column may fold case or spelling: two
+    different plain words in any case are different)."""
+    if isinstance(left, exp.Boolean) and isinstance(right, exp.Boolean):
+        return "equal" if bool(left.this) == bool(right.this) else "different"
+    if not isinstance(left, exp.Literal) or not isinstance(right, exp.Literal):
+        return None
+    if left.is_string and right.is_string:
+        a, b = str(left.this), str(right.this)
+        if a == b:
+            return "equal"
+        plain = _PLAIN_WORD.fullmatch
+        if plain(a.lower()) and plain(b.lower()) and a.lower() != b.lower():
+            return "different"
+        return None
+    if left.is_string or right.is_string:
+        return None
+    try:
+        return "equal" if Decimal(str(left.this)) == Decimal(str(right.this)) else "different"
+    except ArithmeticError:
+        return None
 
 
 def _set_assignments(
@@ -630,6 +798,8 @@ class SqlEffects:
     def __init__(self, scope: _Scope) -> None:
         self.scope = scope
         self.origin_of: Callable[[exp.Expr], Origins] = self.plain_origin
+        self.is_variable: Callable[[str], bool] = scope.parameters.__contains__
+        self.bounds = RowBounds(scope.catalog, scope.search_path, lambda n: self.is_variable(n))
         # A call argument as the callee's EXECUTE folding should see it (the walker puts
         # constant locals back in); as written by default.
         self.argument: Callable[[exp.Expr, Guard], exp.Expr] = lambda node, _: node
@@ -721,8 +891,12 @@ class SqlEffects:
         name, table, names = resolved
         source = node.expression
         single_row = isinstance(source, exp.Values) and len(source.expressions) == 1
-        if isinstance(source, exp.Select) and not source.args.get("from_"):
-            single_row = True
+        max_rows = len(source.expressions) if isinstance(source, exp.Values) else None
+        per_row_of = ""
+        if isinstance(source, exp.Query):
+            rows = self.bounds.query(source, self._cte_rows(node, ctes))
+            single_row, max_rows = rows.exactly_one, rows.hi
+            per_row_of = rows.per_row_of
         if source is None:  # INSERT … DEFAULT VALUES
             single_row = True
         if not columns and table:
@@ -745,8 +919,7 @@ class SqlEffects:
         keys = list(table.unique_keys) if table else []
         appends = kind == "insert" and not any(k and set(k) <= set(columns) for k in keys)
         key_values = _insert_key_values(node, columns, conflict, table) if single_row else []
-        max_rows = len(source.expressions) if isinstance(source, exp.Values) else None
-        rows_from = _row_source(source) if isinstance(source, exp.Select) else ""
+        rows_from = (_row_source(source) if isinstance(source, exp.Select) else "") or per_row_of
         return [
             Write(
                 name,
@@ -767,8 +940,46 @@ class SqlEffects:
                 max_rows=max_rows,
                 rows_from=rows_from,
                 carries_new_row=single_row and _only_new_fields(source),
+                source_key=self._source_key(source, guard, ctes)
+                if max_rows == 1 and not single_row
+                else None,
             )
         ]
+
+    def _source_key(
+        self, source: exp.Expr | None, guard: Guard, ctes: set[str]
+    ) -> tuple[str, tuple[tuple[str, Origins], ...]] | None:
+        """The table and key values of a SELECT that picks one row of one table by a
+        unique key and tests nothing else (see `Write.source_key`)."""
+        if not isinstance(source, exp.Select) or any(
+            source.args.get(clause)
+            for clause in ("joins", "laterals", "group", "having", "distinct", "limit", "offset")
+        ):
+            return None
+        from_ = source.args.get("from_")
+        relation = from_.this if from_ is not None else None
+        if not isinstance(relation, exp.Table) or not isinstance(relation.this, exp.Identifier):
+            return None
+        if relation.args.get("joins") or (
+            not relation.args.get("db") and _fold(relation.this) in ctes
+        ):
+            return None
+        name = self.scope.table_name(relation)
+        table = self.scope.table(name)
+        if table is None or name is None:
+            return None
+        keys = self.bounds.keys_of(table, only=bool(relation.args.get("only")))
+        names = _alias_names(source, relation, name)
+        expressions, where_is_key = _key_expressions(source.args.get("where"), names, table)
+        columns = {column for column, _ in expressions}
+        if not where_is_key or len(columns) != len(expressions):
+            return None
+        if not any(set(key) == columns for key in keys):
+            return None
+        origins = tuple(
+            (column, _restricted(self.origin_of(value), guard)) for column, value in expressions
+        )
+        return table.name, origins
 
     def _update(
         self, node: exp.Update, guard: Guard, location: Location, ctes: set[str], inferred: bool
@@ -798,6 +1009,7 @@ class SqlEffects:
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
                 set_origins=set_origins,
+                settles=_settled_columns(node, names),
             )
         ]
 
@@ -830,6 +1042,11 @@ class SqlEffects:
             relations = [joined.this] if isinstance(joined, exp.From) else list(joined)
             if len(relations) == 1:
                 rows_from = _row_source(relations[0])
+        max_rows = None
+        if joined and isinstance(node.this, exp.Table):
+            relations = [joined.this] if isinstance(joined, exp.From) else list(joined)
+            rows = self.bounds.target_rows(node.this, relations, where, self._cte_rows(node, ctes))
+            max_rows, rows_from = rows.hi, rows_from or rows.per_row_of
         key_origins = tuple(
             (column, _restricted(self.origin_of(value), guard)) for column, value in key_expressions
         )
@@ -844,6 +1061,7 @@ class SqlEffects:
             sources=_sources(node, ctes),
             key_columns=tuple(sorted(set(keys))),
             key_values=tuple(key_values),
+            max_rows=max_rows,
             rows_from=rows_from,
             key_origins=key_origins,
             where_is_key=where_is_key and not node.args.get(join_clause),
@@ -881,6 +1099,7 @@ class SqlEffects:
                 columns.extend(found[0])
                 accumulations.extend(found[1])
                 deltas.extend(found[2])
+        rows = self.bounds.merge_rows(node, self._cte_rows(node, ctes))
         return [
             Write(
                 name,
@@ -890,13 +1109,20 @@ class SqlEffects:
                 columns=tuple(columns),
                 accumulations=tuple(accumulations),
                 deltas=tuple(deltas),
-                keyed_by="set",
+                keyed_by="row" if rows.exactly_one else "set",
                 inferred=inferred,
                 text=_one_line(node),
                 sources=_sources(node, ctes),
                 merge_actions=merge_actions(node),
+                max_rows=rows.hi,
+                rows_from=rows.per_row_of,
             )
         ]
+
+    def _cte_rows(self, node: exp.Expr, ctes: set[str]) -> dict[str, Rows]:
+        """The rows of each WITH query `node` can read: those it declares, bounded; any
+        other of the statement, unknown."""
+        return {**dict.fromkeys(ctes, UNKNOWN_ROWS), **self.bounds.ctes_of(node)}
 
     def _select(
         self, node: exp.Select, guard: Guard, location: Location, ctes: set[str]
@@ -926,6 +1152,7 @@ class SqlEffects:
             table = self.scope.table(name)
             names = _alias_names(node, table_node, name)
             keys = _key_columns(where, names, table) if len(sources) == 1 else []
+            extremes = _extremes(node, names, table, where) if len(sources) == 1 else ()
             effects.append(
                 Read(
                     name,
@@ -934,6 +1161,7 @@ class SqlEffects:
                     aggregates=tuple(aggregates),
                     keyed_by=_keyed_by(keys, where, table),
                     key_columns=tuple(sorted(set(keys))),
+                    extremes=extremes,
                 )
             )
         return effects
@@ -1241,6 +1469,7 @@ class _Walker:
         self.scope = scope
         self.sql = SqlEffects(scope)
         self.sql.origin_of = self.origin_of
+        self.sql.is_variable = self.is_variable
         self.sql.argument = self.constant_argument
         self.effects: list[Effect] = []
         self.choices: list[Choice] = []
@@ -1249,6 +1478,12 @@ class _Walker:
         # under which that assignment ran: their value is known wherever that guard holds.
         self.counts = assignment_counts
         self.constants: dict[str, tuple[exp.Expr, Guard]] = {}
+        # The latest assignment walked to each variable or record field (`rec.f`), with
+        # the guard it ran under; None for a value not read (INTO, loop targets), or one
+        # made inside a loop. Read where the same guard holds: in straight-line code of
+        # one branch, that assignment is the one in force.
+        self.latest: dict[str, tuple[exp.Expr | None, Guard, int]] = {}
+        self.latest_order: list[str] = []
         # Conditions caught by the EXCEPTION handlers of the blocks around the statement
         # being walked (innermost last), and what each protected statement is covered by.
         self.catching: list[frozenset[str]] = []
@@ -1257,32 +1492,77 @@ class _Walker:
         # `v := NEW.session_id` is keyed by NEW.session_id.
         self.variables: dict[str, Origins] = {}
         self.loops: list[_LoopFrame] = []
+        # The statement FOUND was last set by on this path (see FoundAtom; None: not
+        # known), the one just walked when it set the row count GET DIAGNOSTICS reads,
+        # and the variables holding such a ROW_COUNT.
+        self.found: int | None = None
+        self.just_counted: int | None = None
+        self.row_counts: dict[str, int] = {}
+        self.unfollowed_setters = 0
+        self.found_shadowed = False
 
     def assigned(self, name: str, value: Fragment | None, live: Guard) -> None:
         key = name.strip().lower()
         if self.counts.get(key) == 1 and value is not None and value.tree is not None:
             self.constants[key] = (value.tree, live)
+        tree = value.tree if value is not None and not self.loops else None
+        self.set_latest(key, tree, live)
+
+    def set_latest(self, key: str, tree: exp.Expr | None, live: Guard) -> None:
+        prefix = key + "."  # a whole record assigned: its fields' values go with it
+        for field_key in [k for k in self.latest if k.startswith(prefix)]:
+            del self.latest[field_key]
+        self.latest[key] = (tree, live, len(self.latest_order))
+        self.latest_order.append(key)
+
+    def latest_value(self, key: str, live: Guard, before: int) -> tuple[exp.Expr, int] | None:
+        """The value of the assignment in force, if it ran under `live` and before the
+        assignment whose value is being read (`x := y; y := 5`: x is not 5)."""
+        found = self.latest.get(key)
+        if found is None or found[0] is None or self.loops or found[1] != live:
+            return None
+        return (found[0], found[2]) if found[2] < before else None
 
     def with_constants(
-        self, tree: exp.Expr, live: Guard, inside: frozenset[str] = frozenset()
+        self,
+        tree: exp.Expr,
+        live: Guard,
+        inside: frozenset[str] = frozenset(),
+        before: int = sys.maxsize,
     ) -> exp.Expr:
         """`tree` with each constant local variable replaced by the value assigned to it;
         a parameter the body assigns otherwise is unknown (not the argument passed)."""
 
         def substitute(node: exp.Expr) -> exp.Expr:
-            if not isinstance(node, exp.Column) or node.table:
+            if not isinstance(node, exp.Column) or node.args.get("db"):
                 return node
             name = node.name.lower()
+            if node.table:  # a record field assigned in this branch (`rec.f := …`)
+                record = node.table.lower()
+                key = f"{record}.{name}"
+                if record in _ROW_VARIABLES or key in inside:
+                    return node  # NEW/OLD fields: the walker follows them as row values
+                field_value = self.latest_value(key, live, before)
+                if field_value is None:
+                    return node
+                return self.with_constants(field_value[0], live, inside | {key}, field_value[1])
             if name in inside or not _LOCAL_NAME.fullmatch(name):
                 return node  # in its own value (`p := lower(p)`): the value before
             known = self.constants.get(name)
             if known is not None and (known[1].is_always or known[1] == live):
                 return self.with_constants(known[0], live, inside | {name})
+            latest = self.latest_value(name, live, before)
+            if latest is not None:
+                return self.with_constants(latest[0], live, inside | {name}, latest[1])
             if name in self.scope.parameters and self.counts.get(name):
                 return exp.column(_CHANGED_PARAMETER)
             return node
 
         return tree.transform(substitute)
+
+    def is_variable(self, name: str) -> bool:
+        """A variable the body declares (or a loop sets), or a parameter."""
+        return name in self.variables or name in self.scope.parameters
 
     def constant_argument(self, node: exp.Expr, live: Guard) -> exp.Expr:
         """A call argument with each local whose value is fixed text (literals, TG_*
@@ -1342,14 +1622,23 @@ class _Walker:
     def condition(self, fragment: Fragment, live: Guard) -> Guard:
         """The guard of an IF/WHILE/ASSERT condition. A local variable that holds one of
         the trigger's arguments (`v text = TG_ARGV[0]`, assigned nowhere else) is read as
-        that argument, so the guard is decided per trigger like a test of TG_ARGV itself."""
+        that argument, so the guard is decided per trigger like a test of TG_ARGV itself;
+        a record field is read as the value assigned to it in the same branch."""
         tree = fragment.tree
         if tree is not None and any(
-            isinstance(node, exp.Column) and not node.table and node.name.lower() in self.arguments
+            isinstance(node, exp.Column)
+            and (
+                node.name.lower() in self.arguments
+                if not node.table
+                else f"{node.table.lower()}.{node.name.lower()}" in self.latest
+            )
             for node in tree.walk()
         ):
-            tree = self.with_constants(tree, live, self.not_arguments)
-        return guard_of(tree, fragment.text, self.scope.parameters)
+            # Record fields assigned in this branch are read as their values too
+            # (`rec.changed := hstore(NEW.*) - rec.before; IF rec.changed = '' …`).
+            plain = {key for key in (*self.constants, *self.latest) if "." not in key}
+            tree = self.with_constants(tree, live, frozenset(plain) - self.arguments)
+        return guard_of(tree, fragment.text, self.scope.parameters, self.found_tests())
 
     @property
     def arguments(self) -> frozenset[str]:
@@ -1361,6 +1650,44 @@ class _Walker:
     @property
     def not_arguments(self) -> frozenset[str]:
         return frozenset(self.constants) - self.arguments
+
+    def found_tests(self) -> dict[str, int]:
+        """What FOUND and the ROW_COUNT variables stand for here (see FoundAtom)."""
+        tests = dict(self.row_counts)
+        if self.found is not None and not self.found_shadowed:
+            tests["found"] = self.found
+        return tests
+
+    def unfollowed_setter(self) -> int:
+        self.unfollowed_setters += 1
+        return -self.unfollowed_setters
+
+    def set_found(self, statement: Statement, start: int) -> None:
+        """FOUND after `statement` (its effects are self.effects[start:]), as PL/pgSQL sets
+        it: INSERT/UPDATE/DELETE/MERGE and SELECT INTO by the rows they processed, PERFORM,
+        FETCH/MOVE and RETURN QUERY by the rows they produced; EXECUTE, assignments and
+        utility statements leave it alone."""
+        self.just_counted = None
+        if isinstance(statement, ExecSql):
+            tree = statement.sql.tree
+            if tree is None:
+                self.found = None
+                return
+            modifies = isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge))
+            if not modifies and statement.into is None:
+                return
+            writes = [
+                index
+                for index in range(start, len(self.effects))
+                if isinstance(self.effects[index], Write)
+            ]
+            followed = modifies and len(writes) == 1
+            self.found = writes[0] if followed else self.unfollowed_setter()
+            self.just_counted = self.found
+        elif isinstance(statement, Perform):
+            self.found = self.just_counted = self.unfollowed_setter()
+        elif isinstance(statement, (Fetch, ReturnQuery)):
+            self.found = self.unfollowed_setter()
 
     def fragment(self, fragment: Fragment | None, guard: Guard, statement: bool = False) -> None:
         if fragment is None or guard.is_never:
@@ -1380,10 +1707,27 @@ class _Walker:
                 )
             )
 
-    def arm(self, body: Sequence[Statement], guard: Guard, arms: list[tuple[Guard, int]]) -> Guard:
-        """Run one arm of an IF/CASE, noting where its effects start."""
+    def arm(
+        self,
+        body: Sequence[Statement],
+        guard: Guard,
+        arms: list[tuple[Guard, int]],
+        found: list[int | None] | None = None,
+    ) -> Guard:
+        """Run one arm of an IF/CASE, noting where its effects start; `found` collects
+        what FOUND stands for where the arm ends (when control goes on after it)."""
         arms.append((guard, len(self.effects)))
-        return self.run(body, guard)
+        before = self.found
+        after = self.run(body, guard)
+        if found is not None:
+            if not after.is_never:
+                found.append(self.found)
+            self.found = before
+        return after
+
+    def merge_found(self, found: list[int | None]) -> None:
+        """FOUND after a statement whose paths end with `found`: known when they agree."""
+        self.found = found[0] if found and all(f == found[0] for f in found) else None
 
     def choice(self, arms: list[tuple[Guard, int]], ends: list[int], falls: Guard) -> None:
         spans = tuple((start, end) for (_, start), end in zip(arms, ends, strict=True))
@@ -1400,6 +1744,10 @@ class _Walker:
     def statement(self, statement: Statement, live: Guard) -> Guard:
         start = len(self.effects)
         after = self.walk(statement, live)
+        self.set_found(statement, start)
+        if not isinstance(statement, (Assign, Block)):  # those record their values
+            for name in _assigned_names(statement):
+                self.set_latest(name, None, live)
         if self.catching:
             covered = frozenset[str]().union(*self.catching)
             for effect in self.effects[start:]:
@@ -1417,6 +1765,8 @@ class _Walker:
                     default = exp.column(declaration.alias_for)
                 self.variables.pop(declaration.name.lower(), None)
                 self.assign(declaration.name, default, Guard.always())
+            if any(d.name.strip().lower() == "found" for d in statement.declarations):
+                self.found_shadowed = True  # a variable of its own, not PL/pgSQL's FOUND
             caught = frozenset(c for h in statement.handlers for c in h.conditions)
             if caught:
                 self.catching.append(caught)
@@ -1425,27 +1775,37 @@ class _Walker:
             finally:
                 if caught:
                     self.catching.pop()
+            found_after: list[int | None] = [self.found] if not after.is_never else []
             for handler in statement.handlers:
                 on_error = live.and_(Guard.of(ErrorAtom(" OR ".join(handler.conditions))))
-                after = after.or_(self.run(handler.body, on_error))
+                self.found = None  # as the statement that raised left it
+                handled = self.run(handler.body, on_error)
+                if not handled.is_never:
+                    found_after.append(self.found)
+                after = after.or_(handled)
+            if statement.handlers:
+                self.merge_found(found_after)
             return after
         if isinstance(statement, If):
             remaining = live
             after = Guard.never()
             arms: list[tuple[Guard, int]] = []
             ends: list[int] = []
+            found: list[int | None] = []  # FOUND where each arm ends
             for branch in statement.branches:
                 self.fragment(branch.condition, remaining)
                 condition = self.condition(branch.condition, remaining)
-                after = after.or_(self.arm(branch.body, remaining.and_(condition), arms))
+                after = after.or_(self.arm(branch.body, remaining.and_(condition), arms, found))
                 ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
             if statement.else_body is not None:
-                after = after.or_(self.arm(statement.else_body, remaining, arms))
+                after = after.or_(self.arm(statement.else_body, remaining, arms, found))
                 ends.append(len(self.effects))
                 self.choice(arms, ends, Guard.never())
+                self.merge_found(found)
                 return after
             self.choice(arms, ends, remaining)
+            self.merge_found([*found, self.found] if not remaining.is_never else found)
             return after.or_(remaining)
         if isinstance(statement, Case):
             self.fragment(statement.subject, live)
@@ -1453,15 +1813,19 @@ class _Walker:
             after = Guard.never()
             arms = []
             ends = []
+            found_after = []
             for when in statement.whens:
-                condition = guard_of(when.condition, when.values.text, self.scope.parameters)
-                after = after.or_(self.arm(when.body, remaining.and_(condition), arms))
+                condition = guard_of(
+                    when.condition, when.values.text, self.scope.parameters, self.found_tests()
+                )
+                after = after.or_(self.arm(when.body, remaining.and_(condition), arms, found_after))
                 ends.append(len(self.effects))
                 remaining = remaining.and_(condition.negate())
             if statement.else_body is not None:
-                after = after.or_(self.arm(statement.else_body, remaining, arms))
+                after = after.or_(self.arm(statement.else_body, remaining, arms, found_after))
                 ends.append(len(self.effects))
             self.choice(arms, ends, Guard.never())
+            self.merge_found(found_after)
             return after  # no ELSE: CASE_NOT_FOUND is raised, nothing falls through
         if isinstance(statement, Loop):
             return self.loop(statement, live)
@@ -1494,7 +1858,12 @@ class _Walker:
         if isinstance(statement, Assign):
             self.fragment(statement.value, live)
             self.assigned(statement.target, statement.value, live)
-            self.row_targets((statement.target,), statement.location, live)
+            self.row_targets(
+                (statement.target,),
+                statement.location,
+                live,
+                derived_columns(statement.value.tree),
+            )
             self.assign(statement.target, statement.value.tree, live)
             return live
         if isinstance(statement, (ExecSql, Perform)):
@@ -1534,6 +1903,15 @@ class _Walker:
         if isinstance(statement, Call):
             self.call_statement(statement.call, live)
             return live
+        if isinstance(statement, GetDiagnostics) and not statement.stacked:
+            for item in statement.items:
+                name = item.target.strip().lower()
+                counted = self.just_counted
+                if item.item == "ROW_COUNT" and counted is not None and self.counts.get(name) == 1:
+                    self.row_counts[name] = counted
+                else:
+                    self.row_counts.pop(name, None)
+            return live
         for nested in statement.bodies():
             self.run(nested, live)
         return live
@@ -1563,8 +1941,15 @@ class _Walker:
         frame = _LoopFrame(loop.label.lower() if loop.label else None)
         self.loops.append(frame)
         start = len(self.effects)
+        # A round sees FOUND as the round before it (or the statement before the loop) left it.
+        self.found = None
         self.run(loop.body, live)
         self.loops.pop()
+        # FOR and FOREACH set FOUND to whether they went round; after WHILE or LOOP it is
+        # whatever set it last, in whichever round.
+        self.found = (
+            None if isinstance(loop, While) or type(loop) is Loop else self.unfollowed_setter()
+        )
         iterations = _iterations(loop)
         left = len(self.effects) if frame.left_at is None else frame.left_at
         if frame.may_end:  # an EXIT, RETURN or RAISE may end the loop in its first round
@@ -1595,14 +1980,20 @@ class _Walker:
             return
         self.effects.append(RaiseEffect(message, condition, location, live))
 
-    def row_targets(self, targets: Iterable[str], location: Location, live: Guard) -> None:
+    def row_targets(
+        self,
+        targets: Iterable[str],
+        location: Location,
+        live: Guard,
+        derived_from: frozenset[str] | None = None,
+    ) -> None:
         """Assignments to NEW.column change the row a BEFORE trigger hands back."""
         for target in targets:
             compact = target.replace(" ", "")
             if compact.lower().startswith("new."):
                 column = compact[4:]
                 column = column.strip('"') if column.startswith('"') else column.lower()
-                self.effects.append(RowAssignment(column, location, live))
+                self.effects.append(RowAssignment(column, location, live, derived_from))
 
     def dynamic(self, fragment: Fragment, live: Guard, using: Sequence[Fragment] = ()) -> None:
         if live.is_never:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from analyzer.cascade import TraceEntry
-from analyzer.catalog import Catalog, Function
+from analyzer.catalog import Catalog, Function, unknown_column
 from analyzer.effects import conflict_update_guard, merge_actions
 from analyzer.parse import parse_expression, split_statements
 from analyzer.source import SourceFile
@@ -36,11 +36,23 @@ def _table_name(catalog: Catalog, node: exp.Expr | None) -> str:
     return name
 
 
+def _existing(catalog: Catalog, table: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """`columns`, when the table has them all (PostgreSQL rejects the statement otherwise)."""
+    known = catalog.tables.get(table)
+    problem = known and unknown_column(table, columns, [c.name for c in known.columns])
+    if problem:
+        raise EntryError(problem)
+    return columns
+
+
 def _set_columns(assignments: list[exp.Expr]) -> tuple[str, ...]:
     columns = []
     for assignment in assignments:
         if isinstance(assignment, exp.EQ):
-            columns.append(assignment.this.name.lower())
+            target = assignment.this
+            identifier = target.this if isinstance(target, exp.Column) else target
+            quoted = isinstance(identifier, exp.Identifier) and identifier.args.get("quoted")
+            columns.append(target.name if quoted else target.name.lower())
     return tuple(columns)
 
 
@@ -97,7 +109,7 @@ def entry_from_sql(
                 "upsert",
                 new_row=new_row,
                 unchanged=unchanged,
-                columns=_set_columns(conflict.expressions),
+                columns=_existing(catalog, table, _set_columns(conflict.expressions)),
                 rows=rows,
                 conflict_guard=None if guard.is_always else guard,
             )
@@ -105,11 +117,12 @@ def entry_from_sql(
     if isinstance(tree, exp.Update):
         if not _set_columns(tree.expressions):
             raise EntryError("UPDATE without a SET list")
+        table = _table_name(catalog, tree.this)
         return TraceEntry(
-            _table_name(catalog, tree.this),
+            table,
             "update",
             unchanged=unchanged,
-            columns=_set_columns(tree.expressions),
+            columns=_existing(catalog, table, _set_columns(tree.expressions)),
             rows=rows,
         )
     if isinstance(tree, exp.Delete):

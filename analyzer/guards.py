@@ -195,6 +195,24 @@ class ParamAtom:
 
 
 @dataclass(frozen=True, order=True, slots=True)
+class FoundAtom:
+    """PL/pgSQL's FOUND (or a ROW_COUNT read just after the statement) as one statement of
+    the body left it: whether that statement processed at least one row. `setter` names
+    the statement: the position of its write among the body's effects, or a negative
+    number for one whose rows are not followed (SELECT INTO, PERFORM, FETCH, a FOR loop).
+    """
+
+    setter: int
+    found: bool = True
+
+    def negate(self) -> Atom:
+        return FoundAtom(self.setter, not self.found)
+
+    def __str__(self) -> str:
+        return "FOUND" if self.found else "NOT FOUND"
+
+
+@dataclass(frozen=True, order=True, slots=True)
 class ErrorAtom:
     """Inside an EXCEPTION handler: happens only when the protected block raised."""
 
@@ -229,6 +247,7 @@ Atom = (
     | ContextAtom
     | ArgumentNullAtom
     | ParamAtom
+    | FoundAtom
     | ErrorAtom
     | OpaqueAtom
 )
@@ -609,27 +628,45 @@ def _only_parameters(node: exp.Expr, parameters: frozenset[str]) -> bool:
 
 
 def guard_of(
-    condition: exp.Expr | None, text: str, parameters: frozenset[str] = frozenset()
+    condition: exp.Expr | None,
+    text: str,
+    parameters: frozenset[str] = frozenset(),
+    row_counts: Mapping[str, int] | None = None,
 ) -> Guard:
-    """The guard for an IF/WHEN/WHILE condition; `text` is kept when it cannot be modelled."""
+    """The guard for an IF/WHEN/WHILE condition; `text` is kept when it cannot be modelled.
+
+    `row_counts` maps `found` and the variables that hold a ROW_COUNT to the statement
+    that set them (see FoundAtom)."""
     if condition is None:
         return Guard.of(OpaqueAtom(" ".join(text.split())))
-    return _convert(condition, parameters)
+    return _convert(condition, parameters, row_counts or {})
 
 
-def _convert(node: exp.Expr, parameters: frozenset[str]) -> Guard:
+def _convert(node: exp.Expr, parameters: frozenset[str], row_counts: Mapping[str, int]) -> Guard:
     if isinstance(node, exp.Paren):
-        return _convert(node.this, parameters)
+        return _convert(node.this, parameters, row_counts)
     if isinstance(node, exp.And):
-        return _convert(node.this, parameters).and_(_convert(node.expression, parameters))
+        return _convert(node.this, parameters, row_counts).and_(
+            _convert(node.expression, parameters, row_counts)
+        )
     if isinstance(node, exp.Or):
-        return _convert(node.this, parameters).or_(_convert(node.expression, parameters))
+        return _convert(node.this, parameters, row_counts).or_(
+            _convert(node.expression, parameters, row_counts)
+        )
     if isinstance(node, exp.Not):
-        return _convert(node.this, parameters).negate()
+        return _convert(node.this, parameters, row_counts).negate()
+    found = _found_atom(node, row_counts) if row_counts else None
+    if found is not None:
+        return Guard.of(found)
     atom = _atom(node, parameters)
     if atom is not None:
         return Guard.of(atom)
     opaque = Guard.of(OpaqueAtom(" ".join(render(node).split())))
+    if isinstance(node, (exp.EQ, exp.NEQ)) and _empty_row_difference(node):
+        # hstore(NEW.*) - hstore(OLD.*) [- ignored] = '': certainly true when no column
+        # changed (the audit-trigger idiom); otherwise it depends on which did.
+        empty = Guard.of(ChangeAtom(("*",), False)).or_(opaque)
+        return empty if isinstance(node, exp.EQ) else empty.negate()
     if isinstance(node, (exp.LT, exp.GT)):
         # NEW.c > OLD.c holds only for two different non-NULL values: c changed.
         left, right = _single_column(node.this), _single_column(node.expression)
@@ -642,6 +679,35 @@ def _convert(node: exp.Expr, parameters: frozenset[str]) -> Guard:
         if columns:
             return opaque.and_(Guard.of(ChangeAtom(columns, True)))
     return opaque
+
+
+# `rows <op> k` for a ROW_COUNT: the k and ops that test "at least one row" (or its negation).
+_ROWS_FOUND = {("=", 0): False, ("<>", 0): True, (">", 0): True, (">=", 1): True}
+_ROWS_FOUND |= {("<", 1): False, ("<=", 0): False}
+
+
+def _found_atom(node: exp.Expr, row_counts: Mapping[str, int]) -> FoundAtom | None:
+    """FOUND, or a ROW_COUNT variable compared with 0 or 1, as a FoundAtom."""
+    if isinstance(node, exp.Column) and not node.table and node.name.lower() == "found":
+        setter = row_counts.get("found")
+        return None if setter is None else FoundAtom(setter, True)
+    comparison = _COMPARISONS.get(type(node))
+    if comparison is None:
+        return None
+    for variable, value, op in (
+        (node.this, node.expression, comparison),
+        (node.expression, node.this, _MIRRORED[comparison]),
+    ):
+        if not isinstance(variable, exp.Column) or variable.table:
+            continue
+        name = variable.name.lower()
+        if name == "found" or name not in row_counts:
+            continue
+        if not isinstance(value, exp.Literal) or value.is_string:
+            return None
+        found = _ROWS_FOUND.get((op, int(value.this) if value.this in {"0", "1"} else -1))
+        return None if found is None else FoundAtom(row_counts[name], found)
+    return None
 
 
 # Expressions whose value depends only on their inputs (no volatile call, no subquery).
@@ -683,6 +749,68 @@ _DETERMINISTIC = (
 _DETERMINISTIC_CALLS = frozenset(
     {"btrim", "ltrim", "rtrim", "md5", "to_jsonb", "to_json", "unaccent", "array_to_string"}
 )
+
+
+# More functions whose result depends only on their arguments (immutable, or stable with
+# nothing but the session's text search configuration): what a BEFORE trigger computes a
+# column from (a tsvector, a slug, tags parsed from a text).
+_DERIVING_CALLS = _DETERMINISTIC_CALLS | frozenset(
+    {
+        "regexp_match",
+        "regexp_split_to_array",
+        "string_to_array",
+        "split_part",
+        "replace",
+        "translate",
+        "initcap",
+        "lpad",
+        "rpad",
+        "reverse",
+        "to_tsvector",
+        "setweight",
+        "array_remove",
+        "jsonb_build_object",
+        "json_build_object",
+        "jsonb_strip_nulls",
+    }
+)
+_DERIVING = (
+    *_DETERMINISTIC,
+    exp.Substring,
+    exp.Concat,
+    exp.ConcatWs,
+    exp.RegexpReplace,
+    exp.Greatest,
+    exp.Least,
+    exp.Case,
+    exp.If,
+    exp.Is,
+    exp.EQ,
+    exp.NEQ,
+    exp.Not,
+    exp.And,
+    exp.Or,
+)
+
+
+def derived_columns(node: exp.Expr | None) -> frozenset[str] | None:
+    """The NEW columns `node` is a deterministic function of (constants and NEW.x only):
+    assigned to NEW.c by a BEFORE trigger, it gives the stored value again when those
+    columns keep theirs. None for anything else (now(), a lookup, a variable, OLD)."""
+    if node is None:
+        return None
+    columns: set[str] = set()
+    for part in node.walk():
+        if isinstance(part, exp.Anonymous):
+            if part.name.lower() not in _DERIVING_CALLS:
+                return None
+        elif isinstance(part, exp.Column):
+            if (part.table or "").lower() != "new" or isinstance(part.this, exp.Star):
+                return None
+            columns.add(part.name)
+        elif not isinstance(part, _DERIVING):
+            return None
+    return frozenset(columns)
 
 
 def _same_function_of_both_rows(left: exp.Expr, right: exp.Expr) -> tuple[str, ...] | None:
@@ -762,6 +890,54 @@ def _atom(node: exp.Expr, parameters: frozenset[str]) -> Atom | None:
         text = " ".join(sql.split())
         return ParamAtom(text, False, text if text == sql else sql)
     return None
+
+
+def _empty_row_difference(node: exp.EQ | exp.NEQ) -> bool:
+    """`hstore(NEW[.*]) - hstore(OLD[.*]) = ''` (the empty value spelt '', ''::hstore or
+    hstore('')), also with keys taken out: `hstore(NEW.*) - (hstore(OLD.*) - ignored) -
+    ignored`. Only when every key taken out of OLD's side is taken out of the result too
+    is the difference empty for an unchanged row."""
+    for difference, empty in ((node.this, node.expression), (node.expression, node.this)):
+        while isinstance(empty, (exp.Paren, exp.Cast)):
+            empty = empty.this
+        if isinstance(empty, exp.Anonymous) and str(empty.this).lower() == "hstore":
+            empty = empty.expressions[0] if len(empty.expressions) == 1 else empty
+        if not (isinstance(empty, exp.Literal) and empty.is_string and empty.this == ""):
+            continue
+        head, taken = _subtraction(difference)
+        if not taken or not _is_row_hstore(head, "new"):
+            continue
+        old, from_old = _subtraction(taken[0])
+        outer = {render(t) for t in taken[1:]}
+        if _is_row_hstore(old, "old") and all(render(t) in outer for t in from_old):
+            return True
+    return False
+
+
+def _subtraction(node: exp.Expr) -> tuple[exp.Expr, list[exp.Expr]]:
+    """`a - b - (c)` as (a, [b, c]), parentheses aside."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if not isinstance(node, exp.Sub):
+        return node, []
+    head, taken = _subtraction(node.this)
+    return head, [*taken, node.expression]
+
+
+def _is_row_hstore(node: exp.Expr, row: str) -> bool:
+    """hstore(NEW) / hstore(NEW.*) (or OLD)."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if not (
+        isinstance(node, exp.Anonymous)
+        and str(node.this).lower() == "hstore"
+        and len(node.expressions) == 1
+    ):
+        return False
+    argument = node.expressions[0]
+    if isinstance(argument, exp.Column) and isinstance(argument.this, exp.Star):
+        return (argument.table or "").lower() == row
+    return isinstance(argument, exp.Column) and not argument.table and argument.name.lower() == row
 
 
 def _single_column(node: exp.Expr) -> tuple[str, str] | None:

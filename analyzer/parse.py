@@ -517,4 +517,6 @@ def _classify_create(rest: list[str]) -> str:
         return "create_extension"
     if noun == "unique" and rest[1:2] == ["index"]:
         return "create_unique_index"
+    if noun == "index":
+        return "create_index"
     return "other"

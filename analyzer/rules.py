@@ -166,19 +166,23 @@ class Context:
             for operation in operations:
                 declared[(name, operation)] = EntryPoint(name, operation, True)
         found = dict(declared)
-        # A table defined elsewhere (a platform's auth.users) is an entry too for the
-        # events this schema puts triggers on (Supabase's signup cascade); its deletes are
-        # the platform's business, so its foreign-key actions alone make no entry.
+        # A table defined elsewhere (a platform's auth.users, another migration set's
+        # table) is an entry too: for the events this schema puts triggers on (Supabase's
+        # signup cascade), and for a DELETE when this schema's foreign keys act on it
+        # (account deletion). Its keys are not known: one referenced by its primary key
+        # (no column list) is taken as generated, never rewritten, like a known table's.
         triggered = {trigger.table for trigger in self.catalog.triggers.values()}
-        for table in sorted({*self.catalog.tables, *triggered}):
+        for table in sorted({*self.catalog.tables, *triggered, *self.external_referenced}):
             triggers = self.catalog.triggers_on(table)
             events = {e for t in triggers for e in t.events}
             fk_events = set()
             external = table not in self.catalog.tables
-            for fk in () if external else self.catalog.referencing_keys(table):
+            for fk in self.catalog.referencing_keys(table):
                 if fk.on_delete in {"cascade", "set null", "set default"}:
                     fk_events.add("delete")
-                if fk.on_update in {"cascade", "set null", "set default"}:
+                if fk.on_update in {"cascade", "set null", "set default"} and (
+                    fk.ref_columns or not external
+                ):
                     fk_events.add("update")
             for operation in ("insert", "update", "delete", "truncate"):
                 if operation in events or operation in fk_events:
@@ -186,6 +190,16 @@ class Context:
             if table in self.upserted_tables and events & {"insert", "update"}:
                 found.setdefault((table, "upsert"), EntryPoint(table, "upsert"))
         return [found[k] for k in sorted(found)]
+
+    @cached_property
+    def external_referenced(self) -> frozenset[str]:
+        """Tables the schema's foreign keys reference but the input never defines."""
+        return frozenset(
+            fk.ref_table
+            for table in self.catalog.tables.values()
+            for fk in table.foreign_keys
+            if fk.ref_table not in self.catalog.tables
+        )
 
     def is_declared(self, table: str, operation: str) -> bool:
         return any(

@@ -192,6 +192,7 @@ def _directory_files(
     """The .sql files (and included names) below `root`, in migration order."""
     members: list[tuple[str, Path]] = []
     visited: set[str] = set()
+    plans: list[Path] = []
 
     def unreadable(error: OSError) -> None:
         shown = display_path(Path(error.filename or root))
@@ -207,6 +208,8 @@ def _directory_files(
             continue
         visited.add(real)
         dirnames.sort()
+        if SQITCH_PLAN in filenames:
+            plans.append(Path(dirpath) / SQITCH_PLAN)
         for filename in filenames:
             full = Path(dirpath) / filename
             relative = full.relative_to(root).as_posix()
@@ -217,7 +220,100 @@ def _directory_files(
                 continue
             members.append((relative, full))
     members.sort(key=lambda member: natural_key(member[0]))
+    for plan in plans:
+        top = plan.parent.relative_to(root).as_posix()
+        members = _sqitch_project(plan, "" if top == "." else f"{top}/", members, diagnostics)
+    if root.name == "deploy" and (root.parent / SQITCH_PLAN).is_file():
+        # `check project/deploy`: the scripts still run in plan order.
+        members = _sqitch_project(root.parent / SQITCH_PLAN, None, members, diagnostics)
     return [full for _, full in members]
+
+
+SQITCH_PLAN = "sqitch.plan"
+_SQITCH_CHANGE = re.compile(r"^[+-]?([^\s@#\[]+)")
+
+
+def _sqitch_scripts(plan_text: str) -> list[str]:
+    """The deploy scripts `sqitch deploy` runs, in plan order, as names below deploy/.
+
+    A change planned again after a tag (`sqitch rework`) has its earlier version kept
+    as `name@tag.sql`, the tag being the first one after that earlier entry; both run,
+    in plan order. `-name` entries (reverts) and pragmas are not deployed."""
+    entries: list[tuple[str, str]] = []  # ("change", name) or ("tag", name)
+    for raw in plan_text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("%", "#")):
+            continue
+        if line.startswith("@"):
+            entries.append(("tag", line[1:].split()[0]))
+            continue
+        match = _SQITCH_CHANGE.match(line)
+        if match and not line.startswith("-"):
+            entries.append(("change", match.group(1)))
+    scripts: list[str] = []
+    for index, (kind, name) in enumerate(entries):
+        if kind != "change":
+            continue
+        later = [e for e in entries[index + 1 :] if e == ("change", name)]
+        tag = next((t for k, t in entries[index + 1 :] if k == "tag"), None)
+        scripts.append(f"{name}@{tag}.sql" if later and tag else f"{name}.sql")
+    return scripts
+
+
+def _sqitch_project(
+    plan: Path,
+    prefix: str | None,
+    members: list[tuple[str, Path]],
+    diagnostics: list[Diagnostic],
+) -> list[tuple[str, Path]]:
+    """A Sqitch project (a sqitch.plan next to deploy/, revert/ and verify/, `prefix`
+    below the root; None when the root is its deploy/ folder): only its deploy scripts
+    run, in plan order, where its files would sort; revert/ and verify/ scripts (and
+    deploy scripts the plan does not name) are skipped, and said so."""
+    deploy_prefix = "" if prefix is None else f"{prefix}deploy/"
+    other = () if prefix is None else (f"{prefix}revert/", f"{prefix}verify/")
+    try:
+        scripts = _sqitch_scripts(plan.read_text(encoding="utf-8", errors="replace"))
+    except OSError as error:
+        shown = display_path(plan)
+        reason = error.strerror or type(error).__name__
+        diagnostics.append(Diagnostic(shown, 1, 1, f"cannot read file: {reason}"))
+        return members
+    deploy = {
+        relative[len(deploy_prefix) :]: (relative, full)
+        for relative, full in members
+        if relative.startswith(deploy_prefix)
+    }
+    ordered = [deploy[name] for name in scripts if name in deploy]
+    kept = {relative for relative, _ in ordered}
+    skipped = {
+        relative: display_path(full)
+        for relative, full in members
+        if relative.startswith(other)
+        or (relative.startswith(deploy_prefix) and relative not in kept)
+    }
+    missing = [name for name in scripts if name not in deploy]
+    slots = iter(ordered)
+    result = []
+    for relative, full in members:
+        if relative in skipped:
+            continue
+        if relative.startswith(deploy_prefix):
+            result.append(next(slots))
+        else:
+            result.append((relative, full))
+    shown = display_path(plan)
+    message = (
+        f"Sqitch project: {len(ordered)} deploy/ scripts applied in plan order"
+        + (
+            f"; skipped {len(skipped)} not deployed: {', '.join(skipped.values())}"
+            if skipped
+            else ""
+        )
+        + (f"; planned but missing: {', '.join(missing)}" if missing else "")
+    )
+    diagnostics.append(Diagnostic(shown, 1, 1, message))
+    return result
 
 
 def _position_of_byte(data: bytes, index: int) -> tuple[int, int]:

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from analyzer.catalog import unknown_column
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -128,7 +130,9 @@ class TableShape:
         for column in self.columns:
             if column.name == name:
                 return column
-        raise WorkloadError(f"{self.name} has no column {name}")
+        raise WorkloadError(
+            unknown_column(self.name, [name], [c.name for c in self.columns]) or name
+        )
 
     @property
     def row_key(self) -> tuple[str, ...]:
@@ -463,6 +467,10 @@ class _Builder:
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     reserved: frozenset[str] = frozenset()
     families: list[tuple[ForeignKeyShape, dict[str, str | None]]] = field(default_factory=list)
+    # The stored rows whose FK children are being made, by table: a child with a second
+    # key into one of them (comments -> posts -> users and comments -> users, a diamond)
+    # references that same row, as in real data.
+    anchors: dict[str, _Stored] = field(default_factory=dict)
     inserted: set[tuple[str, str]] = field(default_factory=set)  # (table, where) of our rows
 
     def __post_init__(self) -> None:
@@ -587,10 +595,33 @@ class _Builder:
                     parents.append(self.parent(fk, known, (*path, table)))
                 continue
             if fk.ref_table in (*path, table):
-                if any(shape.column(c).not_null for c in fk.columns if c not in values):
+                required = any(shape.column(c).not_null for c in fk.columns if c not in values)
+                anchor = self.anchors.get(fk.ref_table)
+                # Not for a second key into the table of a key already set (a transfer's
+                # receiver next to its sender): that row would reference one parent twice.
+                twice = any(
+                    other is not fk
+                    and other.ref_table == fk.ref_table
+                    and all(c in values for c in other.columns)
+                    for other in shape.foreign_keys
+                )
+                if required and anchor is not None and not known and not twice:
+                    parents.append(anchor)
+                    for name, ref_name in zip(fk.columns, fk.ref_columns, strict=True):
+                        values[name] = anchor.values[ref_name]
+                    continue
+                if required and anchor is not None and twice:
                     raise WorkloadError(
                         f"cannot make up a row of {table}: its NOT NULL foreign key "
-                        f"{fk.name} leads back to {fk.ref_table}; use --workload FILE"
+                        f"{fk.name} needs a second row of {fk.ref_table} besides the one its "
+                        "other key references; use --workload FILE"
+                    )
+                if required:
+                    chain = " -> ".join(dict.fromkeys((*path, table)))
+                    raise WorkloadError(
+                        f"cannot make up a row of {table}: its NOT NULL foreign key "
+                        f"{fk.name} needs a row of {fk.ref_table}, which the setup is "
+                        f"making up on the way here ({chain}); use --workload FILE"
                     )
                 continue
             parent = self.insert_row(fk.ref_table, known, (*path, table))
@@ -735,6 +766,24 @@ class _Builder:
             shape.referenced_by,
             key=lambda fk: (not self.shape(fk.table).has_insert_triggers, fk.table, fk.name),
         )
+        outer = self.anchors.get(row.table)
+        self.anchors[row.table] = row
+        try:
+            self._children_by_keys(row, event, changed, path, keys)
+        finally:
+            if outer is None:
+                del self.anchors[row.table]
+            else:
+                self.anchors[row.table] = outer
+
+    def _children_by_keys(
+        self,
+        row: _Stored,
+        event: str,
+        changed: frozenset[str],
+        path: tuple[str, ...],
+        keys: Sequence[ForeignKeyShape],
+    ) -> None:
         for fk in keys:
             action = fk.on_delete if event == "delete" else fk.on_update
             if action not in _FK_ACTIONS or fk.table in path[:-1]:
@@ -869,6 +918,9 @@ class _Builder:
         set_columns: tuple[str, ...] | None = None
         if spec.operation in ("update", "upsert"):
             set_columns = spec.columns or shape.default_set_columns()
+            problem = unknown_column(spec.table, set_columns, [c.name for c in shape.columns])
+            if problem:
+                raise WorkloadError(problem)
             for name in set_columns:
                 if not shape.column(name).writable:
                     raise WorkloadError(f"column {name} of {spec.table} cannot be written")

@@ -43,10 +43,18 @@ def entry_of(point: EntryPoint) -> Entry:
 
 
 def entries_for(ctx: Context, operations: set[str]) -> list[EntryPoint]:
-    """Declared entries first, then the rest, each group in name order."""
+    """Declared entries first, then the rest, each group in name order; entries on tables
+    defined elsewhere (a platform's auth.users) after the input's own, so that a finding
+    reached from both names the write the application makes."""
     chosen = [e for e in ctx.entries if e.operation in operations]
     return sorted(
-        chosen, key=lambda e: (not e.declared, e.table, OPERATION_ORDER.get(e.operation, 9))
+        chosen,
+        key=lambda e: (
+            not e.declared,
+            e.table not in ctx.catalog.tables,
+            e.table,
+            OPERATION_ORDER.get(e.operation, 9),
+        ),
     )
 
 

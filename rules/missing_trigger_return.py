@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from analyzer.catalog import Trigger
-from analyzer.effects import BodyEffects, ReturnEffect, Write
+from analyzer.catalog import Catalog, Trigger
+from analyzer.effects import BodyEffects, ReturnEffect, ValueOrigin, Write
 from analyzer.findings import Finding, Hop, Severity
-from analyzer.guards import Guard
+from analyzer.guards import FoundAtom, Guard
 from analyzer.rules import Context, Rule
 
 
@@ -28,9 +28,14 @@ class MissingTriggerReturn(Rule):
     DELETE) or `RETURN NULL` (AFTER and statement triggers, where the value is ignored);
     return NULL from a BEFORE trigger only when skipping the row is intended.
 
-    Not reported: a BEFORE trigger that stores NEW elsewhere on every path to its RETURN
-    NULL (`INSERT INTO child VALUES (NEW.*); RETURN NULL;`), the partition-routing idiom
-    of the PostgreSQL manual: the row is kept, in the table the trigger chose.
+    Not reported: a BEFORE trigger that writes the row itself some other way on every
+    path to its RETURN NULL: it stores NEW elsewhere (`INSERT INTO child VALUES (NEW.*);
+    RETURN NULL;`, the partition-routing idiom of the PostgreSQL manual: the row is kept,
+    in the table the trigger chose), or it updates the trigger's own row, picked by a
+    unique key of its table from OLD or NEW (the soft delete: `UPDATE t SET deleted_at =
+    now() WHERE id = OLD.id; RETURN NULL;` keeps the row, marked deleted). For an INSERT
+    there is no such row yet: the RETURN NULL must be reached only when that UPDATE found
+    one (`IF FOUND THEN RETURN NULL; END IF;`, an upsert done by the trigger).
     """
 
     code = "RP202"
@@ -64,7 +69,7 @@ class MissingTriggerReturn(Rule):
             if not users:
                 continue
             returns = [e for e in body.effects if isinstance(e, ReturnEffect)]
-            stored_elsewhere = _new_row_stored(body)
+            stored_elsewhere = _new_row_stored(body).or_(_own_row_updated(body, users, ctx.catalog))
             for effect in returns:
                 if effect.value == "null" and not _implies(effect.guard, stored_elsewhere):
                     if effect.guard.is_always:
@@ -99,6 +104,36 @@ def _new_row_stored(body: BodyEffects) -> Guard:
         if isinstance(effect, Write) and effect.carries_new_row and effect.table is not None:
             stored = stored.or_(effect.guard)
     return stored
+
+
+def _own_row_updated(body: BodyEffects, users: list[Trigger], catalog: Catalog) -> Guard:
+    """When the function has updated the row that fired it, in every trigger that runs it:
+    an UPDATE of the trigger's table whose WHERE fixes a unique key to the same columns
+    of OLD or NEW. On INSERT that row does not exist yet: only where FOUND says the
+    UPDATE found a row with the new row's key."""
+    updated = Guard.never()
+    tables = {trigger.table for trigger in users}
+    inserting = any("insert" in trigger.events for trigger in users)
+    for position, effect in enumerate(body.effects):
+        if not isinstance(effect, Write) or effect.kind != "update" or effect.table is None:
+            continue
+        if tables != {effect.table}:
+            continue
+        table = catalog.tables.get(effect.table)
+        own = {
+            column
+            for column, origins in effect.key_origins
+            if len(origins) == 1
+            and origins[0][0].is_always
+            and origins[0][1] in {ValueOrigin("old", column), ValueOrigin("new", column)}
+        }
+        if table is None or not any(key and set(key) <= own for key in table.unique_keys):
+            continue
+        guard = effect.guard
+        if inserting:
+            guard = guard.and_(Guard.of(FoundAtom(position, True)))
+        updated = updated.or_(guard)
+    return updated
 
 
 def _implies(condition: Guard, consequence: Guard) -> bool:

@@ -37,6 +37,15 @@ class TriggerRecursion(Rule):
     Fix: break the loop with a WHEN clause or an UPDATE OF list that the inner write does
     not match, a change test, or `IF pg_trigger_depth() < 2`; better, restructure so one
     side owns the derived data.
+
+    A DELETE that leads back to an AFTER DELETE row trigger of its own table (delete the
+    later rows, the descendants in the same table) runs out of rows: a row is deleted
+    once, the nested DELETE no longer sees the rows deleted before it, and a DELETE that
+    matches nothing fires no row trigger. So does an UPDATE reaching an AFTER UPDATE row
+    trigger whose WHERE no longer matches a row it has set (`SET archived = true WHERE
+    parent_id = NEW.id AND NOT archived`). Unless something else on the loop adds rows to
+    that table again (or sets that column back), such a loop ends by itself and is
+    reported as a note.
     """
 
     code = "RP201"
@@ -50,6 +59,13 @@ class TriggerRecursion(Rule):
         # WHEN clause tests a change or the depth); the reasons are kept for the message.
         unbroken: set[tuple[str, str]] = set()
         reasons: dict[tuple[str, str], set[str]] = {}
+        # Edges made by a DELETE reaching an AFTER DELETE row trigger: the table it deletes
+        # from. And the tables each trigger's cascade adds rows to.
+        deleting: dict[tuple[str, str], set[str]] = {}
+        adds_rows: dict[str, set[str]] = {}
+        # Per trigger: (table, column, id of the write) set by an UPDATE, upsert or MERGE it causes.
+        sets: dict[str, set[tuple[str, str, int]]] = {}
+        settling: dict[tuple[str, str], list[Write]] = {}
         for trigger in ctx.catalog.triggers.values():
             if trigger.enabled == "disabled":
                 continue
@@ -62,6 +78,13 @@ class TriggerRecursion(Rule):
                 for effect in body.effects if body else ():
                     if not isinstance(effect, Write) or effect.table is None:
                         continue
+                    if set(effect.row_kinds) & {"insert"}:
+                        adds_rows.setdefault(trigger.key, set()).add(effect.table)
+                    for column in (*effect.columns, *effect.conflict_columns):
+                        if effect.kind != "insert":
+                            sets.setdefault(trigger.key, set()).add(
+                                (effect.table, column, id(effect))
+                            )
                     for target in ctx.catalog.triggers_on(effect.table):
                         if target.enabled == "disabled" or not _fires(target, effect):
                             continue
@@ -69,12 +92,40 @@ class TriggerRecursion(Rule):
                         graph.add_edge(*edge)
                         guards = _write_guards(effect, reached.name) + _when_guards(target)
                         reasons.setdefault(edge, set()).update(guards)
-                        if not guards:
+                        if guards:
+                            continue
+                        if _runs_out_of_rows(ctx, effect, target):
+                            deleting.setdefault(edge, set()).add(effect.table)
+                            if effect.kind == "update":
+                                settling.setdefault(edge, []).append(effect)
+                        else:
                             unbroken.add(edge)
         for component in sorted(nx.strongly_connected_components(graph), key=sorted):
             members = sorted(component)
             if len(members) == 1 and not graph.has_edge(members[0], members[0]):
                 continue
+            added = {table for key in component for table in adds_rows.get(key, ())}
+            inside = [e for e in deleting if e[0] in component and e[1] in component]
+            reset = {item for key in component for item in sets.get(key, ())}
+            for edge in inside:
+                reopened = any(
+                    table == write.table and column in write.settles and other != id(write)
+                    for write in settling.get(edge, ())
+                    for table, column, other in reset
+                )
+                if deleting[edge] & added or reopened:
+                    unbroken.add(edge)  # the loop brings rows back for the write to find
+                elif edge in settling:
+                    reasons.setdefault(edge, set()).update(
+                        f"UPDATE {w.table} sets {', '.join(w.settles)} so that its WHERE "
+                        "no longer matches the row"
+                        for w in settling[edge]
+                    )
+                else:
+                    reasons.setdefault(edge, set()).update(
+                        f"DELETE FROM {table} runs out of rows (nothing on the loop adds any)"
+                        for table in deleting[edge]
+                    )
             loose = nx.DiGraph([e for e in unbroken if e[0] in component and e[1] in component])
             open_loop = _a_cycle(loose, members)
             if open_loop is not None:
@@ -146,6 +197,21 @@ def _when_guards(trigger: Trigger) -> list[str]:
     if any(isinstance(a, (ChangeAtom, DepthAtom)) for a in guard.atoms()):
         return [f"WHEN ({trigger.when}) on {trigger.key}"]
     return []
+
+
+def _runs_out_of_rows(ctx: Context, write: Write, target: Trigger) -> bool:
+    """A DELETE reaching an AFTER DELETE row trigger: that trigger fires once per row the
+    DELETE removed, and a removed row is not there for the next DELETE to find; the same
+    for an UPDATE whose WHERE no longer matches a row it has updated. (A BEFORE trigger
+    runs while its row still holds the old values; a statement trigger fires for 0 rows.)"""
+    table = ctx.catalog.tables.get(write.table or "")
+    return (
+        (write.kind == "delete" or (write.kind == "update" and bool(write.settles)))
+        and target.timing == "after"
+        and target.level == "row"
+        and table is not None
+        and table.relkind in {"table", "partitioned"}
+    )
 
 
 def _fires(trigger: Trigger, write: Write) -> bool:

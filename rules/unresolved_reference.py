@@ -11,9 +11,12 @@ from analyzer.builtins import (
     extension_of,
     is_builtin,
 )
+from analyzer.catalog import ForeignKey
 from analyzer.effects import CallEffect, Read, Write
 from analyzer.findings import Finding, Hop, Location, Severity
 from analyzer.rules import Context, Rule
+
+FK_ACTIONS = frozenset({"cascade", "set null", "set default"})
 
 
 class UnresolvedReference(Rule):
@@ -53,6 +56,7 @@ class UnresolvedReference(Rule):
                     subject=f"{trigger.function}()",
                     path=(Hop("trigger", trigger.key, trigger.location, "executes"),),
                 )
+        yield from self._referenced_elsewhere(ctx, known)
         for function in ctx.catalog.functions.values():
             body = ctx.model.effects_of(function)
             for effect in body.effects if body else ():
@@ -80,6 +84,34 @@ class UnresolvedReference(Rule):
                     ):
                         continue
                     yield self._missing(function.name, "table", table, effect.location)
+
+    def _referenced_elsewhere(self, ctx: Context, known: set[str]) -> Iterable[Finding]:
+        """A table foreign keys reference but the input never creates: its DELETE is traced
+        as an entry when the keys act on it, but its own triggers and keys are unknown."""
+        first: dict[str, ForeignKey] = {}
+        for table in sorted(ctx.catalog.tables):
+            for fk in ctx.catalog.tables[table].foreign_keys:
+                if fk.ref_table in ctx.external_referenced and fk.location is not None:
+                    first.setdefault(fk.ref_table, fk)
+        for name, fk in sorted(first.items()):
+            if name in known or name.partition(".")[0] in SYSTEM_SCHEMAS:
+                continue
+            assert fk.location is not None
+            acting = any(key.on_delete in FK_ACTIONS for key in ctx.catalog.referencing_keys(name))
+            yield self.finding(
+                fk.location,
+                f"{fk.table} ({', '.join(fk.columns)}) references {name}, which is not "
+                "defined in the analysed files: "
+                + (
+                    "its deletes are traced through these foreign keys' actions, but its own "
+                    "triggers and keys are not known"
+                    if acting
+                    else "what its writes fire is not known"
+                ),
+                hint="Add the file that defines it, or list it in known_objects.",
+                subject=name,
+                path=(Hop("fk", fk.table, fk.location, f"references {name}"),),
+            )
 
     def _missing(
         self, owner: str, kind: str, name: str, location: object, origin: str = ""

@@ -26,6 +26,10 @@ class WriteAmplification(Rule):
     transition table), or asynchronously (a queue table drained by a job), or drop
     derived counters the application can compute on read.
 
+    Not reported: a write whose cascade fires no trigger (ON DELETE CASCADE alone): that
+    cleanup is what the schema declares, and none of the fixes applies to it. Once a
+    trigger fires on the way, the FK actions' rows count with the rest.
+
     Options: `max_row_writes` (default 3) and `max_depth` (default 3): findings start at
     these figures per source row.
     """
@@ -45,6 +49,8 @@ class WriteAmplification(Rule):
             # Per source row: statement-level work is shared by all rows of the statement.
             writes = _nominal_writes(cascade)
             depth = ctx.trigger_depth(cascade.tree)
+            if depth == 0:
+                continue  # FK actions alone: the schema's declared cleanup, no trigger's
             if writes >= limit_writes or depth >= limit_depth:
                 by_table.setdefault(point.table, []).append((point, cascade, writes, depth))
         for table in sorted(by_table):
@@ -69,7 +75,9 @@ class WriteAmplification(Rule):
             operations = ", ".join(f"{h[0].operation.upper()} {_count(h[2])}" for h in hits)
             loops = _loops_in(cascade.tree)
             message = (
-                f"one {point.operation.upper()} of a {table} row costs {_count(writes)}"
+                f"one {point.operation.upper()} of a {table} row"
+                + (" (a table not defined in the input)" if table not in ctx.catalog.tables else "")
+                + f" costs {_count(writes)}"
                 + " row writes per source row"
                 + (
                     ", counting one row where a count has no upper bound (a set-based write, "

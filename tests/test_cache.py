@@ -74,10 +74,12 @@ def test_a_changed_file_is_analysed_again(chat: Path, analyses: list[tuple[str, 
     second = run("check", "chat", "--format", "json")
     assert len(analyses) == 2
     assert second == first  # same findings: a comment at the end moves nothing
-    (chat / "04-triggers.sql").write_text("")  # no triggers: no findings
+    (chat / "04-triggers.sql").write_text("")  # no triggers: only the FK cascade is left
     third = run("check", "chat", "--format", "json")
     assert len(analyses) == 3
-    assert json.loads(third[1])["findings"] == []
+    assert [(f["rule"], f["subject"]) for f in json.loads(third[1])["findings"]] == [
+        ("write-amplification", "auth.users")  # account deletion: 5 rows through FK actions
+    ]
     assert third == run("check", "chat", "--format", "json", "--no-cache")
     assert len(entries(Path(".sqlripple_cache"))) == 3
 
@@ -208,7 +210,7 @@ def test_a_hit_writes_the_output_file_and_the_summary(chat: Path) -> None:
     cold = run("check", "chat", "--format", "sarif", "-o", "cold.sarif")
     warm = run("check", "chat", "--format", "sarif", "-o", "warm.sarif")
     assert warm == cold
-    assert cold[2].startswith("10 findings (")
+    assert cold[2].startswith("11 findings (")
     assert Path("warm.sarif").read_bytes() == Path("cold.sarif").read_bytes()
 
 

@@ -120,6 +120,36 @@ PREFERENCES = "public.agent_preferences"
 PREFERENCE_FORM = ("notify_by_email", "signature")
 LOOP_POSTS = "public.posts"
 ORDERS = "public.orders"
+PAGE_HITS = "public.page_hits"
+
+PAGE_VIEWS = "public.page_views"
+
+
+def _page_view(bound: int) -> dict[str, Any]:
+    """sem-found: the page view, with each counter's insert and update counted 0..1, and
+    the insert-if-missing of the first view 0..1."""
+    either = {"insert": bound, "update": bound}
+    counters = ("public.daily_visits", "public.page_stats", "public.visitors") if bound else ()
+    first = {"public.first_views": {"insert": 1}} if bound else {}
+    return {
+        **totals(
+            {
+                "public.page_views.page_views_count": 1,
+                "public.page_views.page_views_count_daily": 1,
+                "public.page_views.page_views_record_first": 1,
+                "public.page_views.page_views_remember_visitor": 1,
+            },
+            {
+                "public.count_page_view": 1,
+                "public.count_daily_visit": 1,
+                "public.record_first_view": 1,
+                "public.remember_visitor": 1,
+            },
+            {PAGE_VIEWS: {"insert": 1}, **dict.fromkeys(counters, either), **first},
+        ),
+        "total_row_writes": 4 + bound,
+    }
+
 
 CASES = [
     # 1. UPDATE OF col: fires when col is in the SET list, changed or not; not otherwise.
@@ -666,7 +696,7 @@ CASES = [
                 "public.reminders": {"insert": 3},  # FOR 1..3
                 "public.stock": {"update": None},
             },
-            scans=1,
+            scans=0,  # max(number) is one probe of invoice_numbers' primary key
         ),
         totals(
             {
@@ -681,8 +711,119 @@ CASES = [
             },
             # The invoice insert may hit a taken number (DO NOTHING) and not count.
             {ORDERS: {"insert": 1}, "public.reminders": {"insert": 3}},
-            scans=1,
+            scans=0,
         ),
+    ),
+    # 12. Source and join rows pinned by a unique key bound the rows a write touches:
+    # INSERT … SELECT from the cart picked by its primary key and UPDATE … FROM it joined
+    # to the customer's primary key touch one row at most (none if the cart were gone);
+    # an aggregate without GROUP BY yields exactly one row, even over no lines.
+    *(
+        Case(
+            "sem-keyed-sources",
+            name,
+            TraceEntry(ORDERS, "insert"),
+            totals(
+                {"public.orders.orders_invoice": 1},
+                {"public.invoice_order": 1},
+                {
+                    ORDERS: {"insert": 1},
+                    "public.invoices": {"insert": 1},
+                    "public.customers": {"update": 1},
+                    "public.order_stats": {"insert": 1},
+                },
+                scans=1,
+            ),
+            # The invoice for certain: orders.cart_id is a NOT NULL foreign key to the
+            # cart's primary key, checked before this AFTER trigger runs; the customer's
+            # credit goes through a second row (the cart's customer_id), not followed.
+            totals(
+                {"public.orders.orders_invoice": 1},
+                {"public.invoice_order": 1},
+                {
+                    ORDERS: {"insert": 1},
+                    "public.invoices": {"insert": 1},
+                    "public.order_stats": {"insert": 1},
+                },
+                scans=1,
+            ),
+        )
+        for name in ("order-placed-from-cart", "order-placed-from-empty-cart")
+    ),
+    # A MERGE from one source row (a SELECT without FROM) whose ON clause names the
+    # target's primary key runs one arm on one row at most: an insert or an update.
+    *(
+        Case(
+            "sem-keyed-sources",
+            name,
+            TraceEntry(PAGE_HITS, "insert"),
+            {
+                **totals(
+                    {"public.page_hits.page_hits_count": 1},
+                    {"public.count_page_hit": 1},
+                    {PAGE_HITS: {"insert": 1}, "public.page_totals": {"insert": 1, "update": 1}},
+                ),
+                "total_row_writes": 2,  # the arms are alternatives
+            },
+            # Which arm runs is data, but one of them does: one page_totals write.
+            {
+                **totals(
+                    {"public.page_hits.page_hits_count": 1},
+                    {"public.count_page_hit": 1},
+                    {PAGE_HITS: {"insert": 1}},
+                ),
+                "total_row_writes": 2,
+            },
+        )
+        for name in ("first-hit-on-page", "repeat-hit-on-page")
+    ),
+    # A statement-level trigger's UPDATE … FROM its transition table, joined to carts
+    # and customers by their primary keys: one customer at most per new line.
+    Case(
+        "sem-keyed-sources",
+        "lines-added-to-three-carts",
+        TraceEntry("public.cart_lines", "insert", rows=3),
+        totals(
+            {"public.cart_lines.cart_lines_mark_active": 1},
+            {"public.mark_customers_active": 1},
+            {"public.cart_lines": {"insert": 3}, "public.customers": {"update": 3}},
+        ),
+        totals(
+            {"public.cart_lines.cart_lines_mark_active": 1},
+            {"public.mark_customers_active": 1},
+            {"public.cart_lines": {"insert": 3}},
+        ),
+    ),
+    # DELETE … USING a tag picked by its unique name: taggings.tag_id is no key, so
+    # every tagging of the tag goes (three on the server); nothing bounds that.
+    Case(
+        "sem-keyed-sources",
+        "retire-tag-on-three-articles",
+        TraceEntry("public.retired_tags", "insert"),
+        totals(
+            {"public.retired_tags.retired_tags_untag": 1},
+            {"public.retire_tag": 1},
+            {"public.retired_tags": {"insert": 1}, "public.taggings": {"delete": None}},
+        ),
+        totals(
+            {"public.retired_tags.retired_tags_untag": 1},
+            {"public.retire_tag": 1},
+            {"public.retired_tags": {"insert": 1}},
+        ),
+    ),
+    # 13. FOUND (and a ROW_COUNT read right after the write) tells whether the UPDATE
+    # before it touched a row: UPDATE; IF NOT FOUND THEN INSERT runs one of the two, never
+    # both. Each counter gets one write of either kind. INSERT … SELECT … WHERE NOT EXISTS
+    # may insert nothing: the page view costs 4 or 5.
+    *(
+        Case(
+            "sem-found",
+            name,
+            TraceEntry(PAGE_VIEWS, "insert"),
+            _page_view(1),
+            _page_view(0),
+        )
+        for name in ("first-view-of-a-new-page", "repeat-view-of-a-known-page")
     ),
 ]
 
@@ -703,7 +844,7 @@ def _params(which: str) -> list[Any]:
 def test_every_measured_entry_has_a_case() -> None:
     measured = {f"{folder}:{name}" for folder in SEM_FOLDERS for name in trace_entries(folder)}
     assert measured == {case.id for case in CASES}
-    assert len(SEM_FOLDERS) == 13
+    assert len(SEM_FOLDERS) == 15
 
 
 @pytest.mark.parametrize("folder", SEM_FOLDERS)

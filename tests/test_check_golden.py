@@ -82,7 +82,7 @@ def test_output_file_equals_stdout_and_summary_goes_to_stderr(
     assert code == 1
     assert out == ""
     assert err == (
-        "10 findings (0 error, 6 warning, 4 note); 6 files, 54 statements, 5 tables, "
+        "11 findings (0 error, 7 warning, 4 note); 6 files, 54 statements, 5 tables, "
         "7 functions, 6 triggers\n"
     )
     assert normalised(target.read_text(encoding="utf-8")) == (

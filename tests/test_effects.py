@@ -850,3 +850,48 @@ def test_bodies_survive_pickling_for_jobs_workers(tmp_path: Path) -> None:
     assert copy.handled == body.handled
     (copied,) = [e for e in copy.effects if isinstance(e, DynamicEffect)]
     assert copied.template == dynamic.template
+
+
+def test_insert_select_where_not_exists_may_insert_nothing(tmp_path: Path) -> None:
+    body = body_effects(
+        tmp_path,
+        trigger_body(
+            "INSERT INTO daily (day, account_id) SELECT current_date, NEW.account_id\n"
+            "WHERE NOT EXISTS (SELECT 1 FROM daily WHERE account_id = NEW.account_id);"
+        ),
+    )
+    (write,) = writes(body)
+    assert (write.kind, write.keyed_by, write.max_rows) == ("insert", "set", 1)
+
+
+def test_insert_select_without_where_is_one_certain_row(tmp_path: Path) -> None:
+    body = body_effects(
+        tmp_path,
+        trigger_body("INSERT INTO daily (day, account_id) SELECT current_date, NEW.account_id;"),
+    )
+    (write,) = writes(body)
+    assert (write.keyed_by, write.guard) == ("row", Guard.always())
+
+
+@pytest.mark.parametrize(
+    ("statement", "settles"),
+    [
+        ("UPDATE audit_log SET note = 'done' WHERE id = NEW.id AND note = 'pending'", ("note",)),
+        ("UPDATE audit_log SET note = 'done' WHERE id = NEW.id AND note <> 'done'", ("note",)),
+        ("UPDATE audit_log SET note = 'x' WHERE id = NEW.id AND note IS NULL", ("note",)),
+        ("UPDATE audit_log SET note = NULL WHERE id = NEW.id AND note IS NOT NULL", ("note",)),
+        ("UPDATE daily SET n = 1 WHERE account_id = NEW.id AND n = 0", ("n",)),
+        ("UPDATE audit_log SET note = 'x' WHERE id = NEW.id AND NOT (note IS NOT NULL)", ("note",)),
+        # Look-alikes: the row may still match.
+        ("UPDATE daily SET n = 1.0 WHERE account_id = NEW.id AND n = 1", ()),
+        ("UPDATE audit_log SET note = 'Done' WHERE id = NEW.id AND note = 'done'", ()),
+        ("UPDATE audit_log SET note = 'x' WHERE id = NEW.id AND note IS NOT NULL", ()),
+        ("UPDATE audit_log SET note = lower(note) WHERE id = NEW.id AND note IS NULL", ()),
+        ("UPDATE audit_log SET note = 'x' WHERE id = NEW.id OR note IS NULL", ()),
+    ],
+)
+def test_update_that_sets_what_its_where_excludes(
+    tmp_path: Path, statement: str, settles: tuple[str, ...]
+) -> None:
+    (write,) = writes(body_effects(tmp_path, trigger_body(statement + ";")))
+    assert write.settles == settles

@@ -28,6 +28,7 @@ ORDER = [
     "loader",
     "preludes",
     "pgserver",
+    "row_bounds",
     "effects",
     "parallel",
     "graph",

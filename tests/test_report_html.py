@@ -136,7 +136,7 @@ def test_page_is_self_contained(kind: str) -> None:
 def test_graph_data_block_describes_the_graph() -> None:
     data = data_block(render_graph("fixtures/chat"))
     assert len(data["nodes"]) == 19 and len(data["edges"]) == 28
-    assert len(data["findings"]) == 10
+    assert len(data["findings"]) == 11
     node = next(n for n in data["nodes"] if n["id"] == "function:public.update_session_stats()")
     assert node["excerpt"].startswith("CREATE OR REPLACE FUNCTION public.update_session_stats()")
     assert {e["kind"] for e in node["effects"]} == {"reads", "writes", "calls"}
@@ -185,9 +185,10 @@ def test_report_sections() -> None:
     page = render_report("fixtures/chat")
     assert '<div class="cards">' in page
     findings = re.findall(r"<tr data-finding=\"(\d+)\">", page)
-    assert sorted(map(int, findings)) == list(range(10))
+    assert sorted(map(int, findings)) == list(range(11))
     entries = re.findall(r'<div class="entry" data-entry="(\d+)"><h3>([^<]*)</h3>', page)
     assert [label for _, label in entries] == [
+        "DELETE auth.users",  # account deletion: the platform's table, reached by FK actions
         "INSERT auth.users",  # the Supabase signup trigger: the platform's table is an entry
         "DELETE public.chat_messages",
         "INSERT public.chat_messages",
@@ -207,7 +208,7 @@ def test_report_sections() -> None:
     assert (
         '<td>total row writes</td><td></td><td class="num">2</td><td class="num">4</td>' in upsert
     )
-    assert len(data_block(page)["entries"]) == 10
+    assert len(data_block(page)["entries"]) == 11
     assert "@media print" in page
 
 
@@ -217,7 +218,7 @@ def test_report_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     result = CliRunner().invoke(cli, ["report", "fixtures/chat", "-o", str(target)])
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
-    assert "10 findings, 10 write entries, 19 graph nodes" in result.stderr
+    assert "11 findings, 11 write entries, 19 graph nodes" in result.stderr
     first = target.read_text(encoding="utf-8")
     CliRunner().invoke(cli, ["report", "fixtures/chat", "-o", str(target)])
     assert target.read_text(encoding="utf-8") == first  # deterministic
@@ -289,9 +290,10 @@ def browser_results() -> Iterator[dict[str, dict[str, Any]]]:
         )
         pages["broken-control"] = broken
         params = {
-            "chat-graph": "search=track_user_usage&finding=0&select="
+            # finding 0 is account deletion (DELETE auth.users); 1 the re-sent message
+            "chat-graph": "search=track_user_usage&finding=1&select="
             + _node_param("function:public.update_session_stats()"),
-            "chat-report": "search=user_usage_daily&finding=0",
+            "chat-report": "search=user_usage_daily&finding=1",
             "chat-per-finding": "view=2",
             "injection-graph": "search=onerror&finding=0&select=" + _node_param(HOSTILE_TABLE),
             "injection-report": "search=svg&select=" + _node_param(HOSTILE_FUNCTION),
@@ -343,7 +345,7 @@ def test_browser_renders_the_report(browser_results: dict[str, dict[str, Any]]) 
 def test_browser_switches_per_finding_views(browser_results: dict[str, dict[str, Any]]) -> None:
     result = browser_results["chat-per-finding"]
     clean(result)
-    assert result["views"] == 10
+    assert result["views"] == 11
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)
         document = build_document(analyze(["fixtures/chat"]), "chat", limit=5)

@@ -223,7 +223,10 @@ def test_every_format_states_what_was_not_analysed(tmp_path: Path, output_format
     schema = tmp_path / "schema"
     shutil.copytree(FIXTURES / "chat-fixed", schema)
     (schema / "07-bad.sql").write_text(BROKEN, encoding="utf-8")
-    _, out = _cli("check", str(schema), "--format", output_format)
+    # Without RP102 (account deletion through auth.users) chat-fixed has no findings at all.
+    _, out = _cli(
+        "check", str(schema), "--format", output_format, "--ignore", "write-amplification"
+    )
     if output_format == "json":
         summary = json.loads(out)["summary"]
         assert (summary["unanalyzed_statements"], summary["unanalyzed_functions"]) == (1, 1)
@@ -234,7 +237,7 @@ def test_every_format_states_what_was_not_analysed(tmp_path: Path, output_format
         assert invocation["properties"] == {"unanalyzedStatements": 1, "unanalyzedFunctions": 1}
     else:
         assert "1 statements and 1 function bodies not fully analysed" in out
-    # never "nothing found" without the count: chat-fixed has no findings at all
+    # never "nothing found" without the count
     assert "0 findings" not in out or "not fully analysed" in out
 
 

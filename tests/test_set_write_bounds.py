@@ -7,7 +7,8 @@ stay 0 (it may match nothing). Exceptions PostgreSQL guarantees: a VALUES list o
 inserts k; a statement that reads one relation alone, and picks at most one target row
 per row of it (INSERT … SELECT from it; UPDATE … FROM / DELETE … USING it, joined on a
 unique key of the target), touches at most as many rows as that relation holds; for a
-transition table, the rows of the statement that fired the trigger.
+transition table, the rows of the statement that fired the trigger. So does one that
+joins it to relations whose unique keys it pins (tests/test_keyed_sources.py).
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ BOUNDED_BY_TRANSITION = [
     "UPDATE public.messages AS m SET n = b.total FROM (SELECT c.id, sum(c.n) AS total "
     "FROM changed AS c GROUP BY c.id) AS b WHERE m.id = b.id;",
     "INSERT INTO public.messages (id, session_id) SELECT c.id, c.id FROM changed AS c;",
+    # Through a relation pinned by its primary key: one session per changed row, and
+    # the message picked by its primary key from the session.
+    "UPDATE public.messages AS m SET n = 0 FROM changed AS c JOIN public.sessions AS s "
+    "ON s.id = c.id WHERE m.id = s.user_id;",
 ]
 
 
@@ -148,14 +153,34 @@ def test_a_write_from_the_transition_table_alone_is_bounded_by_the_statements_ro
     assert write.multiplicity == "per affected row, at most 7"
 
 
+def test_a_merge_from_the_transition_table_on_the_targets_key_is_bounded_by_its_rows(
+    tmp_path: Path,
+) -> None:
+    """One action per source row at most, when ON pins the target's primary key."""
+    body = (
+        "MERGE INTO public.messages AS m USING changed AS c ON m.id = c.id "
+        "WHEN MATCHED THEN UPDATE SET n = c.n;"
+    )
+    assert written(tmp_path, body).rows_from == "changed"
+    found = counts(tracer(tmp_path, body, STATEMENT_TRIGGER), rows=7)
+    assert found[("write", MESSAGES, "update")] == (0, 7)
+    assert found[("firing", "public.messages.messages_log")] == (0, 7)
+    fanning = body.replace("m.id = c.id", "m.session_id = c.id")
+    found = counts(tracer(tmp_path, fanning, STATEMENT_TRIGGER), rows=7)
+    assert found[("write", MESSAGES, "update")] == (0, UNBOUNDED)
+
+
 @pytest.mark.parametrize(
     "body",
     [
         # Not a unique key of the target: one changed row may match many messages.
         "UPDATE public.messages AS m SET n = 0 FROM changed AS c WHERE m.session_id = c.id;",
-        # Two relations joined: up to rows x rows pairs.
-        "UPDATE public.messages AS m SET n = 0 FROM changed AS c JOIN public.sessions AS s "
-        "ON s.id = c.id WHERE m.id = s.user_id;",
+        # Joined through a relation that fans out: many messages per changed row.
+        "UPDATE public.messages AS m SET n = 0 FROM changed AS c JOIN public.messages AS x "
+        "ON x.session_id = c.id WHERE m.id = x.id;",
+        # The transition table twice, joined on no key: up to rows x rows pairs.
+        "UPDATE public.messages AS m SET n = 0 FROM changed AS c, changed AS d "
+        "WHERE m.id = c.id + d.id;",
         # A set-returning function yields any number of rows per changed row.
         "INSERT INTO public.messages (id, session_id) "
         "SELECT generate_series(c.id, c.id + c.n), c.id FROM changed AS c;",

@@ -221,7 +221,7 @@ def test_derived_text_reports_positions_in_the_real_file() -> None:
         ("CREATE OR REPLACE RULE r AS ON INSERT TO t DO NOTHING", "create_rule"),
         ("CREATE SCHEMA s", "create_schema"),
         ("CREATE UNIQUE INDEX i ON t (a)", "create_unique_index"),
-        ("CREATE INDEX i ON t (a)", "other"),
+        ("CREATE INDEX i ON t (a)", "create_index"),
         ("CREATE POLICY p ON t USING (true)", "other"),
         ("CREATE EXTENSION pgcrypto", "create_extension"),
         ("ALTER TABLE t ADD COLUMN a int", "alter_table"),

@@ -744,9 +744,71 @@ def test_table_option_rejects_what_names_no_relation(tmp_path: Path, table: str)
     assert f"table {table} is not in the schema" in result.stderr
 
 
+EMAIL_SYNC = """CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL);
+CREATE TABLE email_changes (id serial PRIMARY KEY, user_id int NOT NULL);
+CREATE FUNCTION sync_email() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO email_changes (user_id) VALUES (NEW.id);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER sync_email AFTER UPDATE OF email ON users
+  FOR EACH ROW EXECUTE FUNCTION sync_email();
+"""
+
+
+def test_columns_option_rejects_a_column_the_table_does_not_have(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(EMAIL_SYNC, encoding="utf-8")
+    result = invoke(str(schema), "--table", "users", "--op", "update", "--columns", "id,emial")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "sqlripple: --columns: public.users has no column emial (its columns: id, email)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("UPDATE users SET emial = 'x' WHERE id = 1", "public.users has no column emial"),
+        (
+            "INSERT INTO users VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET Emails = 'y'",
+            "public.users has no column emails",
+        ),
+        ('UPDATE users SET "Email" = 1', "public.users has no column Email"),
+    ],
+)
+def test_sql_option_rejects_a_set_column_the_table_does_not_have(
+    tmp_path: Path, sql: str, message: str
+) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(EMAIL_SYNC, encoding="utf-8")
+    result = invoke(str(schema), "--sql", sql)
+    assert result.exit_code == 2
+    assert result.stderr == f"sqlripple: --sql: {message} (its columns: id, email)\n"
+
+
+def test_sql_option_reads_set_columns_as_postgresql_does(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(
+        'CREATE TABLE "Post" (id int PRIMARY KEY, "Title" text, body text);\n', encoding="utf-8"
+    )
+    document = trace_json(str(schema), "--sql", "UPDATE \"Post\" SET \"Title\" = 'x', BODY = 'y'")
+    assert document["entry"]["columns"] == ["Title", "body"]
+
+
+def test_columns_option_takes_the_tables_columns(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(EMAIL_SYNC, encoding="utf-8")
+    document = trace_json(str(schema), "--table", "users", "--op", "update", "--columns", "email")
+    assert document["totals"]["trigger_firings"] == {"public.users.sync_email": 1}
+    assert document["totals"]["row_writes"]["public.email_changes"]["insert"] == 1
+
+
 def test_a_platform_table_with_triggers_is_traced_and_checked(tmp_path: Path) -> None:
     """Supabase's signup cascade: auth.users is created by the platform, not the schema,
-    yet its INSERT runs the schema's trigger. trace follows it; check makes it an entry."""
+    yet its INSERT runs the schema's trigger and its DELETE the schema's FK actions. trace
+    follows both; check makes them entries."""
     from analyzer.analysis import analyze
     from analyzer.config import Config
     from analyzer.rules import Context
@@ -760,5 +822,5 @@ def test_a_platform_table_with_triggers_is_traced_and_checked(tmp_path: Path) ->
     context = Context(result.catalog, result.model, Config())
     entries = {(e.table, e.operation) for e in context.entries}
     assert ("auth.users", "insert") in entries
-    # Its deletes are the platform's: the FK action alone makes no entry of it.
-    assert ("auth.users", "delete") not in entries
+    # Account deletion: the FK action on the platform's table makes its DELETE an entry.
+    assert ("auth.users", "delete") in entries

@@ -552,16 +552,17 @@ def test_arms_of_one_if_are_alternatives(tmp_path: Path) -> None:
         "public.bank_ledger insert": (0, 1),
         "public.card_fees insert": (0, 1),
         "public.card_ledger insert": (0, 1),
-        # A MERGE is a set-keyed write: nothing bounds the rows it touches.
-        "public.eur_totals insert": (0, None),
-        "public.eur_totals update": (0, None),
+        # The MERGE's source is one row (a SELECT with no FROM) and its ON clause pins
+        # the target's primary key: one arm runs, on one row at most.
+        "public.eur_totals insert": (0, 1),
+        "public.eur_totals update": (0, 1),
         "public.fraud_reviews insert": (0, 1),
         "public.manual_review insert": (0, 1),
         "public.payments insert": (1, 1),
         "public.usd_totals upsert": (0, 1),
-        # payments 1; route: card 2..3, bank 1, other 1 -> 1..3; totals: EUR 0..unbounded
-        # (the MERGE), USD 1, other 0 -> 0..unbounded.
-        "total": (2, None),
+        # payments 1; route: card 2..3, bank 1, other 1 -> 1..3; totals: EUR 0..1 (the
+        # MERGE inserts or updates), USD 1, other 0 -> 0..1.
+        "total": (2, 5),
     }
 
 

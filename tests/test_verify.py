@@ -1094,3 +1094,18 @@ def test_replies_are_made_under_the_post_of_what_they_answer(
     }
     # Two comments reference the post, both made by the setup: no trigger made them.
     assert measurement["notes"] == []
+
+
+@pytest.mark.integration
+def test_verify_and_trace_reject_an_unknown_set_column_alike(
+    empty_database: str, tmp_path: Path
+) -> None:
+    (tmp_path / "schema.sql").write_text(
+        "CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL);\n", encoding="utf-8"
+    )
+    message = "public.users has no column emial (its columns: id, email)"
+    options = ("--table", "users", "--op", "update", "--columns", "emial")
+    code, _, err = run("verify", str(tmp_path), *options, "--dsn", empty_database)
+    assert (code, err) == (2, f"sqlripple: --table public.users --op update: {message}\n")
+    code, _, err = run("trace", str(tmp_path), *options)
+    assert (code, err) == (2, f"sqlripple: --columns: {message}\n")

@@ -108,7 +108,8 @@ def render_text(cascade: Cascade) -> RenderableType:
         parts.append(
             Text(
                 "∞: no upper bound: a set-based write (WHERE not on a unique key, no WHERE, "
-                "INSERT … SELECT) touches as many rows as it matches, and each one cascades;"
+                "a source no unique key pins) touches as many rows as it matches, and each"
+                " one cascades;"
                 " a loop (FOREACH over an array, FOR over a query's rows, WHILE, LOOP) runs"
                 " its body as many times as it goes round; an FK action that comes back to"
                 " its own table (a tree of replies or categories) goes as deep as the rows",
