@@ -66,6 +66,44 @@ BUILTIN_FUNCTIONS = _pg_catalog_names("pg_catalog_functions.txt") | EXTENSION_FU
 
 # SQL syntax that reads like a call: the row constructor, quantified comparisons
 # (`x <> ALL (array)`, `= SOME (…)`) and the SQL/JSON constructors. Never a function.
+# pg_catalog functions that return a set of rows (pg_proc.proretset): a view calling one
+# in its select list is not automatically updatable, and a query calling one yields any
+# number of rows.
+SET_RETURNING_FUNCTIONS = frozenset(
+    {
+        "unnest",
+        "generate_series",
+        "generate_subscripts",
+        "json_array_elements",
+        "json_array_elements_text",
+        "jsonb_array_elements",
+        "jsonb_array_elements_text",
+        "json_each",
+        "json_each_text",
+        "jsonb_each",
+        "jsonb_each_text",
+        "json_object_keys",
+        "jsonb_object_keys",
+        "json_populate_recordset",
+        "jsonb_populate_recordset",
+        "json_to_recordset",
+        "jsonb_to_recordset",
+        "jsonb_path_query",
+        "jsonb_path_query_tz",
+        "regexp_matches",
+        "regexp_split_to_table",
+        "string_to_table",
+        "ts_stat",
+        "ts_debug",
+        "ts_parse",
+        "ts_token_type",
+        "aclexplode",
+        "txid_snapshot_xip",
+        "pg_snapshot_xip",
+    }
+)
+
+
 SQL_SYNTAX_CALLS = frozenset(
     {"row", "any", "some", "all", "json_array", "json_object", "json_arrayagg"}
     | {"json_objectagg", "json_exists", "json_query", "json_value", "json_scalar"}

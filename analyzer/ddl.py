@@ -30,6 +30,7 @@ from sqlglot import exp
 from sqlglot.errors import TokenError
 
 from analyzer.builtins import (
+    SET_RETURNING_FUNCTIONS,
     WELL_KNOWN_TABLES,
     is_builtin,
     relation_search_order,
@@ -1112,29 +1113,6 @@ def _create_view(builder: CatalogBuilder, statement: Statement, cursor: Cursor) 
     builder.put(builder.state.tables, name, view)
 
 
-# Set-returning functions that a view's select list may call (then it is not updatable).
-_SET_RETURNING = frozenset(
-    {
-        "generate_series",
-        "generate_subscripts",
-        "unnest",
-        "json_array_elements",
-        "json_array_elements_text",
-        "jsonb_array_elements",
-        "jsonb_array_elements_text",
-        "json_each",
-        "json_each_text",
-        "jsonb_each",
-        "jsonb_each_text",
-        "json_object_keys",
-        "jsonb_object_keys",
-        "regexp_matches",
-        "regexp_split_to_table",
-        "string_to_table",
-    }
-)
-
-
 def _view_update(
     builder: CatalogBuilder, query: str, names: Sequence[str]
 ) -> tuple[ViewUpdate | None, tuple[tuple[str, ...], ...]]:
@@ -1168,7 +1146,8 @@ def _view_update(
         if projection.find(exp.AggFunc):
             return _not_updatable("that return aggregate functions"), ()
         if projection.find(exp.GenerateSeries, exp.Explode, exp.Unnest) or any(
-            fold_identifier(f.name) in _SET_RETURNING for f in projection.find_all(exp.Anonymous)
+            fold_identifier(f.name) in SET_RETURNING_FUNCTIONS
+            for f in projection.find_all(exp.Anonymous)
         ):
             return _not_updatable("that return set-returning functions"), ()
     source = tree.args.get("from_")

@@ -67,7 +67,7 @@ from analyzer.plpgsql import (
     render,
 )
 from analyzer.row_bounds import UNKNOWN as UNKNOWN_ROWS
-from analyzer.row_bounds import RowBounds, Rows
+from analyzer.row_bounds import RowBounds, Rows, conjuncts
 from analyzer.source import SourceFile
 
 AGGREGATES = frozenset(
@@ -582,19 +582,10 @@ def _key_expressions(
     whether those are all the WHERE clause tests."""
     if where is None:
         return [], False
-    conjuncts: list[exp.Expr] = []
-    stack = [where.this if isinstance(where, exp.Where) else where]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, exp.And):
-            stack.extend([node.this, node.expression])
-        elif isinstance(node, exp.Paren):
-            stack.append(node.this)
-        else:
-            conjuncts.append(node)
+    terms = conjuncts(where)[::-1]  # last first, as this has always listed them
     columns = {c.name for c in table.columns} if table else set()
     keys: list[tuple[str, exp.Expr]] = []
-    for node in conjuncts:
+    for node in terms:
         if not isinstance(node, exp.EQ):
             continue
         for side, other in ((node.this, node.expression), (node.expression, node.this)):
@@ -612,7 +603,7 @@ def _key_expressions(
             if not other_refs_target:
                 keys.append((name, other))
                 break
-    return keys, len(keys) == len(conjuncts)
+    return keys, len(keys) == len(terms)
 
 
 def _extremes(

@@ -28,43 +28,9 @@ from math import prod
 
 from sqlglot import exp
 
-from analyzer.builtins import BUILTIN_FUNCTIONS
+from analyzer.builtins import BUILTIN_FUNCTIONS, SET_RETURNING_FUNCTIONS
 from analyzer.catalog import Catalog, Table
 
-# Built-in functions that return sets: in a select list each row becomes any number.
-SET_RETURNING_BUILTINS = frozenset(
-    {
-        "unnest",
-        "generate_series",
-        "generate_subscripts",
-        "json_array_elements",
-        "json_array_elements_text",
-        "jsonb_array_elements",
-        "jsonb_array_elements_text",
-        "json_each",
-        "json_each_text",
-        "jsonb_each",
-        "jsonb_each_text",
-        "json_object_keys",
-        "jsonb_object_keys",
-        "json_populate_recordset",
-        "jsonb_populate_recordset",
-        "json_to_recordset",
-        "jsonb_to_recordset",
-        "jsonb_path_query",
-        "jsonb_path_query_tz",
-        "regexp_matches",
-        "regexp_split_to_table",
-        "string_to_table",
-        "ts_stat",
-        "ts_debug",
-        "ts_parse",
-        "ts_token_type",
-        "aclexplode",
-        "txid_snapshot_xip",
-        "pg_snapshot_xip",
-    }
-)
 # Expressions whose value is fixed when their operands are: no volatile function among
 # them (random(), nextval(), clock_timestamp() give a new value for every row).
 _FIXED_WHEN_OPERANDS_ARE = (
@@ -517,7 +483,7 @@ class RowBounds:
                 if function is not None:
                     if function.returns.lower().startswith("setof") or function.returns_table:
                         return True
-                elif name in SET_RETURNING_BUILTINS or name not in BUILTIN_FUNCTIONS:
+                elif name in SET_RETURNING_FUNCTIONS or name not in BUILTIN_FUNCTIONS:
                     return True
         return False
 
