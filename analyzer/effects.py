@@ -68,6 +68,7 @@ from analyzer.plpgsql import (
 )
 from analyzer.row_bounds import UNKNOWN as UNKNOWN_ROWS
 from analyzer.row_bounds import RowBounds, Rows, conjuncts
+from analyzer.row_bounds import fold_name as _fold
 from analyzer.source import SourceFile
 
 AGGREGATES = frozenset(
@@ -417,14 +418,6 @@ class _Scope:
 
     def table(self, name: str | None) -> Table | None:
         return self.catalog.tables.get(name) if name else None
-
-
-def _fold(identifier: exp.Expr | str | None) -> str:
-    if isinstance(identifier, exp.Identifier):
-        return str(identifier.this) if identifier.quoted else str(identifier.this).lower()
-    if isinstance(identifier, exp.Expr):
-        return identifier.name.lower()
-    return (identifier or "").lower()
 
 
 def _column_name(node: exp.Expr) -> str:

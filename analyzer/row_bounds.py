@@ -638,9 +638,13 @@ def _unparen(node: exp.Expr) -> exp.Expr:
     return node
 
 
-def _fold(identifier: exp.Expr | str | None) -> str:
+def fold_name(identifier: exp.Expr | str | None) -> str:
+    """An identifier as PostgreSQL folds it: quoted as written, otherwise lower case."""
     if isinstance(identifier, exp.Identifier):
         return str(identifier.this) if identifier.quoted else str(identifier.this).lower()
     if isinstance(identifier, exp.Expr):
         return identifier.name.lower()
     return (identifier or "").lower()
+
+
+_fold = fold_name
