@@ -382,12 +382,13 @@ def targets(corpora: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     for small, large in itertools.pairwise(series):
         a, b = corpora[small], corpora[large]
         if not b["cli"]["cold"]["timed_out"]:
+            # The cold runs: since the result cache, the best run is a cache hit.
             add(
                 f"10x input <= 11x time ({small} -> {large}, whole CLI, CPU)",
-                b["cli"]["best"]["cpu_s"] / a["cli"]["best"]["cpu_s"],
+                b["cli"]["cold"]["cpu_s"] / a["cli"]["cold"]["cpu_s"],
                 GROWTH_LIMIT,
                 "x",
-                f"wall: {b['cli']['best']['wall_s'] / a['cli']['best']['wall_s']:.2f}x",
+                f"wall: {b['cli']['cold']['wall_s'] / a['cli']['cold']['wall_s']:.2f}x",
             )
         else:
             add(
