@@ -901,12 +901,19 @@ class Tracer:
         return known.location if known else None
 
     def _descendants(self, table: str) -> list[str]:
-        """Partitions and inheritance children of `table` (one level)."""
-        return [
-            name
-            for name, known in sorted(self.catalog.tables.items())
-            if known.partition_of == table or table in known.inherits
-        ]
+        """Partitions and inheritance children of `table` (one level), in name order."""
+        return self._children_of.get(table, [])
+
+    @cached_property
+    def _children_of(self) -> dict[str, list[str]]:
+        # Once per tracer: scanning every table per TRUNCATE made tracing every table
+        # quadratic in the number of tables (0.17 s of 4.5 s on triggers-1000).
+        found: dict[str, list[str]] = {}
+        for name, known in sorted(self.catalog.tables.items()):
+            for parent in dict.fromkeys((known.partition_of, *known.inherits)):
+                if parent:
+                    found.setdefault(parent, []).append(name)
+        return found
 
     # ---- row events --------------------------------------------------------------------
 
