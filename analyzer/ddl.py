@@ -216,6 +216,12 @@ class _State:
     # how many functions (overloads) have each schema.name: kept by put/pop/rollback, so
     # that resolving a name does not scan every function (quadratic on big schemas)
     function_names: dict[str, int] = field(default_factory=dict)
+    # the same for how many tables name each table as partition parent or INHERITS
+    # parent, and how many triggers are partition clones of each trigger: most have none,
+    # and scanning every table or trigger per ALTER TABLE was quadratic (4 s of 15 s of
+    # the catalog of 100,000 statements)
+    child_tables: dict[str, int] = field(default_factory=dict)
+    trigger_clones: dict[str, int] = field(default_factory=dict)
 
 
 class CatalogBuilder:
@@ -320,9 +326,20 @@ class CatalogBuilder:
         self.journal = []
 
     def _count_function(self, mapping: object, value: object, change: int) -> None:
-        if mapping is self.state.functions and isinstance(value, Function):
-            names = self.state.function_names
-            names[value.name] = names.get(value.name, 0) + change
+        state = self.state
+        counts: dict[str, int]
+        keys: tuple[str, ...]
+        if mapping is state.functions and isinstance(value, Function):
+            counts, keys = state.function_names, (value.name,)
+        elif mapping is state.tables and isinstance(value, Table):
+            counts = state.child_tables
+            keys = tuple(dict.fromkeys(p for p in (value.partition_of, *value.inherits) if p))
+        elif mapping is state.triggers and isinstance(value, Trigger) and value.inherited_from:
+            counts, keys = state.trigger_clones, (value.inherited_from,)
+        else:
+            return
+        for key in keys:
+            counts[key] = counts.get(key, 0) + change
 
     def catalog(self, skipped_files: int = 0) -> Catalog:
         state = self.state
@@ -1396,6 +1413,8 @@ def _alter_view(builder: CatalogBuilder, statement: Statement, cursor: Cursor) -
 
 def _children(builder: CatalogBuilder, table: str) -> list[str]:
     """Partitions and inheritance children of a table (direct ones)."""
+    if builder.state.child_tables.get(table, 0) <= 0:
+        return []
     return [
         t.name
         for t in builder.state.tables.values()
@@ -1504,6 +1523,8 @@ def _clones_of(builder: CatalogBuilder, key: str) -> list[str]:
     pending = [key]
     while pending:
         parent = pending.pop()
+        if builder.state.trigger_clones.get(parent, 0) <= 0:
+            continue
         for other_key, trigger in builder.state.triggers.items():
             if trigger.inherited_from == parent:
                 found.append(other_key)
