@@ -174,7 +174,8 @@ def _heaviest_trigger(root: Node) -> Node | None:
                 stack.append(child)
     if not candidates:
         return None
-    return max(candidates, key=lambda n: (_writes_below(n), -candidates.index(n)))
+    # the first of the heaviest (enumerate: list.index made this quadratic on big trees)
+    return max(enumerate(candidates), key=lambda c: (_writes_below(c[1]), -c[0]))[1]
 
 
 def _path_to(root: Node, target: Node) -> tuple[Node, ...]:
