@@ -51,12 +51,12 @@ class CheckOutcome:
     summary: str  # the standard error line after writing -o
     failed: bool  # findings at or above --fail-on
 
-    def encode(self) -> tuple[bytes, bytes]:
-        """A JSON line with everything but the report, then the report as it is: escaped
-        into the JSON, a large report cost two more copies of itself (scale-100k: the
-        peak of the whole run)."""
+    def encode(self) -> tuple[bytes, str]:
+        """A JSON line with everything but the report, then the report as it is (the cache
+        writes it as UTF-8, a chunk at a time): escaped into the JSON, or encoded whole, a
+        large report cost more copies of itself (scale-100k: the peak of the whole run)."""
         head = {"notices": list(self.notices), "summary": self.summary, "failed": self.failed}
-        return json.dumps(head).encode("utf-8") + b"\n", self.rendered.encode("utf-8")
+        return json.dumps(head).encode("utf-8") + b"\n", self.rendered
 
     @classmethod
     def decode(cls, data: bytes | None) -> CheckOutcome | None:

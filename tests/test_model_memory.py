@@ -148,9 +148,9 @@ def test_a_cached_check_keeps_its_report_unescaped() -> None:
     rendered = '{\n  "message": "a\\nb é"\n}\n'
     outcome = CheckOutcome(rendered, ("sqlripple: note",), "1 finding", True)
     head, report = outcome.encode()
-    assert report == outcome.rendered.encode("utf-8")
+    assert report == outcome.rendered
     assert head == b'{"notices": ["sqlripple: note"], "summary": "1 finding", "failed": true}\n'
-    assert CheckOutcome.decode(head + report) == outcome
+    assert CheckOutcome.decode(head + report.encode("utf-8")) == outcome
     before = b'{"rendered": "x", "notices": [], "summary": "", "failed": false}'
     assert CheckOutcome.decode(before) is None
     assert CheckOutcome.decode(None) is None
