@@ -569,21 +569,13 @@ class Tracer:
     def _tables_written_by(self, function: Function) -> set[str]:
         """Tables `function` and the functions it calls (transitively) write."""
         written: set[str] = set()
-        seen = {function.key}
-        todo = [function]
-        while todo:
-            current = todo.pop()
-            body = self.model.effects_of(current)
+        for reached in self.model.reachable_functions(function):
+            body = self.model.effects_of(reached)
             for effect in body.effects if body else ():
                 if isinstance(effect, Write) and effect.table:
                     written.add(effect.table)
                 elif isinstance(effect, DynamicEffect):  # what its template was read as
                     written.update(w.table for w in effect.inferred if w.table)
-                elif isinstance(effect, CallEffect):
-                    callee = self.model.resolve_call(current, effect)
-                    if callee is not None and callee.key not in seen:
-                        seen.add(callee.key)
-                        todo.append(callee)
         return written
 
     # ---- entry ----------------------------------------------------------------------

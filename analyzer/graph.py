@@ -63,6 +63,24 @@ class Model:
         )
         return self.catalog.resolve_function(call.name, len(call.arguments), path)
 
+    def reachable_functions(self, start: Function) -> list[Function]:
+        """`start` and every function it calls, transitively (resolved calls only), in
+        breadth-first order."""
+        order = [start]
+        seen = {start.key}
+        index = 0
+        while index < len(order):
+            function = order[index]
+            index += 1
+            body = self.effects_of(function)
+            for effect in body.effects if body else ():
+                if isinstance(effect, CallEffect):
+                    callee = self.resolve_call(function, effect)
+                    if callee is not None and callee.key not in seen:
+                        seen.add(callee.key)
+                        order.append(callee)
+        return order
+
 
 def _owner_node(owner: str) -> str:
     return f"do:{owner}" if owner.startswith("DO block") else function_node(owner)

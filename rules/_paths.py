@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 from analyzer.cascade import Cascade, Node
 from analyzer.catalog import Function, Trigger
-from analyzer.effects import CallEffect, Write
+from analyzer.effects import Write
 from analyzer.findings import Entry
 from analyzer.rules import Context, EntryPoint, walk_paths
 
@@ -60,19 +60,4 @@ def entries_for(ctx: Context, operations: set[str]) -> list[EntryPoint]:
 
 def reachable_functions(ctx: Context, start: Function) -> list[Function]:
     """`start` and every function it calls, transitively (resolved calls only)."""
-    order = [start]
-    seen = {start.key}
-    index = 0
-    while index < len(order):
-        function = order[index]
-        index += 1
-        body = ctx.model.effects_of(function)
-        if body is None:
-            continue
-        for effect in body.effects:
-            if isinstance(effect, CallEffect):
-                callee = ctx.model.resolve_call(function, effect)
-                if callee is not None and callee.key not in seen:
-                    seen.add(callee.key)
-                    order.append(callee)
-    return order
+    return ctx.model.reachable_functions(start)
