@@ -1467,7 +1467,8 @@ class _Walker:
         # made inside a loop. Read where the same guard holds: in straight-line code of
         # one branch, that assignment is the one in force.
         self.latest: dict[str, tuple[exp.Expr | None, Guard, int]] = {}
-        self.latest_order: list[str] = []
+        self.assignments = 0  # how many set_latest calls so far: the order of assignments
+        self.fields: dict[str, set[str]] = {}  # record -> its field keys in `latest`
         # Conditions caught by the EXCEPTION handlers of the blocks around the statement
         # being walked (innermost last), and what each protected statement is covered by.
         self.catching: list[frozenset[str]] = []
@@ -1493,11 +1494,13 @@ class _Walker:
         self.set_latest(key, tree, live)
 
     def set_latest(self, key: str, tree: exp.Expr | None, live: Guard) -> None:
-        prefix = key + "."  # a whole record assigned: its fields' values go with it
-        for field_key in [k for k in self.latest if k.startswith(prefix)]:
-            del self.latest[field_key]
-        self.latest[key] = (tree, live, len(self.latest_order))
-        self.latest_order.append(key)
+        for field_key in self.fields.pop(key, ()):  # a whole record: its fields go with it
+            self.latest.pop(field_key, None)
+        record, dot, _ = key.partition(".")
+        if dot:
+            self.fields.setdefault(record, set()).add(key)
+        self.latest[key] = (tree, live, self.assignments)
+        self.assignments += 1
 
     def latest_value(self, key: str, live: Guard, before: int) -> tuple[exp.Expr, int] | None:
         """The value of the assignment in force, if it ran under `live` and before the
@@ -1553,11 +1556,11 @@ class _Walker:
         variables, TG_ARGV, other such locals) replaced by that value, so that a callee's
         EXECUTE over its parameter folds (`t text := quote_ident(TG_ARGV[0])`, then
         `PERFORM increment_counter(t, NEW.id)`). Other locals stay as written."""
+        names = {n.name.lower() for n in node.walk() if isinstance(n, exp.Column) and not n.table}
+        if not names & self.constants.keys():
+            return node  # the common case: no constant local in it, nothing to work out
         fixed = self.fixed_text_constants()
-        if not fixed or not any(
-            isinstance(n, exp.Column) and not n.table and n.name.lower() in fixed
-            for n in node.walk()
-        ):
+        if not names & fixed:
             return node
         return self.with_constants(node, live, frozenset(self.constants) - fixed)
 
@@ -1609,10 +1612,13 @@ class _Walker:
         that argument, so the guard is decided per trigger like a test of TG_ARGV itself;
         a record field is read as the value assigned to it in the same branch."""
         tree = fragment.tree
-        if tree is not None and any(
+        if tree is None or not (self.constants or self.fields):
+            return guard_of(tree, fragment.text, self.scope.parameters, self.found_tests())
+        arguments = self.arguments
+        if any(
             isinstance(node, exp.Column)
             and (
-                node.name.lower() in self.arguments
+                node.name.lower() in arguments
                 if not node.table
                 else f"{node.table.lower()}.{node.name.lower()}" in self.latest
             )
@@ -1621,7 +1627,7 @@ class _Walker:
             # Record fields assigned in this branch are read as their values too
             # (`rec.changed := hstore(NEW.*) - rec.before; IF rec.changed = '' …`).
             plain = {key for key in (*self.constants, *self.latest) if "." not in key}
-            tree = self.with_constants(tree, live, frozenset(plain) - self.arguments)
+            tree = self.with_constants(tree, live, frozenset(plain) - arguments)
         return guard_of(tree, fragment.text, self.scope.parameters, self.found_tests())
 
     @property
@@ -1630,10 +1636,6 @@ class _Walker:
         return frozenset(
             name for name, (value, _) in self.constants.items() if _is_trigger_argument(value)
         )
-
-    @property
-    def not_arguments(self) -> frozenset[str]:
-        return frozenset(self.constants) - self.arguments
 
     def found_tests(self) -> dict[str, int]:
         """What FOUND and the ROW_COUNT variables stand for here (see FoundAtom)."""
